@@ -1,0 +1,265 @@
+//! A small, allocation-frugal JSON object writer.
+//!
+//! Plugins emit documents as JSON text. Building a `serde_json::Value` first costs
+//! an allocation per field; this writer appends straight into one `String`, which
+//! keeps the per-line cost of the reference parsers low.
+
+use std::fmt::Write as _;
+
+/// Appends `s` to `out` as a JSON string literal (quoted and escaped).
+pub fn push_str(out: &mut String, s: &str) {
+    out.push('"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(escape);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+/// Writes one JSON object field by field.
+#[derive(Debug)]
+pub struct ObjectWriter {
+    out: String,
+    empty: bool,
+}
+
+impl Default for ObjectWriter {
+    fn default() -> Self {
+        Self::with_capacity(256)
+    }
+}
+
+impl ObjectWriter {
+    /// An empty object with room for `capacity` bytes.
+    pub fn with_capacity(capacity: usize) -> Self {
+        let mut out = String::with_capacity(capacity);
+        out.push('{');
+        Self { out, empty: true }
+    }
+
+    fn key(&mut self, key: &str) -> &mut String {
+        if !self.empty {
+            self.out.push(',');
+        }
+        self.empty = false;
+        push_str(&mut self.out, key);
+        self.out.push(':');
+        &mut self.out
+    }
+
+    /// Adds a string field.
+    pub fn str(&mut self, key: &str, value: &str) -> &mut Self {
+        let out = self.key(key);
+        push_str(out, value);
+        self
+    }
+
+    /// Adds a field whose value is already valid JSON text (a number, an object…).
+    /// The caller guarantees the text is one valid JSON value without raw newlines.
+    pub fn raw(&mut self, key: &str, json: &str) -> &mut Self {
+        self.key(key).push_str(json);
+        self
+    }
+
+    /// Adds an integer field.
+    pub fn int(&mut self, key: &str, value: i64) -> &mut Self {
+        let _ = write!(self.key(key), "{value}");
+        self
+    }
+
+    /// Adds a finite float field; a non-finite value is written as `null`.
+    pub fn float(&mut self, key: &str, value: f64) -> &mut Self {
+        let out = self.key(key);
+        if value.is_finite() {
+            let _ = write!(out, "{value}");
+        } else {
+            out.push_str("null");
+        }
+        self
+    }
+
+    /// Adds an array of strings.
+    pub fn strs<'s>(&mut self, key: &str, values: impl IntoIterator<Item = &'s str>) -> &mut Self {
+        let out = self.key(key);
+        out.push('[');
+        for (i, v) in values.into_iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_str(out, v);
+        }
+        out.push(']');
+        self
+    }
+
+    /// True when no field was written.
+    pub fn is_empty(&self) -> bool {
+        self.empty
+    }
+
+    /// Closes the object and returns its text.
+    pub fn finish(mut self) -> String {
+        self.out.push('}');
+        self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_valid_escaped_json() {
+        let mut w = ObjectWriter::default();
+        w.str("a\"b", "line\nbreak \u{1} é \\")
+            .int("n", -3)
+            .float("f", 51.14)
+            .float("nan", f64::NAN)
+            .raw("o", r#"{"x":[1,2]}"#)
+            .strs("l", ["x", "y"]);
+        let text = w.finish();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["a\"b"], "line\nbreak \u{1} é \\");
+        assert_eq!(v["n"], -3);
+        assert_eq!(v["f"], 51.14);
+        assert!(v["nan"].is_null());
+        assert_eq!(v["o"]["x"][1], 2);
+        assert_eq!(v["l"][1], "y");
+        assert!(!text.contains('\n'));
+    }
+
+    #[test]
+    fn empty_object() {
+        let w = ObjectWriter::with_capacity(2);
+        assert!(w.is_empty());
+        assert_eq!(w.finish(), "{}");
+    }
+}
+
+/// A JSON object read one level deep: its fields in source order, keys decoded,
+/// values left as raw JSON text (borrowed from the input, never re-encoded).
+///
+/// Reading a document this way validates all of it (nesting, strings, escapes)
+/// without building a tree.
+#[derive(Debug, Default)]
+pub struct RawObject<'a> {
+    /// `(key, raw value)` in source order; duplicate keys are kept as they came.
+    pub fields: Vec<(Cow<'a, str>, &'a RawValue)>,
+}
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+
+impl<'a> RawObject<'a> {
+    /// Parses `text`, which must be exactly one JSON object (surrounding white
+    /// space allowed).
+    pub fn parse(text: &'a str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// The raw value of the first field named `key`.
+    pub fn get(&self, key: &str) -> Option<&'a RawValue> {
+        self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
+    }
+}
+
+/// A map key, borrowed when it has no escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawObject<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor;
+        impl<'de> Visitor<'de> for ObjectVisitor {
+            type Value = RawObject<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some((Key(k), v)) = map.next_entry::<Key<'de>, &'de RawValue>()? {
+                    fields.push((k, v));
+                }
+                Ok(RawObject { fields })
+            }
+        }
+        d.deserialize_map(ObjectVisitor)
+    }
+}
+
+/// Reads one JSON value at the start of `text` and returns its raw text and the
+/// rest of `text` after it. Nesting, braces inside strings and escapes are
+/// handled by a real JSON parser.
+pub fn split_value(text: &str) -> Result<(&RawValue, &str), serde_json::Error> {
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
+    match stream.next() {
+        Some(Ok(value)) => {
+            let end = stream.byte_offset();
+            Ok((value, &text[end..]))
+        }
+        Some(Err(e)) => Err(e),
+        None => Err(de::Error::custom("expected a JSON value, found the end of the text")),
+    }
+}
+
+#[cfg(test)]
+mod raw_tests {
+    use super::*;
+
+    #[test]
+    fn raw_object_keeps_order_and_decodes_keys() {
+        let o = RawObject::parse(r#"{"b": 1, "a\u00e9": {"x": "}"}, "c": [1, {"d": 2}]}"#).unwrap();
+        let keys: Vec<&str> = o.fields.iter().map(|(k, _)| k.as_ref()).collect();
+        assert_eq!(keys, ["b", "aé", "c"]);
+        assert_eq!(o.get("aé").unwrap().get(), r#"{"x": "}"}"#);
+        assert!(RawObject::parse("[1]").is_err());
+        assert!(RawObject::parse(r#"{"a": 1} x"#).is_err());
+    }
+
+    #[test]
+    fn split_value_stops_after_one_value() {
+        let (v, rest) = split_value(r#"{"n": "a - {b}"} - Result: {}"#).unwrap();
+        assert_eq!(v.get(), r#"{"n": "a - {b}"}"#);
+        assert_eq!(rest, " - Result: {}");
+        assert!(split_value(r#"{"n": "#).is_err());
+    }
+}
