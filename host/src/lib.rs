@@ -1,1 +1,13 @@
-//! logpipe
+//! logpipe: moves the logs of an ML prediction API into Elasticsearch.
+//!
+//! Data flows one way: [`source`] → [`ids`] → [`plugin`]s (run by the
+//! [`pipeline`]) → [`document`]s → [`sink`]s, with acknowledgements flowing back
+//! to the checkpoint.
+
+pub mod cli;
+pub mod document;
+pub mod fsutil;
+pub mod ids;
+pub mod pipeline;
+pub mod plugin;
+pub mod source;

@@ -1,1 +1,29 @@
-fn main() {}
+//! The `logpipe` binary: parse the command line, set up logging, run the
+//! command, print the error chain and choose the exit code.
+
+use clap::Parser;
+use logpipe::cli::{Cli, LogFormat, exit};
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+    match cli.command.execute() {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error}");
+            for cause in error.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            exit::code_for(&error)
+        }
+    }
+}

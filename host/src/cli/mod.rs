@@ -1,0 +1,72 @@
+//! The command line: one subcommand per file, each with `execute`.
+
+pub mod exit;
+pub mod plugin;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// logpipe moves the logs of an ML prediction API into Elasticsearch, parsing and
+/// filtering them with sandboxed WebAssembly plugins.
+#[derive(Debug, Parser)]
+#[command(name = "logpipe", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// Log format of logpipe's own messages (on stderr).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "LOGPIPE_LOG_FORMAT")]
+    pub log_format: LogFormat,
+
+    /// Log filter, in `tracing` syntax (e.g. `info`, `logpipe=debug`).
+    #[arg(long, global = true, default_value = "info", env = "LOGPIPE_LOG")]
+    pub log: String,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Format of logpipe's own log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check, run and inspect plugins (for plugin authors).
+    Plugin(plugin::PluginCommand),
+}
+
+impl Command {
+    /// Runs the command.
+    pub fn execute(self) -> anyhow::Result<std::process::ExitCode> {
+        match self {
+            Command::Plugin(cmd) => cmd.execute(),
+        }
+    }
+}
+
+/// Where compiled components are cached: `$LOGPIPE_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/logpipe`, else `~/.cache/logpipe`; `None` if none is known.
+pub fn default_cache_dir() -> Option<std::path::PathBuf> {
+    if let Some(dir) = std::env::var_os("LOGPIPE_CACHE_DIR") {
+        return Some(dir.into());
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return Some(std::path::PathBuf::from(dir).join("logpipe"));
+    }
+    std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache").join("logpipe"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,311 @@
+//! `logpipe plugin`: check and run plugin files, for plugin authors.
+
+use super::exit::{self, ExitError};
+use crate::document::{TimestampConverter, check_document};
+use crate::document::line_document::LineStamp;
+use crate::plugin::{EventParam, Kind, Limits, Outcome, PluginEngine, PluginRunner};
+use crate::source::record::Record;
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Check and run plugin files.
+#[derive(Debug, Args)]
+pub struct PluginCommand {
+    #[command(subcommand)]
+    action: PluginAction,
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginAction {
+    /// Loads a plugin and reports its kind, name, version, contract, needed fields and
+    /// channels, or says precisely why it cannot be loaded (exit status 3).
+    Check(CheckArgs),
+    /// Runs a plugin over log lines read on stdin and prints one JSON result per line.
+    ///
+    /// Input lines are log lines (`YYYY-MM-DD HH:MM:SS - logger - LEVEL - message`;
+    /// a line without that header is all message), or JSON events
+    /// `{"message": "...", "fields": {"http_method": "POST"}}` to give a plugin the
+    /// fields an earlier stage would have produced. Output, one object per input
+    /// line: `{"line": N, "documents": [{"channel": ..., "document": {...}}]}` for a
+    /// parser, `{"line": N, "accept": true}` for a filter, or `{"line": N, "error": ...}`
+    /// when the plugin reports an error for the line.
+    ///
+    /// Exit status: 0 when the plugin ran every line (even if it reported errors for
+    /// some), 2 for bad input (an unreadable JSON event, a malformed --config),
+    /// 3 when the plugin failed: it could not be loaded, refused its configuration,
+    /// trapped, ran out of time or memory, or returned an invalid document.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    /// The component file (`.wasm`).
+    file: PathBuf,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The component file (`.wasm`).
+    file: PathBuf,
+    /// A configuration entry for the plugin, `KEY=VALUE`; repeat for several.
+    #[arg(long = "config", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    config: Vec<(String, String)>,
+    /// Events per call into the plugin.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65536))]
+    batch: u32,
+    /// Memory cap of the plugin instance, in MiB.
+    #[arg(long, default_value_t = 64)]
+    memory_mib: usize,
+    /// Time limit of one batch call, in milliseconds.
+    #[arg(long, default_value_t = 200)]
+    timeout_ms: u64,
+}
+
+/// Parses `KEY=VALUE`.
+pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("expected KEY=VALUE, got `{s}`")),
+    }
+}
+
+impl PluginCommand {
+    /// Runs the subcommand.
+    pub fn execute(self) -> anyhow::Result<ExitCode> {
+        match self.action {
+            PluginAction::Check(args) => check(args),
+            PluginAction::Run(args) => run(args),
+        }
+    }
+}
+
+fn engine(limits: Limits) -> anyhow::Result<PluginEngine> {
+    PluginEngine::new(limits, super::default_cache_dir().map(|d| d.join("components")))
+}
+
+fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let engine = engine(Limits::default())?;
+    let plugin = engine.load_file(&args.file)?;
+    let info = plugin.info();
+    // A default configuration must be accepted for the plugin to be usable as is.
+    let configured = plugin.instantiate(&[]).map(|_| ()).map_err(|e| e.to_string());
+    if args.json {
+        let mut report = serde_json::to_value(info)?;
+        report["default_config"] = match &configured {
+            Ok(()) => json!("accepted"),
+            Err(e) => json!(e),
+        };
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{}: ok", args.file.display());
+        println!("  kind:      {}", info.kind);
+        println!("  name:      {}", info.name);
+        println!("  version:   {}", info.version);
+        println!("  contract:  logpipe:plugin@{}", info.contract);
+        println!("  exports:   logpipe:plugin/{}@{}", info.kind, info.contract);
+        println!("  needs:     {}", list(&info.needs, "message only"));
+        if info.kind == Kind::Parser {
+            println!("  channels:  {}", list(&info.channels, "none"));
+        }
+        println!("  sha256:    {}", info.sha256);
+        match &configured {
+            Ok(()) => println!("  default configuration: accepted"),
+            Err(e) => println!("  default configuration: refused ({e})"),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(items: &[String], empty: &str) -> String {
+    if items.is_empty() {
+        empty.to_string()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// One input line, made ready for the plugin.
+struct InputEvent {
+    record: Record,
+    extra: Vec<(String, String)>,
+}
+
+fn read_event(line: String, number: usize) -> Result<InputEvent, ExitError> {
+    if !line.starts_with('{') {
+        return Ok(InputEvent {
+            record: Record::from_line(line),
+            extra: Vec::new(),
+        });
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct JsonEvent {
+        message: String,
+        #[serde(default)]
+        fields: serde_json::Map<String, Value>,
+    }
+    let event: JsonEvent = serde_json::from_str(&line)
+        .map_err(|e| ExitError::bad_input(format!("stdin line {number}: not a JSON event: {e}")))?;
+    let extra = event
+        .fields
+        .into_iter()
+        .map(|(k, v)| {
+            let text = match v {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            (k, text)
+        })
+        .collect();
+    Ok(InputEvent {
+        record: Record::from_line(event.message),
+        extra,
+    })
+}
+
+fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let limits = Limits {
+        memory_bytes: args.memory_mib << 20,
+        batch_timeout: Duration::from_millis(args.timeout_ms),
+        ..Limits::default()
+    };
+    let engine = engine(limits)?;
+    let plugin = engine.load_file(&args.file)?;
+    let info = plugin.info().clone();
+    let mut runner = PluginRunner::new(plugin, args.config)?;
+    let stdin = std::io::stdin();
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut timestamps = TimestampConverter::default();
+    let mut failed = false;
+    let mut number = 0usize;
+    let mut batch: Vec<InputEvent> = Vec::new();
+    let mut lines = stdin.lock().lines();
+    loop {
+        let next = lines.next().transpose().context("reading stdin")?;
+        let done = next.is_none();
+        if let Some(line) = next {
+            number += 1;
+            let line = line.strip_suffix('\r').map(str::to_string).unwrap_or(line);
+            batch.push(read_event(line, number)?);
+        }
+        if batch.len() == args.batch as usize || (done && !batch.is_empty()) {
+            let first = number + 1 - batch.len();
+            failed |= run_batch(&mut runner, &info.kind, &info.channels, &batch, first, &mut timestamps, &mut stdout)?;
+            batch.clear();
+        }
+        if done {
+            break;
+        }
+    }
+    stdout.flush()?;
+    Ok(if failed {
+        ExitCode::from(exit::PLUGIN_FAILURE)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Runs one batch and prints its results; true if the plugin failed on any line.
+fn run_batch(
+    runner: &mut PluginRunner,
+    kind: &Kind,
+    channels: &[String],
+    batch: &[InputEvent],
+    first: usize,
+    timestamps: &mut TimestampConverter,
+    out: &mut impl Write,
+) -> anyhow::Result<bool> {
+    let needs = runner.plugin().info().needs.clone();
+    let stamps: Vec<LineStamp> = batch
+        .iter()
+        .map(|e| LineStamp::of(&e.record, timestamps))
+        .collect();
+    let fields: Vec<Vec<(&str, &str)>> = batch
+        .iter()
+        .zip(&stamps)
+        .map(|(e, stamp)| {
+            needs
+                .iter()
+                .filter_map(|n| {
+                    let v = match n.as_str() {
+                        "timestamp" => stamp.timestamp.as_deref(),
+                        "level" => e.record.level(),
+                        "logger" => e.record.logger(),
+                        other => e.extra.iter().find(|(k, _)| k == other).map(|(_, v)| v.as_str()),
+                    }?;
+                    Some((n.as_str(), v))
+                })
+                .collect()
+        })
+        .collect();
+    let events: Vec<EventParam<'_>> = batch
+        .iter()
+        .zip(&fields)
+        .map(|(e, f)| EventParam {
+            message: e.record.message(),
+            fields: f,
+        })
+        .collect();
+    let mut failed = false;
+    let results: Vec<Value> = match kind {
+        Kind::Filter => runner
+            .accept(&events)
+            .into_iter()
+            .enumerate()
+            .map(|(i, o)| match o {
+                Outcome::Ok(keep) => json!({"line": first + i, "accept": keep}),
+                Outcome::Rejected(reason) => json!({"line": first + i, "error": reason}),
+                Outcome::Failed(e) => {
+                    failed = true;
+                    json!({"line": first + i, "failure": e.to_string()})
+                }
+            })
+            .collect(),
+        Kind::Parser => runner
+            .parse(&events)
+            .into_iter()
+            .enumerate()
+            .map(|(i, o)| match o {
+                Outcome::Ok(docs) => {
+                    let mut documents = Vec::new();
+                    let mut invalid = Vec::new();
+                    for d in docs {
+                        let channel = channels.get(d.channel as usize).cloned();
+                        match (channel, check_document(d.json)) {
+                            (Some(c), Ok(doc)) => {
+                                let v: Value = serde_json::from_str(doc.json()).expect("checked JSON");
+                                documents.push(json!({"channel": c, "document": v}));
+                            }
+                            (None, _) => invalid.push(format!("unknown channel {}", d.channel)),
+                            (_, Err(e)) => invalid.push(e.to_string()),
+                        }
+                    }
+                    if invalid.is_empty() {
+                        json!({"line": first + i, "documents": documents})
+                    } else {
+                        failed = true;
+                        json!({"line": first + i, "documents": documents, "invalid": invalid})
+                    }
+                }
+                Outcome::Rejected(reason) => json!({"line": first + i, "error": reason}),
+                Outcome::Failed(e) => {
+                    failed = true;
+                    json!({"line": first + i, "failure": e.to_string()})
+                }
+            })
+            .collect(),
+    };
+    for r in results {
+        serde_json::to_writer(&mut *out, &r)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(failed)
+}

@@ -1,0 +1,202 @@
+//! Building the documents of one line: its own (`ml-api-logs`) and the derived
+//! ones (`ml-api-message`, `ml-api-perfs`…), as compact JSON text.
+
+use super::timestamp::TimestampConverter;
+use super::validate::CheckedDocument;
+use crate::source::record::Record;
+use logpipe_plugin_sdk::json::push_str;
+
+/// Fields the host writes in a line's own document; plugin fields of the same
+/// name are refused (and reported) rather than silently overwriting them.
+pub const HOST_FIELDS: [&str; 9] = [
+    "@timestamp",
+    "level",
+    "logger",
+    "message",
+    "raw_log",
+    "data",
+    "flags",
+    "plugin_errors",
+    "timestamp_raw",
+];
+
+/// What the host knows about a line before plugins run.
+#[derive(Debug, Default, Clone)]
+pub struct LineStamp {
+    /// RFC 3339 timestamp, when the line has a valid one.
+    pub timestamp: Option<String>,
+    /// Problems with the line itself (`no_header`, `invalid_timestamp`).
+    pub flags: Vec<&'static str>,
+}
+
+impl LineStamp {
+    /// Reads the header of `record`.
+    pub fn of(record: &Record, converter: &mut TimestampConverter) -> Self {
+        let mut stamp = LineStamp::default();
+        match record.timestamp() {
+            None => stamp.flags.push("no_header"),
+            Some(ts) => {
+                let mut out = String::with_capacity(20);
+                match converter.write(ts, &mut out) {
+                    Ok(()) => stamp.timestamp = Some(out),
+                    Err(_) => stamp.flags.push("invalid_timestamp"),
+                }
+            }
+        }
+        stamp
+    }
+}
+
+/// Writes the line's own document into `out`. Plugin fields come after the host's;
+/// a clash is skipped and described in `errors`, which are written last.
+pub fn write_line_document(
+    out: &mut String,
+    record: &Record,
+    stamp: &LineStamp,
+    merged: &[CheckedDocument],
+    errors: &mut Vec<String>,
+) {
+    out.push('{');
+    if let Some(ts) = &stamp.timestamp {
+        out.push_str("\"@timestamp\":\"");
+        out.push_str(ts);
+        out.push_str("\",");
+    } else if let Some(raw) = record.timestamp() {
+        out.push_str("\"timestamp_raw\":");
+        push_str(out, raw);
+        out.push(',');
+    }
+    if let Some(level) = record.level() {
+        out.push_str("\"level\":");
+        push_str(out, level);
+        out.push(',');
+    }
+    if let Some(logger) = record.logger() {
+        out.push_str("\"logger\":");
+        push_str(out, logger);
+        out.push(',');
+    }
+    out.push_str("\"message\":");
+    push_str(out, record.message());
+    out.push_str(",\"raw_log\":");
+    push_str(out, record.raw());
+    if let Some(data) = record.data() {
+        out.push_str(",\"data\":");
+        out.push_str(data.get());
+    }
+    let mut written: Vec<&str> = Vec::new();
+    for doc in merged {
+        for (key, value) in doc.fields() {
+            if HOST_FIELDS.contains(&key) || written.contains(&key) {
+                errors.push(format!("field `{key}` produced twice or clashing with a host field; kept the first"));
+                continue;
+            }
+            written.push(key);
+            out.push(',');
+            push_str(out, key);
+            out.push(':');
+            out.push_str(value);
+        }
+    }
+    if !stamp.flags.is_empty() {
+        out.push_str(",\"flags\":[");
+        for (i, f) in stamp.flags.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_str(out, f);
+        }
+        out.push(']');
+    }
+    if !errors.is_empty() {
+        out.push_str(",\"plugin_errors\":[");
+        for (i, e) in errors.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_str(out, e);
+        }
+        out.push(']');
+    }
+    out.push('}');
+}
+
+/// Writes a derived document: the plugin's fields, with the line's `@timestamp`
+/// first unless the plugin set one.
+pub fn write_derived_document(out: &mut String, stamp: &LineStamp, doc: &CheckedDocument) {
+    let json = doc.json();
+    match &stamp.timestamp {
+        Some(ts) if !doc.has("@timestamp") => {
+            out.push_str("{\"@timestamp\":\"");
+            out.push_str(ts);
+            out.push('"');
+            if !doc.is_empty() {
+                out.push(',');
+                // The checked text is `{...}`: splice its inside.
+                out.push_str(&json[1..]);
+            } else {
+                out.push('}');
+            }
+        }
+        _ => out.push_str(json),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::validate::check_document;
+    use super::*;
+    use serde_json::Value;
+
+    #[test]
+    fn line_document_has_host_fields_then_plugin_fields() {
+        let record = Record::from_line("2025-11-21 09:12:03 - api - INFO - x - y".into());
+        let mut conv = TimestampConverter::default();
+        let stamp = LineStamp::of(&record, &mut conv);
+        let merged = [check_document(r#"{"status_code": 200, "message": "nope"}"#.into()).unwrap()];
+        let mut errors = Vec::new();
+        let mut out = String::new();
+        write_line_document(&mut out, &record, &stamp, &merged, &mut errors);
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["@timestamp"], "2025-11-21T09:12:03Z");
+        assert_eq!(v["logger"], "api");
+        assert_eq!(v["message"], "x - y");
+        assert_eq!(v["raw_log"], "2025-11-21 09:12:03 - api - INFO - x - y");
+        assert_eq!(v["status_code"], 200);
+        assert_eq!(v["plugin_errors"].as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn headerless_and_invalid_timestamps_never_make_a_date() {
+        let mut conv = TimestampConverter::default();
+        let raw = Record::from_line("INFO:     10.1.1.1 - \"POST /predict\" 200".into());
+        let stamp = LineStamp::of(&raw, &mut conv);
+        let mut out = String::new();
+        write_line_document(&mut out, &raw, &stamp, &[], &mut Vec::new());
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert!(v.get("@timestamp").is_none());
+        assert_eq!(v["flags"][0], "no_header");
+        let bad = Record::from_line("2025-02-30 10:00:00 - api - INFO - hello".into());
+        let stamp = LineStamp::of(&bad, &mut conv);
+        out.clear();
+        write_line_document(&mut out, &bad, &stamp, &[], &mut Vec::new());
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert!(v.get("@timestamp").is_none());
+        assert_eq!(v["timestamp_raw"], "2025-02-30 10:00:00");
+        assert_eq!(v["flags"][0], "invalid_timestamp");
+    }
+
+    #[test]
+    fn derived_documents_get_the_line_timestamp() {
+        let stamp = LineStamp {
+            timestamp: Some("2025-11-21T09:12:03Z".into()),
+            flags: vec![],
+        };
+        let mut out = String::new();
+        write_derived_document(&mut out, &stamp, &check_document(r#"{"a":1}"#.into()).unwrap());
+        assert_eq!(out, r#"{"@timestamp":"2025-11-21T09:12:03Z","a":1}"#);
+        out.clear();
+        write_derived_document(&mut out, &stamp, &check_document("{}".into()).unwrap());
+        assert_eq!(out, r#"{"@timestamp":"2025-11-21T09:12:03Z"}"#);
+    }
+}

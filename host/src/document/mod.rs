@@ -1,0 +1,22 @@
+//! Documents: checking what plugins return, and writing the JSON that sinks store.
+
+pub mod line_document;
+pub mod timestamp;
+pub mod validate;
+
+pub use line_document::{LineStamp, write_derived_document, write_line_document};
+pub use timestamp::TimestampConverter;
+pub use validate::{CheckedDocument, InvalidDocument, check_document};
+
+use std::sync::Arc;
+
+/// A document ready for a sink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    /// Target index name.
+    pub index: Arc<str>,
+    /// Deterministic `_id`.
+    pub id: String,
+    /// The `_source`, one compact JSON object.
+    pub source: String,
+}

@@ -1,0 +1,126 @@
+//! Turning the source's `YYYY-MM-DD HH:MM:SS` into RFC 3339.
+//!
+//! The API logs naive local time with second precision (`source-api.md` §1.2);
+//! the zone is configuration (default UTC). A timestamp that is not a real date
+//! never becomes a date field: the line document then has no `@timestamp`, keeps
+//! the text in `timestamp_raw` and is flagged `invalid_timestamp`.
+
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+
+/// Converts source timestamps in one zone.
+#[derive(Debug, Clone)]
+pub struct TimestampConverter {
+    zone: Option<TimeZone>,
+    last: Option<(String, String)>,
+}
+
+impl Default for TimestampConverter {
+    fn default() -> Self {
+        Self::utc()
+    }
+}
+
+impl TimestampConverter {
+    /// Source timestamps are UTC.
+    pub fn utc() -> Self {
+        Self {
+            zone: None,
+            last: None,
+        }
+    }
+
+    /// Source timestamps are local time in `zone` (an IANA name such as
+    /// `Europe/Paris`, or `UTC`).
+    pub fn in_zone(zone: &str) -> Result<Self, String> {
+        if zone.eq_ignore_ascii_case("utc") || zone == "Z" {
+            return Ok(Self::utc());
+        }
+        let tz = TimeZone::get(zone).map_err(|e| format!("unknown time zone `{zone}`: {e}"))?;
+        Ok(Self {
+            zone: Some(tz),
+            last: None,
+        })
+    }
+
+    /// Appends the RFC 3339 form of `ts` to `out`, or says why it is not a date.
+    pub fn write(&mut self, ts: &str, out: &mut String) -> Result<(), String> {
+        if let Some((input, output)) = &self.last
+            && input == ts
+        {
+            out.push_str(output);
+            return Ok(());
+        }
+        let civil = parse_civil(ts)?;
+        let text = match &self.zone {
+            None => {
+                // Same text with `T` and `Z`: no formatting machinery on the hot path.
+                let mut s = String::with_capacity(20);
+                s.push_str(&ts[..10]);
+                s.push('T');
+                s.push_str(&ts[11..19]);
+                s.push('Z');
+                s
+            }
+            Some(tz) => {
+                let zoned = civil
+                    .to_zoned(tz.clone())
+                    .map_err(|e| format!("`{ts}` does not exist in the source time zone: {e}"))?;
+                zoned.timestamp().to_string()
+            }
+        };
+        out.push_str(&text);
+        self.last = Some((ts.to_string(), text));
+        Ok(())
+    }
+}
+
+fn parse_civil(ts: &str) -> Result<DateTime, String> {
+    if !crate::source::record::looks_like_timestamp(ts) {
+        return Err(format!("`{ts}` is not of the form YYYY-MM-DD HH:MM:SS"));
+    }
+    let n = |r: std::ops::Range<usize>| ts[r].parse::<i16>().expect("digits checked");
+    DateTime::new(
+        n(0..4),
+        n(5..7) as i8,
+        n(8..10) as i8,
+        n(11..13) as i8,
+        n(14..16) as i8,
+        n(17..19) as i8,
+        0,
+    )
+    .map_err(|e| format!("`{ts}` is not a valid date and time: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conv(c: &mut TimestampConverter, ts: &str) -> Result<String, String> {
+        let mut out = String::new();
+        c.write(ts, &mut out).map(|()| out)
+    }
+
+    #[test]
+    fn utc_is_the_default() {
+        let mut c = TimestampConverter::default();
+        assert_eq!(conv(&mut c, "2025-11-21 09:12:03").unwrap(), "2025-11-21T09:12:03Z");
+        assert_eq!(conv(&mut c, "2025-11-21 09:12:03").unwrap(), "2025-11-21T09:12:03Z");
+    }
+
+    #[test]
+    fn other_zones_are_converted_to_utc() {
+        let mut c = TimestampConverter::in_zone("Europe/Paris").unwrap();
+        assert_eq!(conv(&mut c, "2025-11-21 10:12:03").unwrap(), "2025-11-21T09:12:03Z");
+        assert_eq!(conv(&mut c, "2025-07-01 12:00:00").unwrap(), "2025-07-01T10:00:00Z");
+        assert!(TimestampConverter::in_zone("Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn invalid_dates_are_refused() {
+        let mut c = TimestampConverter::default();
+        assert!(conv(&mut c, "2025-02-30 10:00:00").is_err());
+        assert!(conv(&mut c, "2025-11-21 25:00:00").is_err());
+        assert!(conv(&mut c, "21/11/2025 10:00").is_err());
+    }
+}

@@ -1,0 +1,226 @@
+//! Checking what a plugin returns before it goes anywhere near a sink.
+//!
+//! A document must be exactly one JSON object. Its top-level keys must not be
+//! Elasticsearch metadata fields (`_id`, `_index`…): a plugin cannot choose where
+//! a document goes or what it overwrites. The text must hold no line break, so it
+//! can never add lines to an NDJSON bulk body; a valid document with line breaks
+//! between tokens is re-serialised compactly.
+
+use logpipe_plugin_sdk::json::RawObject;
+use std::borrow::Cow;
+use std::ops::Range;
+
+/// Why a plugin's document was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidDocument {
+    /// Not exactly one JSON object.
+    #[error("not one JSON object: {0}")]
+    NotAnObject(String),
+    /// A reserved top-level key.
+    #[error("top-level field `{0}` is reserved (Elasticsearch metadata)")]
+    Reserved(String),
+    /// The same top-level key twice.
+    #[error("top-level field `{0}` appears twice")]
+    Duplicate(String),
+}
+
+/// A document that passed the checks: compact JSON text (owned, moved from the
+/// plugin's answer without copying) and where its top-level fields are in it.
+#[derive(Debug, Clone)]
+pub struct CheckedDocument {
+    json: String,
+    fields: Vec<Field>,
+}
+
+#[derive(Debug, Clone)]
+struct Field {
+    key: Key,
+    value: Range<u32>,
+}
+
+#[derive(Debug, Clone)]
+enum Key {
+    /// The key's text has no escapes: it is this span of the JSON text.
+    Span(Range<u32>),
+    /// The key had escapes: decoded.
+    Decoded(Box<str>),
+}
+
+impl CheckedDocument {
+    /// The whole document, one compact JSON object.
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+
+    /// Number of top-level fields.
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// True when the object is empty.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// Top-level fields as `(decoded key, raw JSON value)`, in order.
+    pub fn fields(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.fields.iter().map(|f| {
+            let key = match &f.key {
+                Key::Span(r) => &self.json[r.start as usize..r.end as usize],
+                Key::Decoded(k) => k,
+            };
+            (key, &self.json[f.value.start as usize..f.value.end as usize])
+        })
+    }
+
+    /// The raw JSON value of top-level field `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.fields().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// True when the document has top-level field `key`.
+    pub fn has(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+}
+
+fn offset(base: &str, part: &str) -> u32 {
+    (part.as_ptr() as usize - base.as_ptr() as usize) as u32
+}
+
+/// Checks one document returned by a plugin, taking ownership of its text.
+pub fn check_document(mut json: String) -> Result<CheckedDocument, InvalidDocument> {
+    if json.trim().len() != json.len() {
+        json = json.trim().to_string();
+    }
+    let needs_rewrite = json.contains(['\n', '\r']);
+    let fields = {
+        let object =
+            RawObject::parse(&json).map_err(|e| InvalidDocument::NotAnObject(e.to_string()))?;
+        for (i, (key, _)) in object.fields.iter().enumerate() {
+            if key.starts_with('_') {
+                return Err(InvalidDocument::Reserved(key.to_string()));
+            }
+            if object.fields[..i].iter().any(|(k, _)| k == key) {
+                return Err(InvalidDocument::Duplicate(key.to_string()));
+            }
+        }
+        if needs_rewrite {
+            return Ok(rewrite_compact(&object));
+        }
+        object
+            .fields
+            .into_iter()
+            .map(|(key, value)| {
+                let start = offset(&json, value.get());
+                let key = match key {
+                    Cow::Borrowed(k) => {
+                        let s = offset(&json, k);
+                        Key::Span(s..s + k.len() as u32)
+                    }
+                    Cow::Owned(k) => Key::Decoded(k.into_boxed_str()),
+                };
+                Field {
+                    key,
+                    value: start..start + value.get().len() as u32,
+                }
+            })
+            .collect()
+    };
+    Ok(CheckedDocument { json, fields })
+}
+
+/// Rare path: rewrites compactly. Raw values cannot hold raw line breaks inside
+/// strings (JSON forbids it), so only white space between tokens goes away.
+fn rewrite_compact(object: &RawObject<'_>) -> CheckedDocument {
+    let mut json = String::from("{");
+    let mut fields = Vec::with_capacity(object.fields.len());
+    for (i, (key, value)) in object.fields.iter().enumerate() {
+        let value: serde_json::Value =
+            serde_json::from_str(value.get()).expect("validated by RawObject");
+        if i > 0 {
+            json.push(',');
+        }
+        logpipe_plugin_sdk::json::push_str(&mut json, key);
+        json.push(':');
+        let start = json.len() as u32;
+        json.push_str(&serde_json::to_string(&value).expect("a Value serialises"));
+        fields.push(Field {
+            key: Key::Decoded(key.as_ref().into()),
+            value: start..json.len() as u32,
+        });
+    }
+    json.push('}');
+    CheckedDocument { json, fields }
+}
+
+/// The text of a scalar raw value as a plugin's `event.fields` entry receives it:
+/// strings decoded, numbers and booleans as written; `None` for null, objects, arrays.
+pub fn scalar_text(text: &str) -> Option<Cow<'_, str>> {
+    match text.as_bytes().first()? {
+        b'"' => {
+            let inner = &text[1..text.len() - 1];
+            if inner.contains('\\') {
+                serde_json::from_str::<String>(text).ok().map(Cow::Owned)
+            } else {
+                Some(Cow::Borrowed(inner))
+            }
+        }
+        b'{' | b'[' | b'n' => None,
+        _ => Some(Cow::Borrowed(text)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_one_object() {
+        let d = check_document(r#" {"a": 1, "b": {"c": "x\ny"}, "k\u00e9": 2}"#.to_string()).unwrap();
+        assert_eq!(d.get("a").unwrap(), "1");
+        assert_eq!(d.get("ké").unwrap(), "2");
+        assert_eq!(d.json(), r#"{"a": 1, "b": {"c": "x\ny"}, "k\u00e9": 2}"#);
+        assert!(d.has("b"));
+    }
+
+    #[test]
+    fn refuses_what_is_not_one_object() {
+        for bad in ["[1]", "1", "", "{\"a\": 1} {\"b\": 2}", "{\"a\": ", "{\"a\": 1}\n{\"index\": {}}"] {
+            assert!(
+                matches!(check_document(bad.to_string()), Err(InvalidDocument::NotAnObject(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_metadata_and_duplicate_keys() {
+        assert_eq!(
+            check_document(r#"{"_index": "x"}"#.to_string()).unwrap_err(),
+            InvalidDocument::Reserved("_index".into())
+        );
+        assert_eq!(
+            check_document(r#"{"a": 1, "a": 2}"#.to_string()).unwrap_err(),
+            InvalidDocument::Duplicate("a".into())
+        );
+    }
+
+    #[test]
+    fn line_breaks_between_tokens_are_removed() {
+        let d = check_document("{\n  \"a\": [1,\n 2],\r\n \"b\": \"x\"\n}".to_string()).unwrap();
+        assert_eq!(d.json(), r#"{"a":[1,2],"b":"x"}"#);
+        assert_eq!(d.get("a").unwrap(), "[1,2]");
+    }
+
+    #[test]
+    fn scalars_for_later_stages() {
+        let d = check_document(r#"{"m": "POST", "e": "caf\u00e9", "n": 200, "t": true, "o": {}, "z": null}"#.to_string()).unwrap();
+        assert_eq!(scalar_text(d.get("m").unwrap()).unwrap(), "POST");
+        assert_eq!(scalar_text(d.get("e").unwrap()).unwrap(), "café");
+        assert_eq!(scalar_text(d.get("n").unwrap()).unwrap(), "200");
+        assert_eq!(scalar_text(d.get("t").unwrap()).unwrap(), "true");
+        assert!(scalar_text(d.get("o").unwrap()).is_none());
+        assert!(scalar_text(d.get("z").unwrap()).is_none());
+    }
+}

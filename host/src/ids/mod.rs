@@ -1,0 +1,8 @@
+//! Line ids and duplicate detection: deterministic ids, ranks among identical
+//! lines, and the bounded, persisted memory of what was already delivered.
+
+pub mod line_id;
+pub mod ranker;
+
+pub use line_id::{ContentKey, IdHasher, LineId};
+pub use ranker::Ranker;

@@ -1,0 +1,142 @@
+//! The stages of a pipeline, resolved against loaded plugins.
+//!
+//! Semantics (the design document's): stages run in order on each batch; every
+//! line gets its own document in the line index; a filter stage decides which
+//! lines the stages after it see and which lines' derived documents are written.
+
+use crate::plugin::{Kind, LoadedPlugin};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Channel destination meaning "merge into the line's own document".
+pub const LINE: &str = "@line";
+
+/// Where a parser channel's documents go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// Merged into the line's own document.
+    Line,
+    /// Written to this index.
+    Index(Arc<str>),
+    /// Not written (channel not mapped by the configuration).
+    Drop,
+}
+
+/// One stage: a plugin, its configuration and where its channels go.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    /// The plugin (replaced on hot reload).
+    pub plugin: Arc<LoadedPlugin>,
+    /// Its configuration.
+    pub config: Vec<(String, String)>,
+    /// Route of each of the plugin's channels, by channel number.
+    pub routes: Vec<Route>,
+}
+
+/// The resolved pipeline.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The stages in order.
+    pub stages: Vec<Stage>,
+    /// The index every line goes to.
+    pub line_index: Arc<str>,
+}
+
+/// Problems resolving a stage.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// A filter with outputs.
+    #[error("stage {stage} (`{plugin}`) is a filter: it has no channels to map in `outputs`")]
+    FilterOutputs {
+        /// Stage number, from 1.
+        stage: usize,
+        /// Plugin name.
+        plugin: String,
+    },
+    /// An output names a channel the plugin does not have.
+    #[error("stage {stage} (`{plugin}`) has no channel `{channel}` (its channels: {known})")]
+    UnknownChannel {
+        /// Stage number, from 1.
+        stage: usize,
+        /// Plugin name.
+        plugin: String,
+        /// The channel named.
+        channel: String,
+        /// The plugin's channels.
+        known: String,
+    },
+}
+
+impl Stage {
+    /// Resolves `outputs` (channel name to `@line` or an index name) for `plugin`.
+    pub fn new(
+        number: usize,
+        plugin: Arc<LoadedPlugin>,
+        config: Vec<(String, String)>,
+        outputs: &BTreeMap<String, String>,
+    ) -> Result<Self, PlanError> {
+        let info = plugin.info();
+        if info.kind == Kind::Filter && !outputs.is_empty() {
+            return Err(PlanError::FilterOutputs {
+                stage: number,
+                plugin: info.name.clone(),
+            });
+        }
+        for channel in outputs.keys() {
+            if !info.channels.contains(channel) {
+                return Err(PlanError::UnknownChannel {
+                    stage: number,
+                    plugin: info.name.clone(),
+                    channel: channel.clone(),
+                    known: info.channels.join(", "),
+                });
+            }
+        }
+        let routes = info
+            .channels
+            .iter()
+            .map(|c| match outputs.get(c).map(String::as_str) {
+                None => Route::Drop,
+                Some(LINE) => Route::Line,
+                Some(index) => Route::Index(Arc::from(index)),
+            })
+            .collect();
+        Ok(Self {
+            plugin,
+            config,
+            routes,
+        })
+    }
+
+    /// Routes for a new version of the plugin: same channel names, same destinations.
+    pub fn reroute(&self, plugin: &Arc<LoadedPlugin>) -> Vec<Route> {
+        let old = &self.plugin.info().channels;
+        plugin
+            .info()
+            .channels
+            .iter()
+            .map(|c| {
+                old.iter()
+                    .position(|o| o == c)
+                    .map_or(Route::Drop, |i| self.routes[i].clone())
+            })
+            .collect()
+    }
+}
+
+impl Plan {
+    /// Every index the plan can write to, the line index first.
+    pub fn indices(&self) -> Vec<Arc<str>> {
+        let mut all = vec![self.line_index.clone()];
+        for stage in &self.stages {
+            for route in &stage.routes {
+                if let Route::Index(i) = route
+                    && !all.contains(i)
+                {
+                    all.push(i.clone());
+                }
+            }
+        }
+        all
+    }
+}

@@ -1,0 +1,278 @@
+//! Processing one batch of lines through the stages: the hot path.
+
+use super::plan::{Plan, Route};
+use crate::document::{
+    CheckedDocument, Document, LineStamp, TimestampConverter, check_document,
+    write_derived_document, write_line_document,
+};
+use crate::ids::LineId;
+use crate::plugin::{EventParam, Kind, LoadError, Outcome, PluginRunner};
+use crate::document::validate::scalar_text;
+use crate::source::record::Record;
+use std::sync::Arc;
+
+/// A line with its id, ready for the plugins.
+#[derive(Debug, Clone)]
+pub struct Line {
+    /// Deterministic id.
+    pub id: LineId,
+    /// The record.
+    pub record: Record,
+}
+
+/// A problem a plugin had with one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginProblem {
+    /// The line.
+    pub line: LineId,
+    /// Plugin name.
+    pub plugin: String,
+    /// Plugin version.
+    pub version: String,
+    /// What happened.
+    pub reason: String,
+    /// True for a trap, timeout or memory overrun (not a per-event error).
+    pub failed: bool,
+}
+
+/// What a batch produced.
+#[derive(Debug, Default)]
+pub struct BatchOutput {
+    /// Documents for the sinks, in line order, each line's own document first.
+    pub documents: Vec<Document>,
+    /// Problems plugins had, one per line and plugin.
+    pub problems: Vec<PluginProblem>,
+    /// Lines the filters kept.
+    pub accepted: usize,
+}
+
+struct StageWorker {
+    runner: PluginRunner,
+    kind: Kind,
+    routes: Vec<Route>,
+}
+
+/// Runs the plan's stages for one thread: one instance of every plugin.
+pub struct Worker {
+    stages: Vec<StageWorker>,
+    line_index: Arc<str>,
+    /// Fields later stages need from the documents merged into the line.
+    needed: Vec<String>,
+    timestamps: TimestampConverter,
+}
+
+impl Worker {
+    /// Instantiates every stage's plugin.
+    pub fn new(plan: &Plan, timestamps: TimestampConverter) -> Result<Self, LoadError> {
+        let mut stages = Vec::with_capacity(plan.stages.len());
+        let mut needed: Vec<String> = Vec::new();
+        for stage in &plan.stages {
+            let info = stage.plugin.info();
+            for need in &info.needs {
+                if !matches!(need.as_str(), "timestamp" | "level" | "logger") && !needed.contains(need) {
+                    needed.push(need.clone());
+                }
+            }
+            stages.push(StageWorker {
+                runner: PluginRunner::new(stage.plugin.clone(), stage.config.clone())?,
+                kind: info.kind,
+                routes: stage.routes.clone(),
+            });
+        }
+        Ok(Self {
+            stages,
+            line_index: plan.line_index.clone(),
+            needed,
+            timestamps,
+        })
+    }
+
+    /// Switches stage `index` to a new version of its plugin (hot reload).
+    pub fn switch_stage(&mut self, index: usize, plan: &Plan) -> Result<(), LoadError> {
+        let stage = &plan.stages[index];
+        let worker = &mut self.stages[index];
+        worker.runner.switch_to(stage.plugin.clone())?;
+        worker.routes = stage.routes.clone();
+        Ok(())
+    }
+
+    /// Names and versions of the plugins this worker runs.
+    pub fn plugin_versions(&self) -> Vec<(String, String)> {
+        self.stages
+            .iter()
+            .map(|s| {
+                let i = s.runner.plugin().info();
+                (i.name.clone(), i.version.clone())
+            })
+            .collect()
+    }
+
+    /// Processes one batch.
+    pub fn process(&mut self, lines: &[Line]) -> BatchOutput {
+        let n = lines.len();
+        let stamps: Vec<LineStamp> = lines
+            .iter()
+            .map(|l| LineStamp::of(&l.record, &mut self.timestamps))
+            .collect();
+        let mut accepted = vec![true; n];
+        let mut scalars: Vec<Vec<(String, String)>> = vec![Vec::new(); n];
+        let mut merged: Vec<Vec<CheckedDocument>> = (0..n).map(|_| Vec::new()).collect();
+        let mut derived: Vec<Vec<(Arc<str>, CheckedDocument)>> = (0..n).map(|_| Vec::new()).collect();
+        let mut errors: Vec<Vec<String>> = vec![Vec::new(); n];
+        let mut problems = Vec::new();
+
+        for stage in &mut self.stages {
+            let selected: Vec<usize> = (0..n).filter(|&i| accepted[i]).collect();
+            if selected.is_empty() {
+                break;
+            }
+            let info = stage.runner.plugin().info().clone();
+            let field_lists: Vec<Vec<(&str, &str)>> = selected
+                .iter()
+                .map(|&i| event_fields(&info.needs, &lines[i].record, &stamps[i], &scalars[i]))
+                .collect();
+            let events: Vec<EventParam<'_>> = selected
+                .iter()
+                .zip(&field_lists)
+                .map(|(&i, fields)| EventParam {
+                    message: lines[i].record.message(),
+                    fields,
+                })
+                .collect();
+            let mut report = |i: usize, reason: String, failed: bool| {
+                errors[i].push(format!("{} {}: {reason}", info.name, info.version));
+                problems.push(PluginProblem {
+                    line: lines[i].id,
+                    plugin: info.name.clone(),
+                    version: info.version.clone(),
+                    reason,
+                    failed,
+                });
+            };
+            match stage.kind {
+                Kind::Filter => {
+                    let outcomes = stage.runner.accept(&events);
+                    drop(events);
+                    for (&i, outcome) in selected.iter().zip(outcomes) {
+                        match outcome {
+                            Outcome::Ok(keep) => accepted[i] = keep,
+                            Outcome::Rejected(reason) => {
+                                accepted[i] = false;
+                                report(i, reason, false);
+                            }
+                            Outcome::Failed(e) => {
+                                accepted[i] = false;
+                                report(i, e.to_string(), true);
+                            }
+                        }
+                    }
+                }
+                Kind::Parser => {
+                    let outcomes = stage.runner.parse(&events);
+                    drop(events);
+                    for (&i, outcome) in selected.iter().zip(outcomes) {
+                        let docs = match outcome {
+                            Outcome::Ok(docs) => docs,
+                            Outcome::Rejected(reason) => {
+                                report(i, reason, false);
+                                continue;
+                            }
+                            Outcome::Failed(e) => {
+                                report(i, e.to_string(), true);
+                                continue;
+                            }
+                        };
+                        for doc in docs {
+                            let Some(route) = stage.routes.get(doc.channel as usize) else {
+                                report(i, format!("emitted on unknown channel {}", doc.channel), false);
+                                continue;
+                            };
+                            if *route == Route::Drop {
+                                continue;
+                            }
+                            let checked = match check_document(doc.json) {
+                                Ok(c) => c,
+                                Err(e) => {
+                                    report(i, format!("invalid document: {e}"), false);
+                                    continue;
+                                }
+                            };
+                            match route {
+                                Route::Line => {
+                                    for name in &self.needed {
+                                        if let Some(text) = checked.get(name).and_then(scalar_text) {
+                                            scalars[i].push((name.clone(), text.into_owned()));
+                                        }
+                                    }
+                                    merged[i].push(checked);
+                                }
+                                Route::Index(index) => derived[i].push((index.clone(), checked)),
+                                Route::Drop => {}
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        let mut documents = Vec::with_capacity(n * 2);
+        for (i, line) in lines.iter().enumerate() {
+            let id = line.id.to_string();
+            let mut source = String::with_capacity(line.record.raw().len() * 2 + 128);
+            write_line_document(&mut source, &line.record, &stamps[i], &merged[i], &mut errors[i]);
+            documents.push(Document {
+                index: self.line_index.clone(),
+                id: id.clone(),
+                source,
+            });
+            if !accepted[i] {
+                continue;
+            }
+            let mut ordinals: Vec<(&Arc<str>, usize)> = Vec::new();
+            for (index, doc) in &derived[i] {
+                let n = match ordinals.iter_mut().find(|(x, _)| *x == index) {
+                    Some((_, n)) => {
+                        *n += 1;
+                        *n
+                    }
+                    None => {
+                        ordinals.push((index, 0));
+                        0
+                    }
+                };
+                let mut src = String::with_capacity(doc.json().len() + 40);
+                write_derived_document(&mut src, &stamps[i], doc);
+                documents.push(Document {
+                    index: index.clone(),
+                    id: if n == 0 { id.clone() } else { format!("{id}-{n}") },
+                    source: src,
+                });
+            }
+        }
+        BatchOutput {
+            documents,
+            problems,
+            accepted: accepted.iter().filter(|a| **a).count(),
+        }
+    }
+}
+
+fn event_fields<'a>(
+    needs: &'a [String],
+    record: &'a Record,
+    stamp: &'a LineStamp,
+    scalars: &'a [(String, String)],
+) -> Vec<(&'a str, &'a str)> {
+    needs
+        .iter()
+        .filter_map(|name| {
+            let value = match name.as_str() {
+                "timestamp" => stamp.timestamp.as_deref(),
+                "level" => record.level(),
+                "logger" => record.logger(),
+                other => scalars.iter().find(|(k, _)| k == other).map(|(_, v)| v.as_str()),
+            }?;
+            Some((name.as_str(), value))
+        })
+        .collect()
+}

@@ -1,0 +1,157 @@
+//! A plugin compiled, checked against the contract and ready to instantiate.
+
+use super::bindings::{filter, parser};
+use super::cache::digest;
+use super::contract::{self, CONTRACT_VERSION, Kind};
+use super::engine::PluginEngine;
+use super::error::LoadError;
+use super::instance::PluginInstance;
+use super::state::PluginState;
+use std::path::Path;
+use std::sync::Arc;
+
+/// What a plugin says about itself, plus what the host learned loading it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PluginInfo {
+    /// The plugin's name.
+    pub name: String,
+    /// The plugin's version.
+    pub version: String,
+    /// Parser or filter.
+    pub kind: Kind,
+    /// Fields it reads besides the message.
+    pub needs: Vec<String>,
+    /// Its output channels (parsers).
+    pub channels: Vec<String>,
+    /// Contract version it was built against.
+    pub contract: String,
+    /// SHA-256 of the component.
+    pub sha256: String,
+    /// Where it was loaded from.
+    pub origin: String,
+}
+
+pub(crate) enum Pre {
+    Parser(parser::ParserPluginPre<PluginState>),
+    Filter(filter::FilterPluginPre<PluginState>),
+}
+
+/// A compiled plugin: type-checked once, instantiated many times.
+pub struct LoadedPlugin {
+    info: PluginInfo,
+    pub(crate) pre: Pre,
+    pub(crate) engine: PluginEngine,
+}
+
+impl std::fmt::Debug for LoadedPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedPlugin").field("info", &self.info).finish()
+    }
+}
+
+impl PluginEngine {
+    /// Loads a plugin file.
+    pub fn load_file(&self, path: &Path) -> Result<Arc<LoadedPlugin>, LoadError> {
+        let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        self.load_bytes(&bytes, &path.display().to_string())
+    }
+
+    /// Loads a plugin from its bytes; `origin` names it in messages.
+    pub fn load_bytes(&self, bytes: &[u8], origin: &str) -> Result<Arc<LoadedPlugin>, LoadError> {
+        contract::check_header(bytes, origin)?;
+        let sha256 = digest(bytes);
+        let component = self
+            .cache
+            .compile(&self.engine, bytes, &sha256)
+            .map_err(|e| LoadError::Compile {
+                origin: origin.into(),
+                message: format!("{e:#}"),
+            })?;
+        let kind = contract::kind_of(&component, &self.engine, origin)?;
+        let link = |e: wasmtime::Error| LoadError::Link {
+            origin: origin.into(),
+            message: format!("{e:#}"),
+        };
+        let instance_pre = self.linker.instantiate_pre(&component).map_err(link)?;
+        let pre = match kind {
+            Kind::Parser => Pre::Parser(parser::ParserPluginPre::new(instance_pre).map_err(link)?),
+            Kind::Filter => Pre::Filter(filter::FilterPluginPre::new(instance_pre).map_err(link)?),
+        };
+        let placeholder = PluginInfo {
+            name: String::new(),
+            version: String::new(),
+            kind,
+            needs: Vec::new(),
+            channels: Vec::new(),
+            contract: CONTRACT_VERSION.into(),
+            sha256,
+            origin: origin.into(),
+        };
+        let mut plugin = LoadedPlugin {
+            info: placeholder,
+            pre,
+            engine: self.clone(),
+        };
+        let described = plugin.describe().map_err(|message| LoadError::Info {
+            origin: origin.into(),
+            message,
+        })?;
+        validate_info(&described, origin)?;
+        plugin.info = PluginInfo {
+            name: described.name,
+            version: described.version,
+            needs: described.needs,
+            channels: described.channels,
+            ..plugin.info
+        };
+        Ok(Arc::new(plugin))
+    }
+}
+
+impl LoadedPlugin {
+    /// What the plugin is.
+    pub fn info(&self) -> &PluginInfo {
+        &self.info
+    }
+
+    /// Starts a fresh, configured instance.
+    pub fn instantiate(
+        self: &Arc<Self>,
+        config: &[(String, String)],
+    ) -> Result<PluginInstance, LoadError> {
+        PluginInstance::new(self.clone(), config)
+    }
+
+    fn describe(&self) -> Result<PluginInfo, String> {
+        PluginInstance::describe(self)
+    }
+}
+
+fn validate_info(info: &PluginInfo, origin: &str) -> Result<(), LoadError> {
+    let bad = |message: String| LoadError::BadInfo {
+        origin: origin.into(),
+        message,
+    };
+    let name_ok = !info.name.is_empty()
+        && info.name.len() <= 64
+        && info
+            .name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !name_ok {
+        return Err(bad(format!("name {:?} is not [a-z0-9-]{{1,64}}", info.name)));
+    }
+    if info.version.is_empty() || info.version.len() > 64 {
+        return Err(bad(format!("version {:?} is empty or too long", info.version)));
+    }
+    if info.kind == Kind::Parser && info.channels.is_empty() {
+        return Err(bad("a parser must declare at least one channel".into()));
+    }
+    if info.needs.len() > 16 || info.channels.len() > 16 {
+        return Err(bad("at most 16 needed fields and 16 channels".into()));
+    }
+    Ok(())
+}

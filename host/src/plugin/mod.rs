@@ -1,0 +1,25 @@
+//! The plugin runtime: one wasmtime engine, components compiled once (and cached
+//! on disk), checked against the contract, instantiated per worker from an
+//! `InstancePre`, run in a sandbox with memory and time limits, with failures
+//! contained to the batch and isolated to the event.
+
+pub mod bindings;
+pub mod cache;
+pub mod captured_output;
+pub mod contract;
+pub mod embedded;
+pub mod engine;
+pub mod error;
+pub mod instance;
+pub mod limits;
+pub mod loaded;
+pub mod runner;
+pub mod state;
+
+pub use contract::Kind;
+pub use engine::PluginEngine;
+pub use error::{CallError, LoadError};
+pub use instance::{EventParam, PluginInstance, RawDocument};
+pub use limits::Limits;
+pub use loaded::{LoadedPlugin, PluginInfo};
+pub use runner::{Outcome, PluginRunner};

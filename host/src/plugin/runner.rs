@@ -1,0 +1,132 @@
+//! Running one plugin over batches with containment.
+//!
+//! A batch goes to the plugin in one call. If the call fails as a whole (trap,
+//! timeout, memory overrun, wrong result count), the instance is discarded and
+//! every event of the batch is retried alone on fresh instances, so only the
+//! offending events are lost to this plugin and they can be reported by id.
+
+use super::error::{CallError, LoadError};
+use super::instance::{EventParam, PluginInstance, RawDocument};
+use super::loaded::LoadedPlugin;
+use std::sync::Arc;
+
+/// What became of one event in one plugin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome<T> {
+    /// The plugin's answer.
+    Ok(T),
+    /// The plugin reported an error for this event.
+    Rejected(String),
+    /// The call failed on this event alone (trap, timeout, memory).
+    Failed(CallError),
+}
+
+/// Runs one configured plugin for one worker.
+pub struct PluginRunner {
+    plugin: Arc<LoadedPlugin>,
+    config: Vec<(String, String)>,
+    instance: Option<PluginInstance>,
+    /// Batches that failed as a whole and were isolated event by event.
+    pub isolated_batches: u64,
+}
+
+impl PluginRunner {
+    /// Starts a runner with a first instance, which checks the configuration.
+    pub fn new(plugin: Arc<LoadedPlugin>, config: Vec<(String, String)>) -> Result<Self, LoadError> {
+        let instance = plugin.instantiate(&config)?;
+        Ok(Self {
+            plugin,
+            config,
+            instance: Some(instance),
+            isolated_batches: 0,
+        })
+    }
+
+    /// The plugin being run.
+    pub fn plugin(&self) -> &Arc<LoadedPlugin> {
+        &self.plugin
+    }
+
+    /// Switches to another version of the plugin. The new one is instantiated and
+    /// configured first; on failure the runner keeps the old one.
+    pub fn switch_to(&mut self, plugin: Arc<LoadedPlugin>) -> Result<(), LoadError> {
+        let instance = plugin.instantiate(&self.config)?;
+        self.plugin = plugin;
+        self.instance = Some(instance);
+        Ok(())
+    }
+
+    /// Parses a batch (the plugin must be a parser).
+    pub fn parse(&mut self, events: &[EventParam<'_>]) -> Vec<Outcome<Vec<RawDocument>>> {
+        self.run(events, PluginInstance::parse)
+    }
+
+    /// Filters a batch (the plugin must be a filter).
+    pub fn accept(&mut self, events: &[EventParam<'_>]) -> Vec<Outcome<bool>> {
+        self.run(events, PluginInstance::accept)
+    }
+
+    fn run<T>(
+        &mut self,
+        events: &[EventParam<'_>],
+        call: impl Fn(&mut PluginInstance, &[EventParam<'_>]) -> Result<Vec<Result<T, String>>, CallError>,
+    ) -> Vec<Outcome<T>> {
+        if events.is_empty() {
+            return Vec::new();
+        }
+        let failure = match self.fresh_instance() {
+            Ok(instance) => match call(instance, events) {
+                Ok(results) => return results.into_iter().map(into_outcome).collect(),
+                Err(e) => e,
+            },
+            Err(e) => e,
+        };
+        self.instance = None;
+        self.isolated_batches += 1;
+        let info = self.plugin.info();
+        tracing::warn!(
+            plugin = %info.name,
+            version = %info.version,
+            events = events.len(),
+            error = %failure,
+            "plugin batch failed; retrying its events one by one on fresh instances"
+        );
+        if events.len() == 1 {
+            return vec![Outcome::Failed(failure)];
+        }
+        events
+            .iter()
+            .map(|event| {
+                let single = std::slice::from_ref(event);
+                let result = self.fresh_instance().and_then(|instance| call(instance, single));
+                match result {
+                    Ok(mut results) => into_outcome(results.pop().expect("one result checked")),
+                    Err(e) => {
+                        self.instance = None;
+                        Outcome::Failed(e)
+                    }
+                }
+            })
+            .collect()
+    }
+
+    fn fresh_instance(&mut self) -> Result<&mut PluginInstance, CallError> {
+        if self.instance.is_none() {
+            let instance = self
+                .plugin
+                .instantiate(&self.config)
+                .map_err(|e| CallError::Instantiate {
+                    message: e.to_string(),
+                })?;
+            self.instance = Some(instance);
+        }
+        Ok(self.instance.as_mut().expect("set above"))
+    }
+}
+
+fn into_outcome<T>(result: Result<T, String>) -> Outcome<T> {
+    match result {
+        Ok(v) => Outcome::Ok(v),
+        Err(reason) => Outcome::Rejected(reason),
+    }
+}

@@ -1,0 +1,5 @@
+//! Sources of log records.
+
+pub mod record;
+
+pub use record::Record;
