@@ -20,9 +20,15 @@ const TEST_GUESTS: [&str; 2] = ["logpipe-misbehave", "logpipe-not-a-plugin"];
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let workspace = manifest_dir.parent().unwrap().to_path_buf();
-    println!("cargo:rerun-if-changed={}", workspace.join("guests").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        workspace.join("guests").display()
+    );
     println!("cargo:rerun-if-changed={}", workspace.join("wit").display());
-    println!("cargo:rerun-if-changed={}", workspace.join("Cargo.lock").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        workspace.join("Cargo.lock").display()
+    );
     println!("cargo:rerun-if-env-changed=LOGPIPE_GUEST_TARGET_DIR");
 
     let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());

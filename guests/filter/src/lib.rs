@@ -64,9 +64,20 @@ mod tests {
         assert!(f.accept(&Event::new(call)).unwrap());
         let proba = "[f3] API Call - POST /predict_proba - Status: 200 - Time: 1.0ms";
         assert!(f.accept(&Event::new(proba)).unwrap());
-        assert!(f.accept(&Event::new(r#"{"performance_metrics": {}}"#)).unwrap());
-        assert!(!f.accept(&Event::new("API Call - GET / - Status: 200 - Time: 0.49ms")).unwrap());
-        assert!(!f.accept(&Event::new("Health check effectué - Model: True, Redis: True")).unwrap());
+        assert!(
+            f.accept(&Event::new(r#"{"performance_metrics": {}}"#))
+                .unwrap()
+        );
+        assert!(
+            !f.accept(&Event::new("API Call - GET / - Status: 200 - Time: 0.49ms"))
+                .unwrap()
+        );
+        assert!(
+            !f.accept(&Event::new(
+                "Health check effectué - Model: True, Redis: True"
+            ))
+            .unwrap()
+        );
     }
 
     #[test]
@@ -76,18 +87,34 @@ mod tests {
         let post = fields("POST", "/predict");
         assert!(f.accept(&Event::with_fields(short, &post)).unwrap());
         let get = fields("GET", "/predict");
-        assert!(!f.accept(&Event::with_fields("[x] GET /predict - 405 - 1ms", &get)).unwrap());
-        assert!(!f.accept(&Event::new(short)).unwrap(), "without parsed fields");
+        assert!(
+            !f.accept(&Event::with_fields("[x] GET /predict - 405 - 1ms", &get))
+                .unwrap()
+        );
+        assert!(
+            !f.accept(&Event::new(short)).unwrap(),
+            "without parsed fields"
+        );
     }
 
     #[test]
     fn pattern_is_configurable_and_validated() {
         let f = filter(&[("pattern", "Erreur")]);
-        assert!(f.accept(&Event::new("Erreur lors de la prédiction : x")).unwrap());
-        assert!(!f.accept(&Event::new("API Call - POST /predict - Status: 200")).unwrap());
+        assert!(
+            f.accept(&Event::new("Erreur lors de la prédiction : x"))
+                .unwrap()
+        );
+        assert!(
+            !f.accept(&Event::new("API Call - POST /predict - Status: 200"))
+                .unwrap()
+        );
         let empty: Config = [("pattern", "")].into_iter().collect();
         assert!(PredictionFilter::configure(&empty).is_err());
         let typo: Config = [("patern", "x")].into_iter().collect();
-        assert!(PredictionFilter::configure(&typo).unwrap_err().contains("patern"));
+        assert!(
+            PredictionFilter::configure(&typo)
+                .unwrap_err()
+                .contains("patern")
+        );
     }
 }

@@ -84,14 +84,20 @@ pub fn parse(message: &str) -> Option<ApiCall<'_>> {
         Format::Short => (" - ", " - "),
     };
     let mut rest = rest;
-    match rest.strip_prefix(status_label).and_then(|r| take_number(r, "")) {
+    match rest
+        .strip_prefix(status_label)
+        .and_then(|r| take_number(r, ""))
+    {
         Some((code, after)) => {
             call.status = code.parse().ok();
             rest = after;
         }
         None => call.problems.push("status code not found".into()),
     }
-    match rest.strip_prefix(time_label).and_then(|r| take_number(r, "ms")) {
+    match rest
+        .strip_prefix(time_label)
+        .and_then(|r| take_number(r, "ms"))
+    {
         Some((ms, after)) => {
             call.time_ms = ms.parse::<f64>().ok().filter(|v| v.is_finite());
             rest = after;
@@ -148,13 +154,18 @@ fn read_labelled_bodies<'a>(call: &mut ApiCall<'a>, mut rest: &'a str) {
         }
     }
     if !rest.is_empty() {
-        call.problems.push(format!("unexpected text after the call: {:?}", snippet(rest)));
+        call.problems.push(format!(
+            "unexpected text after the call: {:?}",
+            snippet(rest)
+        ));
     }
 }
 
 fn read_bare_bodies<'a>(call: &mut ApiCall<'a>, mut rest: &'a str) {
     for slot in [&mut call.input, &mut call.result] {
-        let Some(after) = rest.strip_prefix(" - ") else { break };
+        let Some(after) = rest.strip_prefix(" - ") else {
+            break;
+        };
         match split_value(after) {
             Ok((value, after)) => {
                 *slot = Some(value);
@@ -167,7 +178,10 @@ fn read_bare_bodies<'a>(call: &mut ApiCall<'a>, mut rest: &'a str) {
         }
     }
     if !rest.is_empty() {
-        call.problems.push(format!("unexpected text after the call: {:?}", snippet(rest)));
+        call.problems.push(format!(
+            "unexpected text after the call: {:?}",
+            snippet(rest)
+        ));
     }
 }
 
@@ -188,8 +202,14 @@ mod tests {
         let m = r#"[f235299c-8751-4150-aa90-af2e3ee18ab2] API Call - POST /predict - Status: 200 - Time: 51.14ms - Input: {"AGE": 59} - Result: {"prediction": 1}"#;
         let c = parse(m).unwrap();
         assert_eq!(c.format, Format::Real);
-        assert_eq!(c.transaction_id, Some("f235299c-8751-4150-aa90-af2e3ee18ab2"));
-        assert_eq!((c.method, c.path, c.status), ("POST", "/predict", Some(200)));
+        assert_eq!(
+            c.transaction_id,
+            Some("f235299c-8751-4150-aa90-af2e3ee18ab2")
+        );
+        assert_eq!(
+            (c.method, c.path, c.status),
+            ("POST", "/predict", Some(200))
+        );
         assert_eq!(c.time_ms, Some(51.14));
         assert_eq!(c.input.unwrap().get(), r#"{"AGE": 59}"#);
         assert_eq!(c.result.unwrap().get(), r#"{"prediction": 1}"#);
@@ -199,7 +219,10 @@ mod tests {
     #[test]
     fn get_without_id_or_bodies_and_negative_time() {
         let c = parse("API Call - GET /favicon.ico - Status: 404 - Time: -0.21ms").unwrap();
-        assert_eq!((c.transaction_id, c.method, c.path), (None, "GET", "/favicon.ico"));
+        assert_eq!(
+            (c.transaction_id, c.method, c.path),
+            (None, "GET", "/favicon.ico")
+        );
         assert_eq!((c.status, c.time_ms), (Some(404), Some(-0.21)));
         assert!(c.input.is_none() && c.result.is_none() && c.problems.is_empty());
     }
@@ -228,7 +251,10 @@ mod tests {
         let m = r#"[abc-123] POST /predict - 200 - 45ms - {"AGE": 65, "GENDER": "M"} - {"prediction": "YES", "probability": 0.85}"#;
         let c = parse(m).unwrap();
         assert_eq!(c.format, Format::Short);
-        assert_eq!((c.transaction_id, c.method, c.path), (Some("abc-123"), "POST", "/predict"));
+        assert_eq!(
+            (c.transaction_id, c.method, c.path),
+            (Some("abc-123"), "POST", "/predict")
+        );
         assert_eq!((c.status, c.time_ms), (Some(200), Some(45.0)));
         assert!(c.input.is_some() && c.result.is_some() && c.problems.is_empty());
     }

@@ -93,6 +93,9 @@ mod tests {
         assert_eq!(type_value("57.5"), "57.5");
         assert_eq!(type_value(r#""M""#), r#""M""#);
         assert_eq!(type_value("null"), "null");
-        assert_eq!(type_value(r#""un peu stress\u00e9e""#), r#""un peu stress\u00e9e""#);
+        assert_eq!(
+            type_value(r#""un peu stress\u00e9e""#),
+            r#""un peu stress\u00e9e""#
+        );
     }
 }

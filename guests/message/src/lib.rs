@@ -80,7 +80,10 @@ impl Parser for MessageParser {
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    w.strs("parse_errors", [format!("message is not valid JSON: {e}").as_str()]);
+                    w.strs(
+                        "parse_errors",
+                        [format!("message is not valid JSON: {e}").as_str()],
+                    );
                 }
             }
             if !w.is_empty() {
@@ -152,7 +155,8 @@ fn common_fields(w: &mut ObjectWriter, call: &ApiCall<'_>) {
     if let Some(tx) = call.transaction_id {
         w.str("transaction_id", tx);
     }
-    w.str("http_method", call.method).str("http_path", call.path);
+    w.str("http_method", call.method)
+        .str("http_path", call.path);
     if let Some(status) = call.status {
         w.int("status_code", i64::from(status));
     }

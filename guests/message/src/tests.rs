@@ -13,13 +13,22 @@ fn message(n: usize) -> &'static str {
 
 fn run(message: &str) -> (Option<Value>, Option<Value>) {
     let mut emit = Emit::new();
-    MessageParser::default().parse(&Event::new(message), &mut emit).unwrap();
+    MessageParser::default()
+        .parse(&Event::new(message), &mut emit)
+        .unwrap();
     let mut fields = None;
     let mut prediction = None;
     for (channel, json) in emit.take() {
         let v: Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
-        let slot = if channel == FIELDS { &mut fields } else { &mut prediction };
-        assert!(slot.replace(v).is_none(), "two documents on channel {channel}");
+        let slot = if channel == FIELDS {
+            &mut fields
+        } else {
+            &mut prediction
+        };
+        assert!(
+            slot.replace(v).is_none(),
+            "two documents on channel {channel}"
+        );
     }
     (fields, prediction)
 }
@@ -63,14 +72,20 @@ fn predict_proba_line_76() {
 fn failed_calls_are_not_predictions_by_default() {
     for n in [54, 84, 85, 86, 87, 178] {
         let (fields, prediction) = run(message(n));
-        assert!(fields.unwrap()["status_code"].as_u64().unwrap() >= 400, "line {n}");
+        assert!(
+            fields.unwrap()["status_code"].as_u64().unwrap() >= 400,
+            "line {n}"
+        );
         assert!(prediction.is_none(), "line {n}");
     }
     let any: Config = [("prediction_status", "any")].into_iter().collect();
     let parser = MessageParser::configure(&any).unwrap();
     let mut emit = Emit::new();
     parser.parse(&Event::new(message(54)), &mut emit).unwrap();
-    assert_eq!(emit.docs().iter().filter(|(c, _)| *c == PREDICTION).count(), 1);
+    assert_eq!(
+        emit.docs().iter().filter(|(c, _)| *c == PREDICTION).count(),
+        1
+    );
 }
 
 #[test]
@@ -84,11 +99,17 @@ fn nested_422_input_decodes_surrogate_pairs() {
 #[test]
 fn extra_keys_with_braces_separators_and_quotes() {
     let (f, p) = run(message(142));
-    assert_eq!(f.unwrap()["input_data"]["commentaire"], "patiente très fatiguée, suivi à J+7 😷");
+    assert_eq!(
+        f.unwrap()["input_data"]["commentaire"],
+        "patiente très fatiguée, suivi à J+7 😷"
+    );
     assert!(p.is_some());
     let (f, p) = run(message(144));
     let f = f.unwrap();
-    assert_eq!(f["input_data"]["note"], r#"contrôle {J+7}, rappel - urgent, voir "dossier B""#);
+    assert_eq!(
+        f["input_data"]["note"],
+        r#"contrôle {J+7}, rappel - urgent, voir "dossier B""#
+    );
     assert_eq!(f["result"]["prediction"], 1);
     assert!(p.is_some());
 }
@@ -101,8 +122,16 @@ fn underscore_keys_and_lax_values() {
     assert!(input.get("SHORTNESS_OF_BREATH").is_some());
     assert!(input.get("ALCOHOL_CONSUMING").is_none());
     let (f, p) = run(message(155));
-    assert_eq!(f.unwrap()["input_data"]["AGE"], 57.0, "ml-api-logs keeps the value as sent");
-    assert_eq!(p.unwrap()["input_data"]["AGE"], 57, "ml-api-message types it");
+    assert_eq!(
+        f.unwrap()["input_data"]["AGE"],
+        57.0,
+        "ml-api-logs keeps the value as sent"
+    );
+    assert_eq!(
+        p.unwrap()["input_data"]["AGE"],
+        57,
+        "ml-api-message types it"
+    );
     let (f, p) = run(message(158));
     assert_eq!(f.unwrap()["input_data"]["GENDER"], true);
     assert_eq!(p.unwrap()["input_data"]["GENDER"], 1);
@@ -131,7 +160,12 @@ fn short_format_lines() {
     let (f, p) = run(message(177));
     let f = f.unwrap();
     assert_eq!(f["result"]["probability"], 0.9312);
-    assert!(f["input_data"]["remarque"].as_str().unwrap().contains(" - {urgent}"));
+    assert!(
+        f["input_data"]["remarque"]
+            .as_str()
+            .unwrap()
+            .contains(" - {urgent}")
+    );
     assert!(p.is_some());
     let (f, p) = run(message(178));
     assert_eq!(f.unwrap()["status_code"], 422);
@@ -156,7 +190,10 @@ fn non_prediction_calls() {
 #[test]
 fn performance_lines_give_their_transaction() {
     let (f, p) = run(message(20));
-    assert_eq!(f.unwrap()["transaction_id"], "f235299c-8751-4150-aa90-af2e3ee18ab2");
+    assert_eq!(
+        f.unwrap()["transaction_id"],
+        "f235299c-8751-4150-aa90-af2e3ee18ab2"
+    );
     assert!(p.is_none());
     let (f, _) = run(message(279));
     let errors = f.unwrap()["parse_errors"].clone();
@@ -183,9 +220,12 @@ fn every_sample_line_gives_valid_json_objects() {
     for (i, line) in SAMPLE.lines().enumerate() {
         let message = line.splitn(4, " - ").nth(3).unwrap_or(line);
         let mut emit = Emit::new();
-        MessageParser::default().parse(&Event::new(message), &mut emit).unwrap();
+        MessageParser::default()
+            .parse(&Event::new(message), &mut emit)
+            .unwrap();
         for (_, json) in emit.docs() {
-            let v: Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("line {}: {e}", i + 1));
+            let v: Value =
+                serde_json::from_str(json).unwrap_or_else(|e| panic!("line {}: {e}", i + 1));
             assert!(v.is_object());
         }
     }

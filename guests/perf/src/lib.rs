@@ -55,7 +55,13 @@ mod tests {
     const SAMPLE: &str = include_str!("../../../tests/fixtures/api-logs.sample.log");
 
     fn message(n: usize) -> &'static str {
-        SAMPLE.lines().nth(n - 1).unwrap().splitn(4, " - ").nth(3).unwrap()
+        SAMPLE
+            .lines()
+            .nth(n - 1)
+            .unwrap()
+            .splitn(4, " - ")
+            .nth(3)
+            .unwrap()
     }
 
     fn run(message: &str) -> Result<Option<Value>, String> {
@@ -97,17 +103,33 @@ mod tests {
         assert_eq!(d["transaction_id"], "abc-123");
         assert_eq!(d["gpu_ms"], 3);
         assert!(d.get("memory_mb").is_none());
-        let no_tx = run(r#"{"performance_metrics": {"cpu_time_ms": 1.0}}"#).unwrap().unwrap();
+        let no_tx = run(r#"{"performance_metrics": {"cpu_time_ms": 1.0}}"#)
+            .unwrap()
+            .unwrap();
         assert!(no_tx.get("transaction_id").is_none());
     }
 
     #[test]
     fn mentions_are_not_performance_lines() {
-        assert_eq!(run(message(149)).unwrap(), None, "an Input mentioning the word");
-        assert_eq!(run(message(165)).unwrap(), None, "a warning mentioning the word");
+        assert_eq!(
+            run(message(149)).unwrap(),
+            None,
+            "an Input mentioning the word"
+        );
+        assert_eq!(
+            run(message(165)).unwrap(),
+            None,
+            "a warning mentioning the word"
+        );
         assert_eq!(run(r#"{"performance_metrics": "off"}"#).unwrap(), None);
-        assert_eq!(run(r#"{"other": {"performance_metrics": 1}}"#).unwrap(), None);
-        assert_eq!(run("Health check effectué - Model: True, Redis: True").unwrap(), None);
+        assert_eq!(
+            run(r#"{"other": {"performance_metrics": 1}}"#).unwrap(),
+            None
+        );
+        assert_eq!(
+            run("Health check effectué - Model: True, Redis: True").unwrap(),
+            None
+        );
     }
 
     #[test]

@@ -24,7 +24,11 @@ impl Config {
     /// Fails with a clear message if a key is not one of `known`, so that a typo
     /// in the operator's configuration is reported instead of ignored.
     pub fn reject_unknown(&self, known: &[&str]) -> Result<(), String> {
-        match self.pairs.iter().find(|(k, _)| !known.contains(&k.as_str())) {
+        match self
+            .pairs
+            .iter()
+            .find(|(k, _)| !known.contains(&k.as_str()))
+        {
             None => Ok(()),
             Some((k, _)) => Err(format!(
                 "unknown configuration key `{k}` (known keys: {})",
@@ -40,7 +44,11 @@ impl Config {
 
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Config {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        Self::new(iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+        Self::new(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
     }
 }
 

@@ -31,4 +31,3 @@ pub fn top_functions<'a>(metrics: &RawObject<'a>) -> Result<Option<&'a RawValue>
         other => Ok(other),
     }
 }
-

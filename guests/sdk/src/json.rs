@@ -237,7 +237,9 @@ pub fn split_value(text: &str) -> Result<(&RawValue, &str), serde_json::Error> {
             Ok((value, &text[end..]))
         }
         Some(Err(e)) => Err(e),
-        None => Err(de::Error::custom("expected a JSON value, found the end of the text")),
+        None => Err(de::Error::custom(
+            "expected a JSON value, found the end of the text",
+        )),
     }
 }
 

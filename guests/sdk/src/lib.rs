@@ -29,10 +29,10 @@
 //! ```
 
 mod config;
-pub mod formats;
-pub mod json;
 mod event;
+pub mod formats;
 mod info;
+pub mod json;
 mod output;
 
 #[cfg(target_arch = "wasm32")]
@@ -91,7 +91,11 @@ macro_rules! export_parser {
                     $crate::bindings::parser_info(<$ty as $crate::Parser>::info())
                 }
                 fn configure(config: ::std::vec::Vec<(String, String)>) -> Result<(), String> {
-                    $crate::bindings::configure(&__PLUGIN, <$ty as $crate::Parser>::configure, config)
+                    $crate::bindings::configure(
+                        &__PLUGIN,
+                        <$ty as $crate::Parser>::configure,
+                        config,
+                    )
                 }
                 fn parse(
                     events: ::std::vec::Vec<__wp::Event>,
@@ -123,9 +127,15 @@ macro_rules! export_filter {
                     $crate::bindings::filter_info(<$ty as $crate::Filter>::info())
                 }
                 fn configure(config: ::std::vec::Vec<(String, String)>) -> Result<(), String> {
-                    $crate::bindings::configure(&__PLUGIN, <$ty as $crate::Filter>::configure, config)
+                    $crate::bindings::configure(
+                        &__PLUGIN,
+                        <$ty as $crate::Filter>::configure,
+                        config,
+                    )
                 }
-                fn accept(events: ::std::vec::Vec<__wf::Event>) -> ::std::vec::Vec<Result<bool, String>> {
+                fn accept(
+                    events: ::std::vec::Vec<__wf::Event>,
+                ) -> ::std::vec::Vec<Result<bool, String>> {
                     $crate::bindings::accept_batch(&__PLUGIN, events)
                 }
             }

@@ -79,10 +79,16 @@ mod tests {
     #[test]
     fn entries_must_be_objects() {
         let m = r#"{"performance_metrics": {"top_functions": [1]}}"#;
-        assert!(TopFunctionsParser.parse(&Event::new(m), &mut Emit::new()).is_err());
+        assert!(
+            TopFunctionsParser
+                .parse(&Event::new(m), &mut Emit::new())
+                .is_err()
+        );
         let none = "not a performance line";
         let mut emit = Emit::new();
-        TopFunctionsParser.parse(&Event::new(none), &mut emit).unwrap();
+        TopFunctionsParser
+            .parse(&Event::new(none), &mut emit)
+            .unwrap();
         assert!(emit.docs().is_empty());
     }
 }

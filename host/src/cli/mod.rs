@@ -8,7 +8,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 /// logpipe moves the logs of an ML prediction API into Elasticsearch, parsing and
 /// filtering them with sandboxed WebAssembly plugins.
 #[derive(Debug, Parser)]
-#[command(name = "logpipe", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "logpipe",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// Log format of logpipe's own messages (on stderr).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "LOGPIPE_LOG_FORMAT")]

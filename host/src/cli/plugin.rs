@@ -1,8 +1,8 @@
 //! `logpipe plugin`: check and run plugin files, for plugin authors.
 
 use super::exit::{self, ExitError};
-use crate::document::{TimestampConverter, check_document};
 use crate::document::line_document::LineStamp;
+use crate::document::{TimestampConverter, check_document};
 use crate::plugin::{EventParam, Kind, Limits, Outcome, PluginEngine, PluginRunner};
 use crate::source::record::Record;
 use anyhow::Context;
@@ -88,7 +88,10 @@ impl PluginCommand {
 }
 
 fn engine(limits: Limits) -> anyhow::Result<PluginEngine> {
-    PluginEngine::new(limits, super::default_cache_dir().map(|d| d.join("components")))
+    PluginEngine::new(
+        limits,
+        super::default_cache_dir().map(|d| d.join("components")),
+    )
 }
 
 fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
@@ -96,7 +99,10 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let plugin = engine.load_file(&args.file)?;
     let info = plugin.info();
     // A default configuration must be accepted for the plugin to be usable as is.
-    let configured = plugin.instantiate(&[]).map(|_| ()).map_err(|e| e.to_string());
+    let configured = plugin
+        .instantiate(&[])
+        .map(|_| ())
+        .map_err(|e| e.to_string());
     if args.json {
         let mut report = serde_json::to_value(info)?;
         report["default_config"] = match &configured {
@@ -110,7 +116,10 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         println!("  name:      {}", info.name);
         println!("  version:   {}", info.version);
         println!("  contract:  logpipe:plugin@{}", info.contract);
-        println!("  exports:   logpipe:plugin/{}@{}", info.kind, info.contract);
+        println!(
+            "  exports:   logpipe:plugin/{}@{}",
+            info.kind, info.contract
+        );
         println!("  needs:     {}", list(&info.needs, "message only"));
         if info.kind == Kind::Parser {
             println!("  channels:  {}", list(&info.channels, "none"));
@@ -198,7 +207,15 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         if batch.len() == args.batch as usize || (done && !batch.is_empty()) {
             let first = number + 1 - batch.len();
-            failed |= run_batch(&mut runner, &info.kind, &info.channels, &batch, first, &mut timestamps, &mut stdout)?;
+            failed |= run_batch(
+                &mut runner,
+                &info.kind,
+                &info.channels,
+                &batch,
+                first,
+                &mut timestamps,
+                &mut stdout,
+            )?;
             batch.clear();
         }
         if done {
@@ -239,7 +256,11 @@ fn run_batch(
                         "timestamp" => stamp.timestamp.as_deref(),
                         "level" => e.record.level(),
                         "logger" => e.record.logger(),
-                        other => e.extra.iter().find(|(k, _)| k == other).map(|(_, v)| v.as_str()),
+                        other => e
+                            .extra
+                            .iter()
+                            .find(|(k, _)| k == other)
+                            .map(|(_, v)| v.as_str()),
                     }?;
                     Some((n.as_str(), v))
                 })
@@ -281,7 +302,8 @@ fn run_batch(
                         let channel = channels.get(d.channel as usize).cloned();
                         match (channel, check_document(d.json)) {
                             (Some(c), Ok(doc)) => {
-                                let v: Value = serde_json::from_str(doc.json()).expect("checked JSON");
+                                let v: Value =
+                                    serde_json::from_str(doc.json()).expect("checked JSON");
                                 documents.push(json!({"channel": c, "document": v}));
                             }
                             (None, _) => invalid.push(format!("unknown channel {}", d.channel)),

@@ -88,7 +88,9 @@ pub fn write_line_document(
     for doc in merged {
         for (key, value) in doc.fields() {
             if HOST_FIELDS.contains(&key) || written.contains(&key) {
-                errors.push(format!("field `{key}` produced twice or clashing with a host field; kept the first"));
+                errors.push(format!(
+                    "field `{key}` produced twice or clashing with a host field; kept the first"
+                ));
                 continue;
             }
             written.push(key);
@@ -193,7 +195,11 @@ mod tests {
             flags: vec![],
         };
         let mut out = String::new();
-        write_derived_document(&mut out, &stamp, &check_document(r#"{"a":1}"#.into()).unwrap());
+        write_derived_document(
+            &mut out,
+            &stamp,
+            &check_document(r#"{"a":1}"#.into()).unwrap(),
+        );
         assert_eq!(out, r#"{"@timestamp":"2025-11-21T09:12:03Z","a":1}"#);
         out.clear();
         write_derived_document(&mut out, &stamp, &check_document("{}".into()).unwrap());

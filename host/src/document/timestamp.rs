@@ -104,15 +104,27 @@ mod tests {
     #[test]
     fn utc_is_the_default() {
         let mut c = TimestampConverter::default();
-        assert_eq!(conv(&mut c, "2025-11-21 09:12:03").unwrap(), "2025-11-21T09:12:03Z");
-        assert_eq!(conv(&mut c, "2025-11-21 09:12:03").unwrap(), "2025-11-21T09:12:03Z");
+        assert_eq!(
+            conv(&mut c, "2025-11-21 09:12:03").unwrap(),
+            "2025-11-21T09:12:03Z"
+        );
+        assert_eq!(
+            conv(&mut c, "2025-11-21 09:12:03").unwrap(),
+            "2025-11-21T09:12:03Z"
+        );
     }
 
     #[test]
     fn other_zones_are_converted_to_utc() {
         let mut c = TimestampConverter::in_zone("Europe/Paris").unwrap();
-        assert_eq!(conv(&mut c, "2025-11-21 10:12:03").unwrap(), "2025-11-21T09:12:03Z");
-        assert_eq!(conv(&mut c, "2025-07-01 12:00:00").unwrap(), "2025-07-01T10:00:00Z");
+        assert_eq!(
+            conv(&mut c, "2025-11-21 10:12:03").unwrap(),
+            "2025-11-21T09:12:03Z"
+        );
+        assert_eq!(
+            conv(&mut c, "2025-07-01 12:00:00").unwrap(),
+            "2025-07-01T10:00:00Z"
+        );
         assert!(TimestampConverter::in_zone("Mars/Olympus").is_err());
     }
 

@@ -69,7 +69,10 @@ impl CheckedDocument {
                 Key::Span(r) => &self.json[r.start as usize..r.end as usize],
                 Key::Decoded(k) => k,
             };
-            (key, &self.json[f.value.start as usize..f.value.end as usize])
+            (
+                key,
+                &self.json[f.value.start as usize..f.value.end as usize],
+            )
         })
     }
 
@@ -177,7 +180,8 @@ mod tests {
 
     #[test]
     fn accepts_one_object() {
-        let d = check_document(r#" {"a": 1, "b": {"c": "x\ny"}, "k\u00e9": 2}"#.to_string()).unwrap();
+        let d =
+            check_document(r#" {"a": 1, "b": {"c": "x\ny"}, "k\u00e9": 2}"#.to_string()).unwrap();
         assert_eq!(d.get("a").unwrap(), "1");
         assert_eq!(d.get("ké").unwrap(), "2");
         assert_eq!(d.json(), r#"{"a": 1, "b": {"c": "x\ny"}, "k\u00e9": 2}"#);
@@ -186,9 +190,19 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_one_object() {
-        for bad in ["[1]", "1", "", "{\"a\": 1} {\"b\": 2}", "{\"a\": ", "{\"a\": 1}\n{\"index\": {}}"] {
+        for bad in [
+            "[1]",
+            "1",
+            "",
+            "{\"a\": 1} {\"b\": 2}",
+            "{\"a\": ",
+            "{\"a\": 1}\n{\"index\": {}}",
+        ] {
             assert!(
-                matches!(check_document(bad.to_string()), Err(InvalidDocument::NotAnObject(_))),
+                matches!(
+                    check_document(bad.to_string()),
+                    Err(InvalidDocument::NotAnObject(_))
+                ),
                 "{bad:?}"
             );
         }
@@ -215,7 +229,11 @@ mod tests {
 
     #[test]
     fn scalars_for_later_stages() {
-        let d = check_document(r#"{"m": "POST", "e": "caf\u00e9", "n": 200, "t": true, "o": {}, "z": null}"#.to_string()).unwrap();
+        let d = check_document(
+            r#"{"m": "POST", "e": "caf\u00e9", "n": 200, "t": true, "o": {}, "z": null}"#
+                .to_string(),
+        )
+        .unwrap();
         assert_eq!(scalar_text(d.get("m").unwrap()).unwrap(), "POST");
         assert_eq!(scalar_text(d.get("e").unwrap()).unwrap(), "café");
         assert_eq!(scalar_text(d.get("n").unwrap()).unwrap(), "200");

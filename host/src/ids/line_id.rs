@@ -83,10 +83,22 @@ mod tests {
         let mut h = IdHasher::default();
         let a = h.key(&rec("2025-11-21 09:12:06 - api - INFO - Health check"));
         let raw = r#"{"timestamp": "2025-11-21 09:12:06", "level": "INFO", "message": "Health check", "data": null}"#;
-        let b = h.key(&Record::from_entry("2025-11-21 09:12:06", "INFO", "Health check", None, raw.into()));
+        let b = h.key(&Record::from_entry(
+            "2025-11-21 09:12:06",
+            "INFO",
+            "Health check",
+            None,
+            raw.into(),
+        ));
         assert_eq!(a, b);
-        assert_ne!(a, h.key(&rec("2025-11-21 09:12:07 - api - INFO - Health check")));
-        assert_ne!(a, h.key(&rec("2025-11-21 09:12:06 - api - WARNING - Health check")));
+        assert_ne!(
+            a,
+            h.key(&rec("2025-11-21 09:12:07 - api - INFO - Health check"))
+        );
+        assert_ne!(
+            a,
+            h.key(&rec("2025-11-21 09:12:06 - api - WARNING - Health check"))
+        );
     }
 
     #[test]

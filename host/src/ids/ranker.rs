@@ -64,7 +64,11 @@ mod tests {
         assert_eq!(r.next_rank(a), 1);
         assert_eq!(r.next_rank(b), 0);
         assert_eq!(r.next_rank(c), 0, "rotates");
-        assert_eq!(r.next_rank(b), 1, "still remembered in the previous generation");
+        assert_eq!(
+            r.next_rank(b),
+            1,
+            "still remembered in the previous generation"
+        );
         r.observe(a, 5);
         assert_eq!(r.next_rank(a), 6);
     }

@@ -1,13 +1,13 @@
 //! Processing one batch of lines through the stages: the hot path.
 
 use super::plan::{Plan, Route};
+use crate::document::validate::scalar_text;
 use crate::document::{
     CheckedDocument, Document, LineStamp, TimestampConverter, check_document,
     write_derived_document, write_line_document,
 };
 use crate::ids::LineId;
 use crate::plugin::{EventParam, Kind, LoadError, Outcome, PluginRunner};
-use crate::document::validate::scalar_text;
 use crate::source::record::Record;
 use std::sync::Arc;
 
@@ -69,7 +69,9 @@ impl Worker {
         for stage in &plan.stages {
             let info = stage.plugin.info();
             for need in &info.needs {
-                if !matches!(need.as_str(), "timestamp" | "level" | "logger") && !needed.contains(need) {
+                if !matches!(need.as_str(), "timestamp" | "level" | "logger")
+                    && !needed.contains(need)
+                {
                     needed.push(need.clone());
                 }
             }
@@ -117,7 +119,8 @@ impl Worker {
         let mut accepted = vec![true; n];
         let mut scalars: Vec<Vec<(String, String)>> = vec![Vec::new(); n];
         let mut merged: Vec<Vec<CheckedDocument>> = (0..n).map(|_| Vec::new()).collect();
-        let mut derived: Vec<Vec<(Arc<str>, CheckedDocument)>> = (0..n).map(|_| Vec::new()).collect();
+        let mut derived: Vec<Vec<(Arc<str>, CheckedDocument)>> =
+            (0..n).map(|_| Vec::new()).collect();
         let mut errors: Vec<Vec<String>> = vec![Vec::new(); n];
         let mut problems = Vec::new();
 
@@ -184,7 +187,11 @@ impl Worker {
                         };
                         for doc in docs {
                             let Some(route) = stage.routes.get(doc.channel as usize) else {
-                                report(i, format!("emitted on unknown channel {}", doc.channel), false);
+                                report(
+                                    i,
+                                    format!("emitted on unknown channel {}", doc.channel),
+                                    false,
+                                );
                                 continue;
                             };
                             if *route == Route::Drop {
@@ -200,7 +207,8 @@ impl Worker {
                             match route {
                                 Route::Line => {
                                     for name in &self.needed {
-                                        if let Some(text) = checked.get(name).and_then(scalar_text) {
+                                        if let Some(text) = checked.get(name).and_then(scalar_text)
+                                        {
                                             scalars[i].push((name.clone(), text.into_owned()));
                                         }
                                     }
@@ -219,7 +227,13 @@ impl Worker {
         for (i, line) in lines.iter().enumerate() {
             let id = line.id.to_string();
             let mut source = String::with_capacity(line.record.raw().len() * 2 + 128);
-            write_line_document(&mut source, &line.record, &stamps[i], &merged[i], &mut errors[i]);
+            write_line_document(
+                &mut source,
+                &line.record,
+                &stamps[i],
+                &merged[i],
+                &mut errors[i],
+            );
             documents.push(Document {
                 index: self.line_index.clone(),
                 id: id.clone(),
@@ -244,7 +258,11 @@ impl Worker {
                 write_derived_document(&mut src, &stamps[i], doc);
                 documents.push(Document {
                     index: index.clone(),
-                    id: if n == 0 { id.clone() } else { format!("{id}-{n}") },
+                    id: if n == 0 {
+                        id.clone()
+                    } else {
+                        format!("{id}-{n}")
+                    },
                     source: src,
                 });
             }
@@ -270,7 +288,10 @@ fn event_fields<'a>(
                 "timestamp" => stamp.timestamp.as_deref(),
                 "level" => record.level(),
                 "logger" => record.logger(),
-                other => scalars.iter().find(|(k, _)| k == other).map(|(_, v)| v.as_str()),
+                other => scalars
+                    .iter()
+                    .find(|(k, _)| k == other)
+                    .map(|(_, v)| v.as_str()),
             }?;
             Some((name.as_str(), value))
         })

@@ -56,7 +56,9 @@ impl ComponentCache {
             // cache directory owned by this program.
             match unsafe { Component::deserialize_file(engine, &path) } {
                 Ok(component) => return Ok(component),
-                Err(e) => tracing::warn!(path = %path.display(), error = %e, "ignoring unreadable cached component"),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "ignoring unreadable cached component")
+                }
             }
         }
         let component = Component::new(engine, bytes)?;

@@ -97,24 +97,40 @@ mod tests {
 
     #[test]
     fn kinds_versions_and_wrong_worlds() {
-        assert_eq!(kind_from_exports(&names(&[PARSER_EXPORT]), "p").unwrap(), Kind::Parser);
-        assert_eq!(kind_from_exports(&names(&[FILTER_EXPORT]), "f").unwrap(), Kind::Filter);
+        assert_eq!(
+            kind_from_exports(&names(&[PARSER_EXPORT]), "p").unwrap(),
+            Kind::Parser
+        );
+        assert_eq!(
+            kind_from_exports(&names(&[FILTER_EXPORT]), "f").unwrap(),
+            Kind::Filter
+        );
         let err = kind_from_exports(&names(&["logpipe:plugin/parser@0.2.0"]), "new.wasm")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("0.2.0") && err.contains(CONTRACT_VERSION), "{err}");
+        assert!(
+            err.contains("0.2.0") && err.contains(CONTRACT_VERSION),
+            "{err}"
+        );
         let err = kind_from_exports(&names(&["wasi:cli/run@0.2.6"]), "cmd.wasm")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("wasi:cli/run@0.2.6") && err.contains(PARSER_EXPORT), "{err}");
+        assert!(
+            err.contains("wasi:cli/run@0.2.6") && err.contains(PARSER_EXPORT),
+            "{err}"
+        );
     }
 
     #[test]
     fn headers() {
         assert!(check_header(b"\0asm\x0d\0\x01\0rest", "c").is_ok());
-        let core = check_header(b"\0asm\x01\0\0\0", "m.wasm").unwrap_err().to_string();
+        let core = check_header(b"\0asm\x01\0\0\0", "m.wasm")
+            .unwrap_err()
+            .to_string();
         assert!(core.contains("core WebAssembly module"), "{core}");
-        let text = check_header(b"(component)", "t.wat").unwrap_err().to_string();
+        let text = check_header(b"(component)", "t.wat")
+            .unwrap_err()
+            .to_string();
         assert!(text.contains("not a WebAssembly file"), "{text}");
     }
 }

@@ -113,11 +113,14 @@ impl PluginInstance {
         &mut self,
         events: &[EventParam<'_>],
     ) -> Result<Vec<Result<Vec<RawDocument>, String>>, CallError> {
-        self.store.set_epoch_deadline(self.plugin.engine.deadline_ticks());
+        self.store
+            .set_epoch_deadline(self.plugin.engine.deadline_ticks());
         let Bound::Parser(p) = &self.bound else {
             unreachable!("parse called on a filter instance");
         };
-        let answer = p.logpipe_plugin_parser().call_parse(&mut self.store, events);
+        let answer = p
+            .logpipe_plugin_parser()
+            .call_parse(&mut self.store, events);
         self.finish(answer, events.len())
     }
 
@@ -126,15 +129,22 @@ impl PluginInstance {
         &mut self,
         events: &[EventParam<'_>],
     ) -> Result<Vec<Result<bool, String>>, CallError> {
-        self.store.set_epoch_deadline(self.plugin.engine.deadline_ticks());
+        self.store
+            .set_epoch_deadline(self.plugin.engine.deadline_ticks());
         let Bound::Filter(f) = &self.bound else {
             unreachable!("accept called on a parser instance");
         };
-        let answer = f.logpipe_plugin_filter().call_accept(&mut self.store, events);
+        let answer = f
+            .logpipe_plugin_filter()
+            .call_accept(&mut self.store, events);
         self.finish(answer, events.len())
     }
 
-    fn finish<T>(&mut self, answer: wasmtime::Result<Vec<T>>, expected: usize) -> Result<Vec<T>, CallError> {
+    fn finish<T>(
+        &mut self,
+        answer: wasmtime::Result<Vec<T>>,
+        expected: usize,
+    ) -> Result<Vec<T>, CallError> {
         self.forward_output();
         match answer {
             Ok(results) if results.len() == expected => Ok(results),

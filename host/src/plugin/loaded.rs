@@ -45,7 +45,9 @@ pub struct LoadedPlugin {
 
 impl std::fmt::Debug for LoadedPlugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadedPlugin").field("info", &self.info).finish()
+        f.debug_struct("LoadedPlugin")
+            .field("info", &self.info)
+            .finish()
     }
 }
 
@@ -142,10 +144,16 @@ fn validate_info(info: &PluginInfo, origin: &str) -> Result<(), LoadError> {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if !name_ok {
-        return Err(bad(format!("name {:?} is not [a-z0-9-]{{1,64}}", info.name)));
+        return Err(bad(format!(
+            "name {:?} is not [a-z0-9-]{{1,64}}",
+            info.name
+        )));
     }
     if info.version.is_empty() || info.version.len() > 64 {
-        return Err(bad(format!("version {:?} is empty or too long", info.version)));
+        return Err(bad(format!(
+            "version {:?} is empty or too long",
+            info.version
+        )));
     }
     if info.kind == Kind::Parser && info.channels.is_empty() {
         return Err(bad("a parser must declare at least one channel".into()));

@@ -32,7 +32,10 @@ pub struct PluginRunner {
 
 impl PluginRunner {
     /// Starts a runner with a first instance, which checks the configuration.
-    pub fn new(plugin: Arc<LoadedPlugin>, config: Vec<(String, String)>) -> Result<Self, LoadError> {
+    pub fn new(
+        plugin: Arc<LoadedPlugin>,
+        config: Vec<(String, String)>,
+    ) -> Result<Self, LoadError> {
         let instance = plugin.instantiate(&config)?;
         Ok(Self {
             plugin,
@@ -69,7 +72,10 @@ impl PluginRunner {
     fn run<T>(
         &mut self,
         events: &[EventParam<'_>],
-        call: impl Fn(&mut PluginInstance, &[EventParam<'_>]) -> Result<Vec<Result<T, String>>, CallError>,
+        call: impl Fn(
+            &mut PluginInstance,
+            &[EventParam<'_>],
+        ) -> Result<Vec<Result<T, String>>, CallError>,
     ) -> Vec<Outcome<T>> {
         if events.is_empty() {
             return Vec::new();
@@ -98,7 +104,9 @@ impl PluginRunner {
             .iter()
             .map(|event| {
                 let single = std::slice::from_ref(event);
-                let result = self.fresh_instance().and_then(|instance| call(instance, single));
+                let result = self
+                    .fresh_instance()
+                    .and_then(|instance| call(instance, single));
                 match result {
                     Ok(mut results) => into_outcome(results.pop().expect("one result checked")),
                     Err(e) => {
@@ -112,12 +120,12 @@ impl PluginRunner {
 
     fn fresh_instance(&mut self) -> Result<&mut PluginInstance, CallError> {
         if self.instance.is_none() {
-            let instance = self
-                .plugin
-                .instantiate(&self.config)
-                .map_err(|e| CallError::Instantiate {
-                    message: e.to_string(),
-                })?;
+            let instance =
+                self.plugin
+                    .instantiate(&self.config)
+                    .map_err(|e| CallError::Instantiate {
+                        message: e.to_string(),
+                    })?;
             self.instance = Some(instance);
         }
         Ok(self.instance.as_mut().expect("set above"))

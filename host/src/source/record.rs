@@ -145,12 +145,16 @@ mod tests {
     #[test]
     fn splits_on_the_first_three_separators_only() {
         let r = Record::from_line(
-            "2025-11-21 09:12:06 - api - INFO - Health check effectué - Model: True, Redis: True".into(),
+            "2025-11-21 09:12:06 - api - INFO - Health check effectué - Model: True, Redis: True"
+                .into(),
         );
         assert_eq!(r.timestamp(), Some("2025-11-21 09:12:06"));
         assert_eq!(r.logger(), Some("api"));
         assert_eq!(r.level(), Some("INFO"));
-        assert_eq!(r.message(), "Health check effectué - Model: True, Redis: True");
+        assert_eq!(
+            r.message(),
+            "Health check effectué - Model: True, Redis: True"
+        );
         assert!(r.has_header());
     }
 
@@ -168,7 +172,10 @@ mod tests {
     fn window_entries_keep_their_json() {
         let raw = r#"{"timestamp": "2025-11-21 11:08:39", "level": "INFO", "message": "x - y", "data": null}"#;
         let r = Record::from_entry("2025-11-21 11:08:39", "INFO", "x - y", None, raw.into());
-        assert_eq!((r.timestamp(), r.level(), r.logger()), (Some("2025-11-21 11:08:39"), Some("INFO"), None));
+        assert_eq!(
+            (r.timestamp(), r.level(), r.logger()),
+            (Some("2025-11-21 11:08:39"), Some("INFO"), None)
+        );
         assert_eq!(r.message(), "x - y");
         assert_eq!(r.raw(), raw);
     }

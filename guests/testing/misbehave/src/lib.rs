@@ -58,9 +58,12 @@ impl Parser for Misbehave {
                 }
             }
             Mode::Alloc => {
-                let mut v: Vec<u8> = Vec::with_capacity(1 << 30);
-                v.resize(1 << 30, 1);
-                emit.raw(0, format!("{{\"length\":{}}}", v.len()));
+                // black_box keeps the optimiser from eliding the allocation.
+                let v: Vec<u8> = std::hint::black_box(vec![1u8; 1 << 30]);
+                emit.raw(
+                    0,
+                    format!("{{\"length\":{}}}", std::hint::black_box(&v).len()),
+                );
             }
             Mode::Panic => panic!("misbehave: panicking on purpose"),
             Mode::InvalidJson => emit.raw(0, "{\"unterminated\": ".into()),
@@ -70,7 +73,7 @@ impl Parser for Misbehave {
             ),
             Mode::Metadata => emit.raw(0, "{\"_index\":\"stolen\",\"a\":1}".into()),
             Mode::Print => {
-                for i in 0..100_000 {
+                for i in 0..4_000 {
                     println!("misbehave: line {i} of noise on stdout");
                 }
                 emit.raw(0, "{\"printed\":true}".into());

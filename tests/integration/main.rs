@@ -1,0 +1,6 @@
+//! logpipe's integration tests: one binary, one module per topic, shared helpers
+//! in `util`. They run the real `logpipe` binary and the real components.
+
+mod plugins;
+mod sandbox;
+mod util;
