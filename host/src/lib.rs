@@ -5,9 +5,11 @@
 //! to the checkpoint.
 
 pub mod cli;
+pub mod config;
 pub mod document;
 pub mod fsutil;
 pub mod ids;
 pub mod pipeline;
 pub mod plugin;
+pub mod sink;
 pub mod source;

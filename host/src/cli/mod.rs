@@ -1,6 +1,8 @@
 //! The command line: one subcommand per file, each with `execute`.
 
+pub mod common;
 pub mod exit;
+pub mod once;
 pub mod plugin;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -40,6 +42,8 @@ pub enum LogFormat {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// One collect-filter-parse-index cycle, then exit (with --source file: a replay).
+    Once(once::OnceCommand),
     /// Check, run and inspect plugins (for plugin authors).
     Plugin(plugin::PluginCommand),
 }
@@ -48,6 +52,7 @@ impl Command {
     /// Runs the command.
     pub fn execute(self) -> anyhow::Result<std::process::ExitCode> {
         match self {
+            Command::Once(cmd) => cmd.execute(),
             Command::Plugin(cmd) => cmd.execute(),
         }
     }

@@ -6,6 +6,7 @@
 pub mod bindings;
 pub mod cache;
 pub mod captured_output;
+pub mod catalog;
 pub mod contract;
 pub mod embedded;
 pub mod engine;

@@ -1,0 +1,66 @@
+//! `logpipe once`: one collect-filter-parse-index cycle, then exit.
+
+use super::common::PipelineArgs;
+use super::exit::{self, ExitError};
+use crate::pipeline::{RunSummary, run_file};
+use crate::source::FileSource;
+use clap::Args;
+use std::process::ExitCode;
+
+/// Runs one cycle. With `--source file:PATH` it replays or backfills a file.
+#[derive(Debug, Args)]
+pub struct OnceCommand {
+    #[command(flatten)]
+    pipeline: PipelineArgs,
+}
+
+impl OnceCommand {
+    /// Runs the cycle and prints a summary; exit status 1 if anything failed.
+    pub fn execute(self) -> anyhow::Result<ExitCode> {
+        let settings = self.pipeline.resolve()?;
+        let source = settings.source.clone().ok_or_else(|| {
+            ExitError::bad_input(
+                "no source: give --source, GRADIO_URL or `source` in the configuration",
+            )
+        })?;
+        let Some(path) = source.strip_prefix("file:") else {
+            return Err(ExitError::bad_input(format!(
+                "source `{source}`: only file: sources are available in this build"
+            ))
+            .into());
+        };
+        let engine = settings.engine()?;
+        let plan = settings.plan(&engine)?;
+        let mut sinks = settings.open_sinks()?;
+        let file =
+            FileSource::open(path.as_ref()).map_err(|e| ExitError::bad_input(e.to_string()))?;
+        let summary = run_file(file, &plan, &mut sinks, &settings.run)?;
+        print_summary(&summary);
+        let failed = !summary.plugin_failures.is_empty() || summary.written.dead_letters > 0;
+        Ok(ExitCode::from(if failed {
+            exit::FAILURE
+        } else {
+            exit::OK
+        }))
+    }
+}
+
+/// Prints a run's summary on stdout.
+pub fn print_summary(s: &RunSummary) {
+    println!("lines: {}  kept by filters: {}", s.lines, s.accepted);
+    for (index, n) in &s.written.stored {
+        println!("  {index}: {n} stored");
+    }
+    if s.written.already_present > 0 {
+        println!("  already present (replay): {}", s.written.already_present);
+    }
+    if s.written.dead_letters > 0 {
+        println!("  dead letters: {}", s.written.dead_letters);
+    }
+    for (plugin, n) in &s.plugin_errors {
+        println!("  plugin {plugin}: {n} line(s) it could not handle (kept in the line index)");
+    }
+    for (plugin, n) in &s.plugin_failures {
+        println!("  plugin {plugin}: {n} line(s) failed (trap, timeout or memory)");
+    }
+}

@@ -1,0 +1,174 @@
+//! Configuration: the raw form read from TOML (unknown keys rejected), then
+//! validated settings. Precedence: flags > environment > file > defaults.
+//! Every key is documented in `logpipe.example.toml` at the repository root.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The configuration file, as written.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// `gradio:URL`, `rest:URL` or `file:PATH`.
+    pub source: Option<String>,
+    /// Sinks: `es:URL`, `sqlite:PATH`, `dir:PATH`, `null:`.
+    pub sinks: Option<Vec<String>>,
+    /// Directory of the checkpoint and the default embedded store.
+    pub state_dir: Option<PathBuf>,
+    /// Directory of plugin files overriding or adding to the embedded ones.
+    pub plugins_dir: Option<PathBuf>,
+    /// Seconds between polls in `run`.
+    pub poll_interval_secs: Option<f64>,
+    /// Time zone of the source's timestamps (IANA name), default UTC.
+    pub source_time_zone: Option<String>,
+    /// Plugin worker threads; 0 means one per core.
+    pub workers: Option<usize>,
+    /// Lines per plugin call.
+    pub batch_lines: Option<usize>,
+    /// The index every line goes to.
+    pub line_index: Option<String>,
+    /// Pattern of the reference filter.
+    pub filter_pattern: Option<String>,
+    /// Sandbox limits.
+    pub limits: Option<RawLimits>,
+    /// The stages; the default reproduces the design document.
+    pub stages: Option<Vec<RawStage>>,
+}
+
+/// Sandbox limits, as written.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    /// Memory cap per instance, MiB.
+    pub memory_mib: Option<usize>,
+    /// Time limit per batch call, milliseconds.
+    pub batch_timeout_ms: Option<u64>,
+}
+
+/// One stage, as written.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RawStage {
+    /// Plugin name: an embedded plugin or `<plugins_dir>/<name>.wasm`.
+    pub plugin: String,
+    /// Configuration given to the plugin.
+    #[serde(default)]
+    pub config: BTreeMap<String, String>,
+    /// Channel name → `@line` or an index name.
+    #[serde(default)]
+    pub outputs: BTreeMap<String, String>,
+}
+
+/// Errors of configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read configuration file {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema.
+    #[error("configuration file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// toml's message, with line and column.
+        message: String,
+    },
+    /// A value is out of range or malformed.
+    #[error("{key}: {message}")]
+    Invalid {
+        /// Which setting.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl RawConfig {
+    /// Reads a configuration file.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+}
+
+/// The default stages: message parser on every line (fields into the line's
+/// document, predictions to `ml-api-message`), the filter, then the performance
+/// parser to `ml-api-perfs`.
+pub fn default_stages() -> Vec<RawStage> {
+    let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    vec![
+        RawStage {
+            plugin: "message".into(),
+            config: BTreeMap::new(),
+            outputs: map(&[("fields", "@line"), ("prediction", "ml-api-message")]),
+        },
+        RawStage {
+            plugin: "filter".into(),
+            config: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+        },
+        RawStage {
+            plugin: "perf".into(),
+            config: BTreeMap::new(),
+            outputs: map(&[("metrics", "ml-api-perfs")]),
+        },
+    ]
+}
+
+/// Default state directory: `$LOGPIPE_STATE_DIR`, else `$XDG_STATE_HOME/logpipe`,
+/// else `~/.local/state/logpipe`, else `./.logpipe`.
+pub fn default_state_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("LOGPIPE_STATE_DIR") {
+        return d.into();
+    }
+    if let Some(d) = std::env::var_os("XDG_STATE_HOME") {
+        return PathBuf::from(d).join("logpipe");
+    }
+    match std::env::var_os("HOME") {
+        Some(h) => PathBuf::from(h).join(".local/state/logpipe"),
+        None => PathBuf::from(".logpipe"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(
+            &p,
+            "source = \"file:x\"\nsinks = [\"dir:out\"]\n\n[limits]\nmemory_mb = 3\n",
+        )
+        .unwrap();
+        let err = RawConfig::from_file(&p).unwrap_err().to_string();
+        assert!(err.contains("memory_mb") && err.contains("c.toml"), "{err}");
+    }
+
+    #[test]
+    fn example_file_is_valid() {
+        let text = include_str!("../../logpipe.example.toml");
+        let c: RawConfig = toml::from_str(text).unwrap();
+        assert_eq!(c.stages.unwrap(), default_stages());
+    }
+}

@@ -1,0 +1,39 @@
+//! Building a [`Plan`] from configured stages.
+
+use super::plan::{Plan, Stage};
+use crate::config::RawStage;
+use crate::plugin::{PluginEngine, catalog};
+use anyhow::Context;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Loads every stage's plugin and resolves its outputs.
+pub fn build_plan(
+    engine: &PluginEngine,
+    stages: &[RawStage],
+    plugins_dir: Option<&Path>,
+    line_index: &str,
+    filter_pattern: Option<&str>,
+) -> anyhow::Result<Plan> {
+    let mut resolved = Vec::with_capacity(stages.len());
+    for (i, raw) in stages.iter().enumerate() {
+        let plugin = catalog::load_checked(engine, &raw.plugin, plugins_dir)
+            .with_context(|| format!("stage {}", i + 1))?;
+        let mut config: Vec<(String, String)> = raw
+            .config
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if raw.plugin == "filter"
+            && !raw.config.contains_key("pattern")
+            && let Some(p) = filter_pattern
+        {
+            config.push(("pattern".into(), p.into()));
+        }
+        resolved.push(Stage::new(i + 1, plugin, config, &raw.outputs)?);
+    }
+    Ok(Plan {
+        stages: resolved,
+        line_index: Arc::from(line_index),
+    })
+}

@@ -1,0 +1,174 @@
+//! Running the pipeline over a finite source: reader → workers → sinks.
+//!
+//! The reader assigns line ids in order and hands numbered batches to the worker
+//! threads (one instance of every plugin each); the sinks receive the batches
+//! back in their original order, so acknowledgements follow the source's order.
+
+use super::plan::Plan;
+use super::worker::{BatchOutput, Line, Worker};
+use crate::document::TimestampConverter;
+use crate::ids::{IdHasher, Ranker};
+use crate::sink::{Sink, WriteReport};
+use crate::source::FileSource;
+use anyhow::Context;
+use std::collections::BTreeMap;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Worker threads.
+    pub workers: usize,
+    /// Lines per batch.
+    pub batch_lines: usize,
+    /// Source time zone.
+    pub timestamps: TimestampConverter,
+}
+
+/// What a run did.
+#[derive(Debug, Default, Clone)]
+pub struct RunSummary {
+    /// Lines read.
+    pub lines: u64,
+    /// Lines kept by the filters.
+    pub accepted: u64,
+    /// What the sinks stored (of the first sink).
+    pub written: WriteReport,
+    /// Per-line problems reported by plugins (errors for one event).
+    pub plugin_errors: BTreeMap<String, u64>,
+    /// Per-line failures (trap, timeout, memory) by plugin.
+    pub plugin_failures: BTreeMap<String, u64>,
+}
+
+/// Assigns ids to records in source order.
+#[derive(Debug)]
+pub struct IdAssigner {
+    hasher: IdHasher,
+    ranker: Ranker,
+}
+
+impl Default for IdAssigner {
+    fn default() -> Self {
+        Self {
+            hasher: IdHasher::default(),
+            ranker: Ranker::new(1 << 16),
+        }
+    }
+}
+
+impl IdAssigner {
+    /// Gives each record its line id.
+    pub fn assign(&mut self, records: Vec<crate::source::Record>) -> Vec<Line> {
+        records
+            .into_iter()
+            .map(|record| {
+                let key = self.hasher.key(&record);
+                let rank = self.ranker.next_rank(key);
+                Line {
+                    id: self.hasher.id(key, rank),
+                    record,
+                }
+            })
+            .collect()
+    }
+}
+
+const MAX_LOGGED_PROBLEMS: u64 = 50;
+
+/// Runs every line of `source` through `plan` into `sinks`.
+pub fn run_file(
+    mut source: FileSource,
+    plan: &Plan,
+    sinks: &mut [Sink],
+    options: &RunOptions,
+) -> anyhow::Result<RunSummary> {
+    let workers = options.workers.max(1);
+    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Vec<Line>)>(workers * 2);
+    let work_rx = Arc::new(Mutex::new(work_rx));
+    let (done_tx, done_rx) = mpsc::sync_channel::<anyhow::Result<(u64, BatchOutput)>>(workers * 2);
+
+    std::thread::scope(|scope| -> anyhow::Result<RunSummary> {
+        let batch_lines = options.batch_lines.max(1);
+        let reader_done = done_tx.clone();
+        scope.spawn(move || {
+            let mut ids = IdAssigner::default();
+            let mut seq = 0u64;
+            loop {
+                match source.next_batch(batch_lines) {
+                    Ok(records) if records.is_empty() => break,
+                    Ok(records) => {
+                        if work_tx.send((seq, ids.assign(records))).is_err() {
+                            break;
+                        }
+                        seq += 1;
+                    }
+                    Err(e) => {
+                        let _ = reader_done.send(Err(e.into()));
+                        break;
+                    }
+                }
+            }
+        });
+        for _ in 0..workers {
+            let rx = work_rx.clone();
+            let tx = done_tx.clone();
+            let timestamps = options.timestamps.clone();
+            scope.spawn(move || {
+                let mut worker = match Worker::new(plan, timestamps) {
+                    Ok(w) => w,
+                    Err(e) => {
+                        let _ = tx.send(Err(anyhow::Error::new(e).context("starting a worker")));
+                        return;
+                    }
+                };
+                loop {
+                    let next = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    let Ok((seq, lines)) = next else { break };
+                    if tx.send(Ok((seq, worker.process(&lines)))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        drop(work_rx);
+
+        let mut summary = RunSummary::default();
+        let mut pending: BTreeMap<u64, BatchOutput> = BTreeMap::new();
+        let mut next = 0u64;
+        let mut logged = 0u64;
+        for result in done_rx {
+            let (seq, output) = result?;
+            pending.insert(seq, output);
+            while let Some(output) = pending.remove(&next) {
+                next += 1;
+                summary.accepted += output.accepted as u64;
+                summary.lines += output
+                    .documents
+                    .iter()
+                    .filter(|d| d.index == plan.line_index)
+                    .count() as u64;
+                for p in &output.problems {
+                    let map = if p.failed {
+                        &mut summary.plugin_failures
+                    } else {
+                        &mut summary.plugin_errors
+                    };
+                    *map.entry(p.plugin.clone()).or_default() += 1;
+                    if logged < MAX_LOGGED_PROBLEMS {
+                        logged += 1;
+                        tracing::warn!(line = %p.line, plugin = %p.plugin, version = %p.version, failed = p.failed, "plugin problem: {}", p.reason);
+                    }
+                }
+                for (i, sink) in sinks.iter_mut().enumerate() {
+                    let report = sink.write(&output.documents).context("writing documents")?;
+                    if i == 0 {
+                        summary.written.absorb(report);
+                    }
+                }
+            }
+        }
+        Ok(summary)
+    })
+}

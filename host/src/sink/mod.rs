@@ -1,0 +1,92 @@
+//! Sinks: where documents go. `dir:` (NDJSON files), `sqlite:` (the embedded
+//! store), `es:` (Elasticsearch), `null:` (benchmarks). A sink's `write` returns
+//! only when the documents are stored (or dead-lettered), which is what lets the
+//! checkpoint advance.
+
+pub mod dir;
+pub mod sqlite;
+
+use crate::document::Document;
+use std::collections::BTreeMap;
+
+/// What one write did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct WriteReport {
+    /// Documents newly stored, per index.
+    pub stored: BTreeMap<String, u64>,
+    /// Documents that were already there (same index and `_id`).
+    pub already_present: u64,
+    /// Documents sent to the dead-letter file.
+    pub dead_letters: u64,
+}
+
+impl WriteReport {
+    /// Adds another report to this one.
+    pub fn absorb(&mut self, other: WriteReport) {
+        for (k, v) in other.stored {
+            *self.stored.entry(k).or_default() += v;
+        }
+        self.already_present += other.already_present;
+        self.dead_letters += other.dead_letters;
+    }
+}
+
+/// A sink's failure: the documents are not known to be stored.
+#[derive(Debug, thiserror::Error)]
+#[error("{sink}: {message}")]
+pub struct SinkError {
+    /// The sink, as configured.
+    pub sink: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// A configured sink.
+pub enum Sink {
+    /// NDJSON files.
+    Dir(dir::DirSink),
+    /// The embedded store.
+    Sqlite(sqlite::SqliteSink),
+    /// Discards documents (benchmarks, dry runs).
+    Null,
+}
+
+impl Sink {
+    /// Opens a sink from its `scheme:address` form.
+    pub fn open(spec: &str) -> Result<Self, SinkError> {
+        let err = |message: String| SinkError {
+            sink: spec.to_string(),
+            message,
+        };
+        let (scheme, address) = spec.split_once(':').ok_or_else(|| {
+            err("expected scheme:address (dir:PATH, sqlite:PATH, es:URL, null:)".into())
+        })?;
+        match scheme {
+            "dir" => dir::DirSink::open(address.as_ref())
+                .map(Sink::Dir)
+                .map_err(|e| err(e.to_string())),
+            "sqlite" => sqlite::SqliteSink::open(address.as_ref())
+                .map(Sink::Sqlite)
+                .map_err(|e| err(e.to_string())),
+            "null" => Ok(Sink::Null),
+            other => Err(err(format!(
+                "unknown sink scheme `{other}` (known: dir, sqlite, es, null)"
+            ))),
+        }
+    }
+
+    /// Stores documents; returns when they are durable in the sink.
+    pub fn write(&mut self, docs: &[Document]) -> Result<WriteReport, SinkError> {
+        match self {
+            Sink::Dir(s) => s.write(docs),
+            Sink::Sqlite(s) => s.write(docs),
+            Sink::Null => {
+                let mut report = WriteReport::default();
+                for d in docs {
+                    *report.stored.entry(d.index.to_string()).or_default() += 1;
+                }
+                Ok(report)
+            }
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! `file:PATH`: raw log lines (oldest first, `\n` or `\r\n`) or a window JSON file
+//! (`{"total", "logs": [...]}`, newest first); `-` reads stdin. For backfills,
+//! replays and tests.
+
+use super::record::Record;
+use super::window::parse_window;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+/// Errors of the file source.
+#[derive(Debug, thiserror::Error)]
+pub enum FileSourceError {
+    /// The file could not be opened or read.
+    #[error("cannot read {path}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A window JSON file that does not parse.
+    #[error("{path} looks like a window JSON file but is not one: {message}")]
+    Window {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A line that is not UTF-8.
+    #[error("{path}, line {line}: not valid UTF-8")]
+    Utf8 {
+        /// The file.
+        path: PathBuf,
+        /// Line number, from 1.
+        line: u64,
+    },
+}
+
+enum Mode {
+    Lines(Box<dyn BufRead + Send>),
+    Window(std::vec::IntoIter<Record>),
+}
+
+/// Reads records from a file in batches, oldest first.
+pub struct FileSource {
+    path: PathBuf,
+    mode: Mode,
+    line: u64,
+    buf: Vec<u8>,
+}
+
+impl FileSource {
+    /// Opens `path` (`-` for stdin) and detects its format from its first byte.
+    pub fn open(path: &Path) -> Result<Self, FileSourceError> {
+        let io = |source| FileSourceError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let reader: Box<dyn Read + Send> = if path == Path::new("-") {
+            Box::new(std::io::stdin())
+        } else {
+            Box::new(std::fs::File::open(path).map_err(io)?)
+        };
+        let mut reader = BufReader::with_capacity(1 << 20, reader);
+        let first = reader
+            .fill_buf()
+            .map_err(io)?
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .copied();
+        let mode = if first == Some(b'{') {
+            let mut text = String::new();
+            reader.read_to_string(&mut text).map_err(io)?;
+            let window = parse_window(&text).map_err(|message| FileSourceError::Window {
+                path: path.to_path_buf(),
+                message,
+            })?;
+            let mut records = window.records;
+            records.reverse();
+            Mode::Window(records.into_iter())
+        } else {
+            Mode::Lines(Box::new(reader))
+        };
+        Ok(Self {
+            path: path.to_path_buf(),
+            mode,
+            line: 0,
+            buf: Vec::with_capacity(4096),
+        })
+    }
+
+    /// The next records, at most `max`; empty at the end.
+    pub fn next_batch(&mut self, max: usize) -> Result<Vec<Record>, FileSourceError> {
+        let mut out = Vec::with_capacity(max.min(4096));
+        match &mut self.mode {
+            Mode::Window(records) => out.extend(records.by_ref().take(max)),
+            Mode::Lines(reader) => {
+                while out.len() < max {
+                    self.buf.clear();
+                    let n = reader.read_until(b'\n', &mut self.buf).map_err(|source| {
+                        FileSourceError::Io {
+                            path: self.path.clone(),
+                            source,
+                        }
+                    })?;
+                    if n == 0 {
+                        break;
+                    }
+                    self.line += 1;
+                    let mut end = self.buf.len();
+                    if self.buf[..end].ends_with(b"\n") {
+                        end -= 1;
+                    }
+                    if self.buf[..end].ends_with(b"\r") {
+                        end -= 1;
+                    }
+                    if end == 0 {
+                        continue; // blank lines are not records
+                    }
+                    let text = std::str::from_utf8(&self.buf[..end]).map_err(|_| {
+                        FileSourceError::Utf8 {
+                            path: self.path.clone(),
+                            line: self.line,
+                        }
+                    })?;
+                    out.push(Record::from_line(text.to_string()));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_lines_with_crlf_and_skips_blanks() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.log");
+        std::fs::write(
+            &p,
+            "2025-11-21 09:12:03 - api - INFO - a\r\n\r\n2025-11-21 09:12:04 - api - INFO - b",
+        )
+        .unwrap();
+        let mut s = FileSource::open(&p).unwrap();
+        let batch = s.next_batch(10).unwrap();
+        assert_eq!(batch.len(), 2);
+        assert_eq!(batch[0].message(), "a");
+        assert_eq!(batch[1].message(), "b");
+        assert!(s.next_batch(10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn window_files_come_out_oldest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("w.json");
+        std::fs::write(
+            &p,
+            r#"{"total": 2, "logs": [{"timestamp": "2025-11-21 09:12:04", "level": "INFO", "message": "new", "data": null}, {"timestamp": "2025-11-21 09:12:03", "level": "INFO", "message": "old", "data": null}]}"#,
+        )
+        .unwrap();
+        let mut s = FileSource::open(&p).unwrap();
+        let b = s.next_batch(1).unwrap();
+        assert_eq!(b[0].message(), "old");
+        assert_eq!(s.next_batch(5).unwrap()[0].message(), "new");
+    }
+
+    #[test]
+    fn errors_name_the_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bad.log");
+        std::fs::write(&p, b"ok line\n\xff\xfe\n").unwrap();
+        let err = FileSource::open(&p)
+            .unwrap()
+            .next_batch(10)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bad.log") && err.contains("line 2"), "{err}");
+        let missing = FileSource::open(&dir.path().join("nope.log"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(missing.contains("nope.log"));
+    }
+}
