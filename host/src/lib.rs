@@ -11,5 +11,6 @@ pub mod fsutil;
 pub mod ids;
 pub mod pipeline;
 pub mod plugin;
+pub mod simulate;
 pub mod sink;
 pub mod source;

@@ -159,6 +159,7 @@ impl PipelineArgs {
                     .unwrap_or(1024)
                     .clamp(1, 65536),
                 timestamps,
+                execution: crate::pipeline::Execution::Wasm,
             },
             limits,
             line_index: env("ELASTICSEARCH_INDEX")

@@ -1,6 +1,8 @@
 //! The command line: one subcommand per file, each with `execute`.
 
+pub mod bench;
 pub mod common;
+pub mod demo;
 pub mod exit;
 pub mod once;
 pub mod plugin;
@@ -42,6 +44,10 @@ pub enum LogFormat {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Measure plugins (component against native) and the whole pipeline on a corpus.
+    Bench(bench::BenchCommand),
+    /// The pipeline on simulated traffic into the embedded store; no server needed.
+    Demo(demo::DemoCommand),
     /// One collect-filter-parse-index cycle, then exit (with --source file: a replay).
     Once(once::OnceCommand),
     /// Check, run and inspect plugins (for plugin authors).
@@ -52,6 +58,8 @@ impl Command {
     /// Runs the command.
     pub fn execute(self) -> anyhow::Result<std::process::ExitCode> {
         match self {
+            Command::Bench(cmd) => cmd.execute(),
+            Command::Demo(cmd) => cmd.execute(),
             Command::Once(cmd) => cmd.execute(),
             Command::Plugin(cmd) => cmd.execute(),
         }

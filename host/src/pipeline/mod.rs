@@ -8,4 +8,4 @@ pub mod worker;
 
 pub use plan::{LINE, Plan, Route, Stage};
 pub use run::{IdAssigner, RunOptions, RunSummary, run_file};
-pub use worker::{BatchOutput, Line, PluginProblem, Worker};
+pub use worker::{BatchOutput, Execution, Line, PluginProblem, Worker};

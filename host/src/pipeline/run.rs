@@ -5,7 +5,7 @@
 //! back in their original order, so acknowledgements follow the source's order.
 
 use super::plan::Plan;
-use super::worker::{BatchOutput, Line, Worker};
+use super::worker::{BatchOutput, Execution, Line, Worker};
 use crate::document::TimestampConverter;
 use crate::ids::{IdHasher, Ranker};
 use crate::sink::{Sink, WriteReport};
@@ -24,6 +24,8 @@ pub struct RunOptions {
     pub batch_lines: usize,
     /// Source time zone.
     pub timestamps: TimestampConverter,
+    /// Components (always, in production) or native reference logic (benchmarks).
+    pub execution: Execution,
 }
 
 /// What a run did.
@@ -115,7 +117,7 @@ pub fn run_file(
             let tx = done_tx.clone();
             let timestamps = options.timestamps.clone();
             scope.spawn(move || {
-                let mut worker = match Worker::new(plan, timestamps) {
+                let mut worker = match Worker::with_execution(plan, timestamps, options.execution) {
                     Ok(w) => w,
                     Err(e) => {
                         let _ = tx.send(Err(anyhow::Error::new(e).context("starting a worker")));

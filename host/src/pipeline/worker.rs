@@ -7,7 +7,8 @@ use crate::document::{
     write_derived_document, write_line_document,
 };
 use crate::ids::LineId;
-use crate::plugin::{EventParam, Kind, LoadError, Outcome, PluginRunner};
+use crate::plugin::native::{NativeEvent, NativePlugin, native};
+use crate::plugin::{EventParam, Kind, LoadError, Outcome, PluginInfo, PluginRunner};
 use crate::source::record::Record;
 use std::sync::Arc;
 
@@ -46,8 +47,26 @@ pub struct BatchOutput {
     pub accepted: usize,
 }
 
+/// How a stage's plugin runs.
+enum Executor {
+    /// In the sandbox (production).
+    Wasm(PluginRunner),
+    /// The same reference plugin compiled natively (benchmarks only).
+    Native(NativePlugin),
+}
+
+/// Whether workers run plugins as components or natively.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Execution {
+    /// WebAssembly components in the sandbox.
+    Wasm,
+    /// The reference plugins' logic compiled into the host (for comparison).
+    Native,
+}
+
 struct StageWorker {
-    runner: PluginRunner,
+    exec: Executor,
+    info: PluginInfo,
     kind: Kind,
     routes: Vec<Route>,
 }
@@ -64,6 +83,15 @@ pub struct Worker {
 impl Worker {
     /// Instantiates every stage's plugin.
     pub fn new(plan: &Plan, timestamps: TimestampConverter) -> Result<Self, LoadError> {
+        Self::with_execution(plan, timestamps, Execution::Wasm)
+    }
+
+    /// Instantiates every stage's plugin, as components or natively.
+    pub fn with_execution(
+        plan: &Plan,
+        timestamps: TimestampConverter,
+        execution: Execution,
+    ) -> Result<Self, LoadError> {
         let mut stages = Vec::with_capacity(plan.stages.len());
         let mut needed: Vec<String> = Vec::new();
         for stage in &plan.stages {
@@ -75,8 +103,26 @@ impl Worker {
                     needed.push(need.clone());
                 }
             }
+            let exec = match execution {
+                Execution::Wasm => Executor::Wasm(PluginRunner::new(
+                    stage.plugin.clone(),
+                    stage.config.clone(),
+                )?),
+                Execution::Native => {
+                    let fail = |message: String| LoadError::Config {
+                        plugin: info.name.clone(),
+                        version: info.version.clone(),
+                        message,
+                    };
+                    let native = native(&info.name, &stage.config)
+                        .ok_or_else(|| fail("no native build of this plugin".into()))?
+                        .map_err(fail)?;
+                    Executor::Native(native)
+                }
+            };
             stages.push(StageWorker {
-                runner: PluginRunner::new(stage.plugin.clone(), stage.config.clone())?,
+                exec,
+                info: info.clone(),
                 kind: info.kind,
                 routes: stage.routes.clone(),
             });
@@ -93,7 +139,10 @@ impl Worker {
     pub fn switch_stage(&mut self, index: usize, plan: &Plan) -> Result<(), LoadError> {
         let stage = &plan.stages[index];
         let worker = &mut self.stages[index];
-        worker.runner.switch_to(stage.plugin.clone())?;
+        if let Executor::Wasm(runner) = &mut worker.exec {
+            runner.switch_to(stage.plugin.clone())?;
+        }
+        worker.info = stage.plugin.info().clone();
         worker.routes = stage.routes.clone();
         Ok(())
     }
@@ -102,10 +151,7 @@ impl Worker {
     pub fn plugin_versions(&self) -> Vec<(String, String)> {
         self.stages
             .iter()
-            .map(|s| {
-                let i = s.runner.plugin().info();
-                (i.name.clone(), i.version.clone())
-            })
+            .map(|s| (s.info.name.clone(), s.info.version.clone()))
             .collect()
     }
 
@@ -129,7 +175,7 @@ impl Worker {
             if selected.is_empty() {
                 break;
             }
-            let info = stage.runner.plugin().info().clone();
+            let info = &stage.info;
             let field_lists: Vec<Vec<(&str, &str)>> = selected
                 .iter()
                 .map(|&i| event_fields(&info.needs, &lines[i].record, &stamps[i], &scalars[i]))
@@ -154,7 +200,10 @@ impl Worker {
             };
             match stage.kind {
                 Kind::Filter => {
-                    let outcomes = stage.runner.accept(&events);
+                    let outcomes = match &mut stage.exec {
+                        Executor::Wasm(r) => r.accept(&events),
+                        Executor::Native(n) => n.accept(&native_events(&events)),
+                    };
                     drop(events);
                     for (&i, outcome) in selected.iter().zip(outcomes) {
                         match outcome {
@@ -171,7 +220,10 @@ impl Worker {
                     }
                 }
                 Kind::Parser => {
-                    let outcomes = stage.runner.parse(&events);
+                    let outcomes = match &mut stage.exec {
+                        Executor::Wasm(r) => r.parse(&events),
+                        Executor::Native(n) => n.parse(&native_events(&events)),
+                    };
                     drop(events);
                     for (&i, outcome) in selected.iter().zip(outcomes) {
                         let docs = match outcome {
@@ -294,6 +346,20 @@ fn event_fields<'a>(
                     .map(|(_, v)| v.as_str()),
             }?;
             Some((name.as_str(), value))
+        })
+        .collect()
+}
+
+fn native_events<'a>(events: &[EventParam<'a>]) -> Vec<NativeEvent<'a>> {
+    events
+        .iter()
+        .map(|e| NativeEvent {
+            message: e.message,
+            fields: e
+                .fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         })
         .collect()
 }

@@ -14,6 +14,7 @@ pub mod error;
 pub mod instance;
 pub mod limits;
 pub mod loaded;
+pub mod native;
 pub mod runner;
 pub mod state;
 

@@ -1,0 +1,247 @@
+//! `logpipe bench`: measures the plugins through the sandbox against the same
+//! logic compiled natively, and the whole pipeline, on a corpus file.
+
+use super::common::PipelineArgs;
+use super::exit::ExitError;
+use crate::pipeline::{Execution, Plan, RunOptions, run_file};
+use crate::plugin::native::{NativeEvent, native};
+use crate::plugin::{EventParam, Kind, PluginRunner};
+use crate::sink::Sink;
+use crate::source::{FileSource, Record};
+use clap::Args;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Benchmarks plugins (component against native, batch sizes 1, 64, 1024) and
+/// the whole pipeline (one worker and all cores, to a null sink) on a corpus of
+/// log lines. Generate the corpus with `bench/gen_real_corpus.py OUT N`.
+#[derive(Debug, Args)]
+pub struct BenchCommand {
+    /// The corpus: a file of log lines.
+    #[arg(long)]
+    corpus: PathBuf,
+    /// Lines of the corpus used for the per-plugin figures.
+    #[arg(long, default_value_t = 50_000)]
+    plugin_lines: usize,
+    /// Skip the per-plugin figures.
+    #[arg(long)]
+    no_plugins: bool,
+    /// Skip the whole-pipeline figures.
+    #[arg(long)]
+    no_pipeline: bool,
+    #[command(flatten)]
+    pipeline: PipelineArgs,
+}
+
+impl BenchCommand {
+    /// Runs the benchmark and prints its figures.
+    pub fn execute(self) -> anyhow::Result<ExitCode> {
+        let settings = self.pipeline.resolve()?;
+        let engine = settings.engine()?;
+        let plan = settings.plan(&engine)?;
+        println!(
+            "machine: {} cores; corpus: {}",
+            cores(),
+            self.corpus.display()
+        );
+        if !self.no_plugins {
+            plugin_figures(&plan, &self.corpus, self.plugin_lines)?;
+        }
+        if !self.no_pipeline {
+            pipeline_figures(&plan, &self.corpus, &settings.run)?;
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn read_corpus(path: &PathBuf, max: usize) -> anyhow::Result<Vec<Record>> {
+    let mut source = FileSource::open(path).map_err(|e| ExitError::bad_input(e.to_string()))?;
+    Ok(source.next_batch(max)?)
+}
+
+fn plugin_figures(plan: &Plan, corpus: &PathBuf, lines: usize) -> anyhow::Result<()> {
+    let records = read_corpus(corpus, lines)?;
+    let n = records.len();
+    // The filter needs the message parser's http fields: computed once, untimed.
+    let message = native("message", &[])
+        .expect("reference plugin")
+        .map_err(anyhow::Error::msg)?;
+    let fields: Vec<Vec<(String, String)>> = records
+        .iter()
+        .map(|r| {
+            let out = message.parse(&[NativeEvent {
+                message: r.message(),
+                fields: vec![],
+            }]);
+            let mut f = Vec::new();
+            if let Some(crate::plugin::Outcome::Ok(docs)) = out.into_iter().next() {
+                for d in docs.iter().filter(|d| d.channel == 0) {
+                    if let Ok(v) = serde_json::from_str::<serde_json::Value>(&d.json) {
+                        for key in ["http_method", "http_path"] {
+                            if let Some(s) = v[key].as_str() {
+                                f.push((key.to_string(), s.to_string()));
+                            }
+                        }
+                    }
+                }
+            }
+            f
+        })
+        .collect();
+    println!("\nplugins, {n} lines, one core, ns per line (component / native = ratio)");
+    println!(
+        "{:<10} {:>6} {:>12} {:>12} {:>7}",
+        "plugin", "batch", "component", "native", "ratio"
+    );
+    let mut totals = [(0.0, 0.0); 3];
+    for stage in &plan.stages {
+        let info = stage.plugin.info();
+        let needs_fields = info.needs.iter().any(|n| n.starts_with("http_"));
+        for (b, batch) in [1usize, 64, 1024].into_iter().enumerate() {
+            let mut runner = PluginRunner::new(stage.plugin.clone(), stage.config.clone())?;
+            let nat = native(&info.name, &stage.config)
+                .ok_or_else(|| anyhow::anyhow!("no native build of `{}`", info.name))?
+                .map_err(anyhow::Error::msg)?;
+            let field_refs: Vec<Vec<(&str, &str)>> = fields
+                .iter()
+                .map(|f| {
+                    if needs_fields {
+                        f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+                    } else {
+                        vec![]
+                    }
+                })
+                .collect();
+            let events: Vec<EventParam<'_>> = records
+                .iter()
+                .zip(&field_refs)
+                .map(|(r, f)| EventParam {
+                    message: r.message(),
+                    fields: f,
+                })
+                .collect();
+            let start = Instant::now();
+            for chunk in events.chunks(batch) {
+                match info.kind {
+                    Kind::Parser => drop(std::hint::black_box(runner.parse(chunk))),
+                    Kind::Filter => drop(std::hint::black_box(runner.accept(chunk))),
+                }
+            }
+            let wasm = start.elapsed().as_nanos() as f64 / n as f64;
+            let start = Instant::now();
+            for chunk in events.chunks(batch) {
+                let native_events: Vec<NativeEvent<'_>> = chunk
+                    .iter()
+                    .map(|e| NativeEvent {
+                        message: e.message,
+                        fields: e
+                            .fields
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), v.to_string()))
+                            .collect(),
+                    })
+                    .collect();
+                match info.kind {
+                    Kind::Parser => drop(std::hint::black_box(nat.parse(&native_events))),
+                    Kind::Filter => drop(std::hint::black_box(nat.accept(&native_events))),
+                }
+            }
+            let natv = start.elapsed().as_nanos() as f64 / n as f64;
+            totals[b].0 += wasm;
+            totals[b].1 += natv;
+            println!(
+                "{:<10} {:>6} {:>12.0} {:>12.0} {:>7.2}",
+                info.name,
+                batch,
+                wasm,
+                natv,
+                wasm / natv
+            );
+        }
+    }
+    for (b, batch) in [1usize, 64, 1024].into_iter().enumerate() {
+        let (w, nv) = totals[b];
+        println!(
+            "{:<10} {:>6} {:>12.0} {:>12.0} {:>7.2}",
+            "all",
+            batch,
+            w,
+            nv,
+            w / nv
+        );
+    }
+    Ok(())
+}
+
+fn pipeline_figures(plan: &Plan, corpus: &PathBuf, base: &RunOptions) -> anyhow::Result<()> {
+    println!("\nwhole pipeline to a null sink (header parse, ids, plugins, documents)");
+    println!(
+        "{:<10} {:>8} {:>12} {:>14} {:>12} {:>12}",
+        "plugins", "workers", "lines", "lines/s", "CPU us/line", "peak MiB"
+    );
+    let all = cores();
+    for execution in [Execution::Wasm, Execution::Native] {
+        for workers in [1, all] {
+            reset_peak_rss();
+            let cpu0 = process_cpu_seconds();
+            let start = Instant::now();
+            let options = RunOptions {
+                workers,
+                execution,
+                ..base.clone()
+            };
+            let source =
+                FileSource::open(corpus).map_err(|e| ExitError::bad_input(e.to_string()))?;
+            let summary = run_file(source, plan, &mut [Sink::Null], &options)?;
+            let secs = start.elapsed().as_secs_f64();
+            let cpu = process_cpu_seconds() - cpu0;
+            println!(
+                "{:<10} {:>8} {:>12} {:>14.0} {:>12.2} {:>12.1}",
+                match execution {
+                    Execution::Wasm => "component",
+                    Execution::Native => "native",
+                },
+                workers,
+                summary.lines,
+                summary.lines as f64 / secs,
+                cpu * 1e6 / summary.lines.max(1) as f64,
+                peak_rss_mib()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// CPU time of the whole process (user + system), from /proc (Linux).
+fn process_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the file, 12 and 13 after `)`.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn reset_peak_rss() {
+    // "5" resets the peak resident set size (Linux 4.0+); best effort.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}

@@ -1,0 +1,5 @@
+//! The source API's traffic, simulated: for the demo, the tests and the benchmarks.
+
+pub mod generator;
+
+pub use generator::{Generator, Knobs};
