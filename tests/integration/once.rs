@@ -1,0 +1,206 @@
+//! `logpipe once` and `logpipe demo` end to end, through the real binary.
+
+use crate::util::{fixture, logpipe, ndjson};
+use serde_json::Value;
+use std::collections::HashMap;
+
+fn once(args: &[&str]) -> std::process::Output {
+    let out = logpipe().arg("once").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn by_index(dir: &std::path::Path) -> HashMap<String, Vec<Value>> {
+    let mut all = HashMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let index = path.file_stem().unwrap().to_string_lossy().to_string();
+        all.insert(index, ndjson(&std::fs::read(&path).unwrap()));
+    }
+    all
+}
+
+#[test]
+fn fixture_window_into_dir_gives_the_design_counts_and_contents() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().join("out");
+    let sample = fixture("api-logs.sample.log");
+    once(&[
+        "--source",
+        &format!("file:{}", sample.display()),
+        "--sink",
+        &format!("dir:{}", out_dir.display()),
+    ]);
+    let docs = by_index(&out_dir);
+    assert_eq!(docs["ml-api-logs"].len(), 309);
+    assert_eq!(docs["ml-api-message"].len(), 36);
+    assert_eq!(docs["ml-api-perfs"].len(), 33);
+
+    let logs = &docs["ml-api-logs"];
+    let first = &logs[0]["_source"];
+    assert_eq!(first["@timestamp"], "2025-11-21T09:12:03Z");
+    assert_eq!(first["level"], "INFO");
+    assert_eq!(first["logger"], "api");
+    assert_eq!(
+        first["message"],
+        "Logging configuré: redis (localhost:6379)"
+    );
+    // Four identical records in one second: four documents, four ids.
+    let burst: Vec<&Value> = logs[40..44].iter().collect();
+    assert!(
+        burst
+            .iter()
+            .all(|d| d["_source"]["raw_log"] == burst[0]["_source"]["raw_log"])
+    );
+    let ids: std::collections::HashSet<&str> =
+        burst.iter().map(|d| d["_id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 4);
+    // Line 256 has no header: stored raw and flagged, no date.
+    let l256 = &logs[255]["_source"];
+    assert_eq!(l256["flags"][0], "no_header");
+    assert!(l256.get("@timestamp").is_none());
+    // Line 279, a truncated performance line: flagged, no perf document.
+    let l279 = &logs[278]["_source"];
+    assert!(
+        l279["parse_errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("not valid JSON")
+    );
+    assert!(
+        l279["plugin_errors"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("perf ")
+    );
+
+    // Line 21 and its performance line 20, joined by transaction_id.
+    let tx = "f235299c-8751-4150-aa90-af2e3ee18ab2";
+    let message = docs["ml-api-message"]
+        .iter()
+        .find(|d| d["_source"]["transaction_id"] == tx)
+        .unwrap();
+    let m = &message["_source"];
+    assert_eq!(m["@timestamp"], "2025-11-21T09:15:15Z");
+    assert_eq!(m["status_code"], 200);
+    assert_eq!(m["input_data"]["ALCOHOL"], 1);
+    assert_eq!(m["result"]["message"], "Prédiction positive");
+    assert_eq!(
+        message["_id"], logs[20]["_id"],
+        "derived documents share the line's id"
+    );
+    let perf = docs["ml-api-perfs"]
+        .iter()
+        .find(|d| d["_source"]["transaction_id"] == tx)
+        .unwrap();
+    assert_eq!(
+        perf["_source"]["top_functions"].as_array().unwrap().len(),
+        5
+    );
+    assert_eq!(
+        logs[19]["_source"]["transaction_id"], tx,
+        "the perf line's own document carries the id too"
+    );
+    // The design document's routing: a system line reaches the line index only.
+    let system_id = &logs[1]["_id"];
+    assert!(
+        docs["ml-api-message"]
+            .iter()
+            .chain(&docs["ml-api-perfs"])
+            .all(|d| &d["_id"] != system_id)
+    );
+}
+
+#[test]
+fn sqlite_store_replays_add_nothing_and_sources_agree_on_ids() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store.db");
+    let sink = format!("sqlite:{}", store.display());
+    let sample = format!("file:{}", fixture("api-logs.sample.log").display());
+    let first = once(&["--source", &sample, "--sink", &sink]);
+    assert!(String::from_utf8_lossy(&first.stdout).contains("ml-api-logs: 309 stored"));
+    let again = once(&["--source", &sample, "--sink", &sink]);
+    let text = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        text.contains("already present (replay): 378") && !text.contains("stored"),
+        "{text}"
+    );
+    // The endpoint's JSON of the same window (line 256 left out, as the API does).
+    let window = format!("file:{}", fixture("api-logs.window.json").display());
+    let from_json = once(&["--source", &window, "--sink", &sink]);
+    let text = String::from_utf8_lossy(&from_json.stdout);
+    assert!(
+        text.contains("already present (replay): 377") && !text.contains("stored"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_source_and_sink_are_bad_input() {
+    let out = logpipe()
+        .args([
+            "once",
+            "--source",
+            "file:/nonexistent/x.log",
+            "--sink",
+            "null:",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/x.log"));
+    let sample = format!("file:{}", fixture("api-logs.sample.log").display());
+    let out = logpipe()
+        .args(["once", "--source", &sample, "--sink", "ftp:x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown sink scheme `ftp`"));
+}
+
+#[test]
+fn demo_exits_zero_and_the_store_holds_what_it_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("demo.db");
+    let out = logpipe()
+        .args(["demo", "--lines", "600", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let reported = |index: &str| -> i64 {
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{index}:")))
+            .unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    let conn = rusqlite_count(&store);
+    for index in ["ml-api-logs", "ml-api-message", "ml-api-perfs"] {
+        assert_eq!(conn(index), reported(index), "{index}");
+        assert!(reported(index) > 0);
+    }
+    assert!(text.contains("one transaction across the indices"));
+}
+
+fn rusqlite_count(store: &std::path::Path) -> impl Fn(&str) -> i64 {
+    let conn = logpipe::sink::sqlite::SqliteSink::open_read_only(store).unwrap();
+    move |index| {
+        conn.query_row(
+            "SELECT count(*) FROM documents WHERE index_name = ?1",
+            [index],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+}
