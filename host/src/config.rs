@@ -30,6 +30,8 @@ pub struct RawConfig {
     pub line_index: Option<String>,
     /// Pattern of the reference filter.
     pub filter_pattern: Option<String>,
+    /// Gradio API name of the logs endpoint (default `logs_api`).
+    pub gradio_api: Option<String>,
     /// Sandbox limits.
     pub limits: Option<RawLimits>,
     /// The stages; the default reproduces the design document.

@@ -6,7 +6,11 @@ use crate::config::{RawConfig, default_stages, default_state_dir};
 use crate::document::TimestampConverter;
 use crate::pipeline::{Plan, RunOptions, build::build_plan};
 use crate::plugin::{Limits, PluginEngine};
+use crate::ids::Checkpoint;
+use crate::pipeline::poll::WindowSource;
 use crate::sink::Sink;
+use crate::source::collector::Collector;
+use crate::source::http::{Endpoint, PageFetcher};
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -63,6 +67,10 @@ pub struct Settings {
     pub filter_pattern: Option<String>,
     /// Seconds between polls.
     pub poll_interval: Duration,
+    /// Gradio API name.
+    pub gradio_api: String,
+    /// `HF_TOKEN`, sent as a bearer token.
+    pub token: Option<String>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -167,6 +175,8 @@ impl PipelineArgs {
                 .unwrap_or_else(|| "ml-api-logs".into()),
             filter_pattern: env("PIPELINE_FILTER_PATTERN").or_else(|| file.filter_pattern.clone()),
             poll_interval: Duration::from_secs_f64(poll),
+            gradio_api: file.gradio_api.clone().unwrap_or_else(|| "logs_api".into()),
+            token: env("HF_TOKEN"),
             state_dir,
             file,
         })
@@ -192,6 +202,17 @@ impl Settings {
             &self.line_index,
             self.filter_pattern.as_deref(),
         )
+    }
+
+    /// The window source for an `gradio:` or `rest:` source spec, resuming from its
+    /// checkpoint; `None` for other schemes.
+    pub fn window_source(&self, spec: &str) -> anyhow::Result<Option<WindowSource>> {
+        let Some(endpoint) = Endpoint::parse(spec, &self.gradio_api) else {
+            return Ok(None);
+        };
+        let collector = Collector::new(PageFetcher::new(endpoint, self.token.clone()));
+        let checkpoint = Checkpoint::new(&self.state_dir, spec);
+        Ok(Some(WindowSource::open(collector, checkpoint)?))
     }
 
     /// Opens the sinks.

@@ -6,6 +6,8 @@ pub mod demo;
 pub mod exit;
 pub mod once;
 pub mod plugin;
+pub mod run;
+pub mod simulate;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -52,6 +54,10 @@ pub enum Command {
     Once(once::OnceCommand),
     /// Check, run and inspect plugins (for plugin authors).
     Plugin(plugin::PluginCommand),
+    /// Poll the source continuously (default every 10 s) until SIGINT/SIGTERM.
+    Run(run::RunCommand),
+    /// Serve a simulated, growing log window (Gradio protocol and REST route).
+    Simulate(simulate::SimulateCommand),
 }
 
 impl Command {
@@ -62,6 +68,8 @@ impl Command {
             Command::Demo(cmd) => cmd.execute(),
             Command::Once(cmd) => cmd.execute(),
             Command::Plugin(cmd) => cmd.execute(),
+            Command::Run(cmd) => cmd.execute(),
+            Command::Simulate(cmd) => cmd.execute(),
         }
     }
 }

@@ -2,7 +2,8 @@
 
 use super::common::PipelineArgs;
 use super::exit::{self, ExitError};
-use crate::pipeline::{RunSummary, run_file};
+use crate::pipeline::{RunSummary, Worker, run_file};
+use anyhow::Context;
 use crate::source::FileSource;
 use clap::Args;
 use std::process::ExitCode;
@@ -23,18 +24,32 @@ impl OnceCommand {
                 "no source: give --source, GRADIO_URL or `source` in the configuration",
             )
         })?;
-        let Some(path) = source.strip_prefix("file:") else {
-            return Err(ExitError::bad_input(format!(
-                "source `{source}`: only file: sources are available in this build"
-            ))
-            .into());
-        };
         let engine = settings.engine()?;
         let plan = settings.plan(&engine)?;
         let mut sinks = settings.open_sinks()?;
-        let file =
-            FileSource::open(path.as_ref()).map_err(|e| ExitError::bad_input(e.to_string()))?;
-        let summary = run_file(file, &plan, &mut sinks, &settings.run)?;
+        let summary = if let Some(path) = source.strip_prefix("file:") {
+            let file =
+                FileSource::open(path.as_ref()).map_err(|e| ExitError::bad_input(e.to_string()))?;
+            run_file(file, &plan, &mut sinks, &settings.run)?
+        } else {
+            let mut window = settings.window_source(&source)?.ok_or_else(|| {
+                ExitError::bad_input(format!(
+                    "source `{source}`: expected gradio:URL, rest:URL or file:PATH"
+                ))
+            })?;
+            let mut worker = Worker::new(&plan, settings.run.timestamps.clone())?;
+            let runtime = tokio::runtime::Runtime::new()?;
+            let report = runtime
+                .block_on(window.poll(&mut worker, &mut sinks, settings.run.batch_lines))
+                .with_context(|| format!("polling {source}"))?;
+            if let Some(gap) = report.gap {
+                println!(
+                    "gap: none of the {} lines in the window continue the {} remembered: lines may have been lost before collection",
+                    gap.window_entries, gap.remembered
+                );
+            }
+            report.summary
+        };
         print_summary(&summary);
         let failed = !summary.plugin_failures.is_empty() || summary.written.dead_letters > 0;
         Ok(ExitCode::from(if failed {

@@ -3,6 +3,7 @@
 
 pub mod build;
 pub mod plan;
+pub mod poll;
 pub mod run;
 pub mod worker;
 

@@ -76,7 +76,24 @@ impl IdAssigner {
     }
 }
 
+/// Plugin problems logged one by one per summary; the rest are counted.
 const MAX_LOGGED_PROBLEMS: u64 = 50;
+
+impl RunSummary {
+    /// Counts a processed batch's filter decisions and plugin problems, logging
+    /// the first problems with the line id, plugin name and version.
+    pub fn absorb_batch(&mut self, output: &BatchOutput) {
+        self.accepted += output.accepted as u64;
+        for p in &output.problems {
+            let map = if p.failed { &mut self.plugin_failures } else { &mut self.plugin_errors };
+            let count = map.entry(p.plugin.clone()).or_default();
+            *count += 1;
+            if *count <= MAX_LOGGED_PROBLEMS {
+                tracing::warn!(line = %p.line, plugin = %p.plugin, version = %p.version, failed = p.failed, "plugin problem: {}", p.reason);
+            }
+        }
+    }
+}
 
 /// Runs every line of `source` through `plan` into `sinks`.
 pub fn run_file(
@@ -139,30 +156,17 @@ pub fn run_file(
         let mut summary = RunSummary::default();
         let mut pending: BTreeMap<u64, BatchOutput> = BTreeMap::new();
         let mut next = 0u64;
-        let mut logged = 0u64;
         for result in done_rx {
             let (seq, output) = result?;
             pending.insert(seq, output);
             while let Some(output) = pending.remove(&next) {
                 next += 1;
-                summary.accepted += output.accepted as u64;
                 summary.lines += output
                     .documents
                     .iter()
                     .filter(|d| d.index == plan.line_index)
                     .count() as u64;
-                for p in &output.problems {
-                    let map = if p.failed {
-                        &mut summary.plugin_failures
-                    } else {
-                        &mut summary.plugin_errors
-                    };
-                    *map.entry(p.plugin.clone()).or_default() += 1;
-                    if logged < MAX_LOGGED_PROBLEMS {
-                        logged += 1;
-                        tracing::warn!(line = %p.line, plugin = %p.plugin, version = %p.version, failed = p.failed, "plugin problem: {}", p.reason);
-                    }
-                }
+                summary.absorb_batch(&output);
                 for (i, sink) in sinks.iter_mut().enumerate() {
                     let report = sink.write(&output.documents).context("writing documents")?;
                     if i == 0 {

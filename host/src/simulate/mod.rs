@@ -1,5 +1,7 @@
 //! The source API's traffic, simulated: for the demo, the tests and the benchmarks.
 
 pub mod generator;
+pub mod server;
 
 pub use generator::{Generator, Knobs};
+pub use server::{Fault, Simulator};

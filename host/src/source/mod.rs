@@ -1,6 +1,9 @@
 //! Sources of log records.
 
+pub mod collector;
+pub mod error;
 pub mod file;
+pub mod http;
 pub mod record;
 pub mod window;
 

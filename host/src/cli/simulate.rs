@@ -1,0 +1,62 @@
+//! `logpipe simulate`: serves a realistic, growing window like the source API.
+
+use crate::simulate::{Knobs, Simulator};
+use anyhow::Context;
+use clap::Args;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+/// Serves a growing 1000-line window of generated API logs through Gradio's call
+/// protocol (`POST /gradio_api/call/logs_api`, then the event stream) and the REST
+/// route (`GET /logs?limit=&offset=`), until interrupted. Every line produced is
+/// listed at `GET /_simulator/ledger`.
+#[derive(Debug, Args)]
+pub struct SimulateCommand {
+    /// Address to listen on (port 0 picks a free port, printed at start).
+    #[arg(long, default_value = "127.0.0.1:7860")]
+    listen: SocketAddr,
+    /// New log lines per second.
+    #[arg(long, default_value_t = 5.0)]
+    rate: f64,
+    /// Lines already in the window at start.
+    #[arg(long, default_value_t = 300)]
+    initial_lines: usize,
+    /// Share of events that are prediction calls (0..1).
+    #[arg(long, default_value_t = 0.4)]
+    prediction_share: f64,
+    /// Do not write performance lines (ENABLE_PERFORMANCE_MONITORING=false).
+    #[arg(long)]
+    no_performance: bool,
+    /// Share of prediction calls that fail (422, 400, 500).
+    #[arg(long, default_value_t = 0.05)]
+    error_rate: f64,
+    /// Random seed.
+    #[arg(long, default_value_t = 20251121)]
+    seed: u64,
+}
+
+impl SimulateCommand {
+    /// Serves until SIGINT.
+    pub fn execute(self) -> anyhow::Result<ExitCode> {
+        let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
+        runtime.block_on(async {
+            let knobs = Knobs {
+                seed: self.seed,
+                prediction_share: self.prediction_share.clamp(0.0, 1.0),
+                performance_monitoring: !self.no_performance,
+                error_rate: self.error_rate.clamp(0.0, 1.0),
+            };
+            let sim = Simulator::start(self.listen, knobs, self.initial_lines)
+                .await
+                .with_context(|| format!("listening on {}", self.listen))?;
+            if self.rate > 0.0 {
+                sim.grow(self.rate);
+            }
+            println!("simulator listening on http://{}", sim.addr());
+            println!("  gradio: logpipe run --source gradio:http://{}", sim.addr());
+            println!("  rest:   logpipe run --source rest:http://{}/logs", sim.addr());
+            tokio::signal::ctrl_c().await.ok();
+            Ok(ExitCode::SUCCESS)
+        })
+    }
+}

@@ -1,0 +1,105 @@
+//! One poll of a window source through the pipeline: collect what is new,
+//! process it, write it, and only then remember it in the checkpoint.
+
+use super::run::RunSummary;
+use super::worker::{Line, Worker};
+use crate::ids::{Checkpoint, Seen, WindowTracker};
+use crate::sink::Sink;
+use crate::source::collector::{Collector, Gap};
+use crate::source::error::SourceError;
+use anyhow::Context;
+
+/// A window source with its delivered-lines memory.
+pub struct WindowSource {
+    collector: Collector,
+    tracker: WindowTracker,
+    checkpoint: Checkpoint,
+}
+
+/// What one poll did.
+#[derive(Debug, Default)]
+pub struct PollReport {
+    /// The pipeline's figures for the new lines.
+    pub summary: RunSummary,
+    /// Pages requested.
+    pub requests: u32,
+    /// A detected gap.
+    pub gap: Option<Gap>,
+}
+
+/// Why a poll failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    /// The source failed; nothing was delivered, the poll can be retried.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// Processing or writing failed; nothing was remembered, the lines come again.
+    #[error(transparent)]
+    Pipeline(#[from] anyhow::Error),
+}
+
+impl WindowSource {
+    /// A source resuming from its checkpoint.
+    pub fn open(collector: Collector, checkpoint: Checkpoint) -> anyhow::Result<Self> {
+        let tracker = checkpoint.load()?;
+        Ok(Self {
+            collector,
+            tracker,
+            checkpoint,
+        })
+    }
+
+    /// Lines remembered from earlier polls.
+    pub fn remembered(&self) -> usize {
+        self.tracker.len()
+    }
+
+    /// Polls, processes and writes; remembers the lines once written.
+    pub async fn poll(
+        &mut self,
+        worker: &mut Worker,
+        sinks: &mut [Sink],
+        batch_lines: usize,
+    ) -> Result<PollReport, PollError> {
+        let poll = self.collector.poll(&self.tracker).await?;
+        if let Some(gap) = poll.gap {
+            tracing::warn!(
+                window_entries = gap.window_entries,
+                remembered = gap.remembered,
+                window_total = poll.window_total,
+                "gap: nothing in the window continues what was delivered; lines may have fallen out of the window before collection (or it was cleared)"
+            );
+        }
+        let mut seen: Vec<Seen> = Vec::with_capacity(poll.lines.len());
+        let lines: Vec<Line> = poll
+            .lines
+            .into_iter()
+            .map(|(id, s, record)| {
+                seen.push(s);
+                Line { id, record }
+            })
+            .collect();
+        let mut report = PollReport {
+            requests: poll.requests,
+            gap: poll.gap,
+            ..PollReport::default()
+        };
+        tokio::task::block_in_place(|| -> anyhow::Result<()> {
+            for batch in lines.chunks(batch_lines.max(1)) {
+                let output = worker.process(batch);
+                report.summary.lines += batch.len() as u64;
+                report.summary.absorb_batch(&output);
+                for (i, sink) in sinks.iter_mut().enumerate() {
+                    let written = sink.write(&output.documents).context("writing documents")?;
+                    if i == 0 {
+                        report.summary.written.absorb(written);
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        self.tracker.remember(seen);
+        self.checkpoint.save(&self.tracker).context("saving the checkpoint")?;
+        Ok(report)
+    }
+}
