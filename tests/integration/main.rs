@@ -1,6 +1,7 @@
 //! logpipe's integration tests: one binary, one module per topic, shared helpers
 //! in `util`. They run the real `logpipe` binary and the real components.
 
+mod collect;
 mod once;
 mod plugins;
 mod sandbox;

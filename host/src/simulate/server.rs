@@ -37,6 +37,7 @@ struct Sim {
     events: HashMap<String, Result<(u64, u64), ()>>,
     next_event: u64,
     requests: u64,
+    churn: usize,
 }
 
 /// A running simulator.
@@ -64,6 +65,7 @@ impl Simulator {
             events: HashMap::new(),
             next_event: 0,
             requests: 0,
+            churn: 0,
         }));
         push_lines(&state, initial_lines);
         let app = Router::new()
@@ -112,6 +114,12 @@ impl Simulator {
         lock(&self.state).faults.extend(faults);
     }
 
+    /// After answering each page, logs `lines` more: offsets shift under paging,
+    /// as they do on a busy API.
+    pub fn set_churn(&self, lines: usize) {
+        lock(&self.state).churn = lines;
+    }
+
     /// Every line logged so far, oldest first.
     pub fn ledger(&self) -> Vec<String> {
         lock(&self.state).ledger.clone()
@@ -146,6 +154,9 @@ impl Drop for Simulator {
 }
 
 fn push_lines(state: &Shared, n: usize) {
+    if n == 0 {
+        return;
+    }
     let mut s = lock(state);
     let mut pushed = 0;
     while pushed < n {
@@ -231,10 +242,17 @@ async fn events(State(s): State<Shared>, Path((_api, event)): Path<(String, Stri
                 sim.faults.pop_front();
                 "event: complete\ndata: [{\"error\": \"Erreur de connexion: simulated\"}]\n\n".to_string()
             }
-            _ => format!(
-                "event: heartbeat\ndata: null\n\nevent: complete\ndata: [{}]\n\n",
-                ascii(&window_json(&sim.window, offset, limit))
-            ),
+            _ => {
+                let page = ascii(&window_json(&sim.window, offset, limit));
+                let churn = sim.churn;
+                drop(sim);
+                push_lines(&s, churn);
+                return (
+                    [(header::CONTENT_TYPE, "text/event-stream; charset=utf-8")],
+                    format!("event: heartbeat\ndata: null\n\nevent: complete\ndata: [{page}]\n\n"),
+                )
+                    .into_response();
+            }
         },
     };
     ([(header::CONTENT_TYPE, "text/event-stream; charset=utf-8")], body).into_response()
@@ -266,7 +284,11 @@ async fn logs(State(s): State<Shared>, Query(page): Query<Page>) -> Response {
     if !(1..=1000).contains(&limit) {
         return (StatusCode::UNPROCESSABLE_ENTITY, "limit must be 1..1000").into_response();
     }
-    ([(header::CONTENT_TYPE, "application/json")], window_json(&sim.window, offset, limit)).into_response()
+    let page = window_json(&sim.window, offset, limit);
+    let churn = sim.churn;
+    drop(sim);
+    push_lines(&s, churn);
+    ([(header::CONTENT_TYPE, "application/json")], page).into_response()
 }
 
 async fn ledger(State(s): State<Shared>) -> Response {

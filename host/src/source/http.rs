@@ -57,9 +57,14 @@ pub const PAGE_TIMEOUT: Duration = Duration::from_secs(30);
 impl PageFetcher {
     /// A fetcher for `endpoint`, sending `token` as `Authorization: Bearer`.
     pub fn new(endpoint: Endpoint, token: Option<String>) -> Self {
+        Self::with_timeout(endpoint, token, PAGE_TIMEOUT)
+    }
+
+    /// The same with another time limit per request.
+    pub fn with_timeout(endpoint: Endpoint, token: Option<String>, timeout: Duration) -> Self {
         let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(PAGE_TIMEOUT)
+            .connect_timeout(Duration::from_secs(10).min(timeout))
+            .timeout(timeout)
             .user_agent(concat!("logpipe/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("HTTP client");
