@@ -108,7 +108,7 @@ impl RawConfig {
 
 /// The default stages: message parser on every line (fields into the line's
 /// document, predictions to `ml-api-message`), the filter, then the performance
-/// parser to `ml-api-perfs`.
+/// parser to `ml-api-perfs` (and its `transaction_id` into the line's document).
 pub fn default_stages() -> Vec<RawStage> {
     let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
         pairs
@@ -130,7 +130,7 @@ pub fn default_stages() -> Vec<RawStage> {
         RawStage {
             plugin: "perf".into(),
             config: BTreeMap::new(),
-            outputs: map(&[("metrics", "ml-api-perfs")]),
+            outputs: map(&[("metrics", "ml-api-perfs"), ("fields", "@line")]),
         },
     ]
 }

@@ -11,7 +11,9 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 async fn simulator(lines: usize) -> Simulator {
-    Simulator::start("127.0.0.1:0".parse().unwrap(), Knobs::default(), lines).await.unwrap()
+    Simulator::start("127.0.0.1:0".parse().unwrap(), Knobs::default(), lines)
+        .await
+        .unwrap()
 }
 
 fn gradio(sim: &Simulator) -> Collector {
@@ -37,7 +39,14 @@ fn rest(sim: &Simulator) -> Collector {
 fn line_of(poll: &Poll) -> Vec<String> {
     poll.lines
         .iter()
-        .map(|(_, _, r)| format!("{} - api - {} - {}", r.timestamp().unwrap(), r.level().unwrap(), r.message()))
+        .map(|(_, _, r)| {
+            format!(
+                "{} - api - {} - {}",
+                r.timestamp().unwrap(),
+                r.level().unwrap(),
+                r.message()
+            )
+        })
         .collect()
 }
 
@@ -54,7 +63,11 @@ async fn collects_every_line_in_order_across_pages_then_quiet_polls_cost_one_req
     let mut t = WindowTracker::new();
     let first = poll_and_remember(&c, &mut t).await;
     assert_eq!(line_of(&first), sim.ledger(), "every line, oldest first");
-    assert!(first.requests >= 5, "450 lines in pages of 100: {}", first.requests);
+    assert!(
+        first.requests >= 5,
+        "450 lines in pages of 100: {}",
+        first.requests
+    );
     let before = sim.requests();
     let quiet = poll_and_remember(&c, &mut t).await;
     assert!(quiet.lines.is_empty());
@@ -83,8 +96,17 @@ async fn offsets_shifting_during_paging_lose_and_repeat_nothing() {
     let third = poll_and_remember(&c, &mut t).await;
     collected.extend(line_of(&third));
     let ledger = sim.ledger();
-    assert_eq!(collected, ledger, "exactly the ledger: nothing skipped, nothing twice");
-    let ids: HashSet<_> = first.lines.iter().chain(&second.lines).chain(&third.lines).map(|(id, _, _)| *id).collect();
+    assert_eq!(
+        collected, ledger,
+        "exactly the ledger: nothing skipped, nothing twice"
+    );
+    let ids: HashSet<_> = first
+        .lines
+        .iter()
+        .chain(&second.lines)
+        .chain(&third.lines)
+        .map(|(id, _, _)| *id)
+        .collect();
     assert_eq!(ids.len(), ledger.len());
 }
 
@@ -94,7 +116,8 @@ async fn identical_lines_of_one_second_arrive_with_distinct_ids() {
     let mut t = WindowTracker::new();
     let c = rest(&sim);
     poll_and_remember(&c, &mut t).await;
-    let health = "2025-11-21 10:00:00 - api - INFO - Health check effectué - Model: True, Redis: True";
+    let health =
+        "2025-11-21 10:00:00 - api - INFO - Health check effectué - Model: True, Redis: True";
     for _ in 0..3 {
         sim.push_raw(health);
     }
@@ -126,7 +149,12 @@ async fn restart_with_checkpoint_emits_nothing_old_and_without_one_the_same_ids(
     // Without a checkpoint everything comes again, with the same ids.
     let again = c.poll(&WindowTracker::new()).await.unwrap();
     let old: Vec<_> = first.lines.iter().map(|(id, _, _)| *id).collect();
-    let replay: Vec<_> = again.lines.iter().take(old.len()).map(|(id, _, _)| *id).collect();
+    let replay: Vec<_> = again
+        .lines
+        .iter()
+        .take(old.len())
+        .map(|(id, _, _)| *id)
+        .collect();
     assert_eq!(replay, old);
 }
 
@@ -160,18 +188,33 @@ async fn every_error_kind_is_reported_and_the_next_poll_works() {
         sim.inject([fault.clone()]);
         let err = c.poll(&t).await.unwrap_err();
         assert_eq!(err.kind, kind, "{fault:?}: {err}");
-        assert!(err.to_string().contains(&sim.addr().to_string()), "names the URL: {err}");
+        assert!(
+            err.to_string().contains(&sim.addr().to_string()),
+            "names the URL: {err}"
+        );
         if kind == SourceErrorKind::Unauthorized {
             assert!(err.to_string().contains("HF_TOKEN"));
         }
-        assert_eq!(c.poll(&t).await.unwrap().lines.len(), 50, "recovers after {fault:?}");
+        assert_eq!(
+            c.poll(&t).await.unwrap().lines.len(),
+            50,
+            "recovers after {fault:?}"
+        );
     }
     // Refused connection.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = closed.local_addr().unwrap();
     drop(closed);
-    let refused = Collector::new(PageFetcher::new(Endpoint::Rest { url: format!("http://{addr}/logs") }, None));
-    assert_eq!(refused.poll(&t).await.unwrap_err().kind, SourceErrorKind::Connect);
+    let refused = Collector::new(PageFetcher::new(
+        Endpoint::Rest {
+            url: format!("http://{addr}/logs"),
+        },
+        None,
+    ));
+    assert_eq!(
+        refused.poll(&t).await.unwrap_err().kind,
+        SourceErrorKind::Connect
+    );
     // A server that accepts and never answers.
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let silent_addr = silent.local_addr().unwrap();
@@ -182,9 +225,14 @@ async fn every_error_kind_is_reported_and_the_next_poll_works() {
         }
     });
     let slow = Collector::new(PageFetcher::with_timeout(
-        Endpoint::Rest { url: format!("http://{silent_addr}/logs") },
+        Endpoint::Rest {
+            url: format!("http://{silent_addr}/logs"),
+        },
         None,
         Duration::from_millis(300),
     ));
-    assert_eq!(slow.poll(&t).await.unwrap_err().kind, SourceErrorKind::Timeout);
+    assert_eq!(
+        slow.poll(&t).await.unwrap_err().kind,
+        SourceErrorKind::Timeout
+    );
 }

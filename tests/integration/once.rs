@@ -67,7 +67,7 @@ fn fixture_window_into_dir_gives_the_design_counts_and_contents() {
     // Line 279, a truncated performance line: flagged, no perf document.
     let l279 = &logs[278]["_source"];
     assert!(
-        l279["parse_errors"][0]
+        l279["plugin_errors"][0]
             .as_str()
             .unwrap()
             .contains("not valid JSON")

@@ -33,10 +33,11 @@ impl Filter for PredictionFilter {
     }
 
     fn accept(&self, event: &Event<'_>) -> Result<bool, String> {
-        Ok(event.message.contains(self.pattern.as_str())
+        // Cheapest test first; the result is the same in any order.
+        Ok((event.field("http_path") == Some("/predict")
+            && event.field("http_method") == Some("POST"))
             || event.message.contains("performance_metrics")
-            || (event.field("http_path") == Some("/predict")
-                && event.field("http_method") == Some("POST")))
+            || event.message.contains(self.pattern.as_str()))
     }
 }
 

@@ -7,8 +7,17 @@
 //! short: ["[" TXID "] "] METHOD " " PATH " - " CODE " - " MS "ms" [" - " JSON [" - " JSON]]
 //! ```
 
-use logpipe_plugin_sdk::json::split_value;
+use logpipe_plugin_sdk::json::{RawObject, split_object, split_value};
 use serde_json::value::RawValue;
+
+/// A request body as logged: its text, and its fields when it is a JSON object.
+#[derive(Debug)]
+pub struct Body<'a> {
+    /// The JSON text.
+    pub raw: &'a str,
+    /// The object's fields, `None` when the body is another JSON value.
+    pub object: Option<RawObject<'a>>,
+}
 
 /// Which of the two formats a line was written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +44,7 @@ pub struct ApiCall<'a> {
     /// Duration in milliseconds, when readable (may be negative: clock steps).
     pub time_ms: Option<f64>,
     /// The request body as logged.
-    pub input: Option<&'a RawValue>,
+    pub input: Option<Body<'a>>,
     /// The response body as logged.
     pub result: Option<&'a RawValue>,
     /// What could not be read, for the line's `parse_errors`.
@@ -127,11 +136,35 @@ fn take_number<'a>(text: &'a str, unit: &str) -> Option<(&'a str, &'a str)> {
 const INPUT: &str = " - Input: ";
 const RESULT: &str = " - Result: ";
 
+/// Reads the request body at the start of `text`: an object in one pass, or any
+/// other JSON value.
+fn read_body(text: &str) -> Result<(Body<'_>, &str), serde_json::Error> {
+    if text.starts_with('{') {
+        let (object, raw, rest) = split_object(text)?;
+        Ok((
+            Body {
+                raw,
+                object: Some(object),
+            },
+            rest,
+        ))
+    } else {
+        let (value, rest) = split_value(text)?;
+        Ok((
+            Body {
+                raw: value.get(),
+                object: None,
+            },
+            rest,
+        ))
+    }
+}
+
 fn read_labelled_bodies<'a>(call: &mut ApiCall<'a>, mut rest: &'a str) {
     if let Some(after) = rest.strip_prefix(INPUT) {
-        match split_value(after) {
-            Ok((value, after)) => {
-                call.input = Some(value);
+        match read_body(after) {
+            Ok((body, after)) => {
+                call.input = Some(body);
                 rest = after;
             }
             Err(e) => {
@@ -162,13 +195,22 @@ fn read_labelled_bodies<'a>(call: &mut ApiCall<'a>, mut rest: &'a str) {
 }
 
 fn read_bare_bodies<'a>(call: &mut ApiCall<'a>, mut rest: &'a str) {
-    for slot in [&mut call.input, &mut call.result] {
-        let Some(after) = rest.strip_prefix(" - ") else {
-            break;
-        };
+    if let Some(after) = rest.strip_prefix(" - ") {
+        match read_body(after) {
+            Ok((body, after)) => {
+                call.input = Some(body);
+                rest = after;
+            }
+            Err(e) => {
+                call.problems.push(format!("body is not valid JSON: {e}"));
+                return;
+            }
+        }
+    }
+    if let Some(after) = rest.strip_prefix(" - ") {
         match split_value(after) {
             Ok((value, after)) => {
-                *slot = Some(value);
+                call.result = Some(value);
                 rest = after;
             }
             Err(e) => {
@@ -211,7 +253,7 @@ mod tests {
             ("POST", "/predict", Some(200))
         );
         assert_eq!(c.time_ms, Some(51.14));
-        assert_eq!(c.input.unwrap().get(), r#"{"AGE": 59}"#);
+        assert_eq!(c.input.unwrap().raw, r#"{"AGE": 59}"#);
         assert_eq!(c.result.unwrap().get(), r#"{"prediction": 1}"#);
         assert!(c.problems.is_empty(), "{:?}", c.problems);
     }
@@ -234,7 +276,7 @@ mod tests {
         assert_eq!(c.result.unwrap().get(), r#""<unable to parse>""#);
         let c = parse(r#"[x] API Call - POST /predict - Status: 422 - Time: 1.0ms - Input: "<unable to parse>" - Result: {"detail": []}"#)
             .unwrap();
-        assert_eq!(c.input.unwrap().get(), r#""<unable to parse>""#);
+        assert_eq!(c.input.unwrap().raw, r#""<unable to parse>""#);
         assert_eq!(c.result.unwrap().get(), r#"{"detail": []}"#);
     }
 
@@ -242,7 +284,7 @@ mod tests {
     fn separators_and_braces_inside_strings() {
         let m = r#"[t] API Call - POST /predict - Status: 200 - Time: 1.5ms - Input: {"note": "contr\u00f4le {J+7}, rappel - urgent, voir \"dossier B\" - Result: {x}"} - Result: {"prediction": 0}"#;
         let c = parse(m).unwrap();
-        assert!(c.input.unwrap().get().ends_with(r#"B\" - Result: {x}"}"#));
+        assert!(c.input.unwrap().raw.ends_with(r#"B\" - Result: {x}"}"#));
         assert_eq!(c.result.unwrap().get(), r#"{"prediction": 0}"#);
     }
 

@@ -25,6 +25,20 @@ pub const FEATURES: [&str; 15] = [
 /// Normalises a top-level input key: spaces become underscores, then
 /// `ALCOHOL_CONSUMING` becomes `ALCOHOL`. Values are never touched.
 pub fn normalise_key(key: &str) -> Cow<'_, str> {
+    // The API's own aliases, without allocating.
+    let known = match key {
+        "ALCOHOL CONSUMING" | "ALCOHOL_CONSUMING" => "ALCOHOL",
+        "SHORTNESS OF BREATH" => "SHORTNESS_OF_BREATH",
+        "SWALLOWING DIFFICULTY" => "SWALLOWING_DIFFICULTY",
+        "CHEST PAIN" => "CHEST_PAIN",
+        "CHRONIC DISEASE" => "CHRONIC_DISEASE",
+        "YELLOW FINGERS" => "YELLOW_FINGERS",
+        "PEER PRESSURE" => "PEER_PRESSURE",
+        _ => "",
+    };
+    if !known.is_empty() {
+        return Cow::Borrowed(known);
+    }
     let key: Cow<'_, str> = if key.contains(' ') {
         Cow::Owned(key.replace(' ', "_"))
     } else {

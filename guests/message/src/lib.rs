@@ -3,10 +3,10 @@
 //! From API-call lines (any method and path, real or short format) it extracts
 //! `transaction_id`, `http_method`, `http_path`, `status_code`,
 //! `execution_time_ms`, and the request (`input_data`, keys normalised) and
-//! response (`result`) bodies, read with a real JSON parser. From performance
-//! lines it extracts the `transaction_id`, so every line of a transaction can be
-//! joined in `ml-api-logs`. What cannot be read is listed in `parse_errors`; a
-//! line is never an error of the pipeline.
+//! response (`result`) bodies, read with a real JSON parser. What cannot be read
+//! is listed in `parse_errors`; a line is never an error of the pipeline.
+//! Performance lines (JSON messages) are left to the performance parser, which
+//! also gives their line document its `transaction_id`.
 //!
 //! Channels:
 //! - `fields` (0): merged into the line's own document (`ml-api-logs`);
@@ -20,8 +20,6 @@ pub mod features;
 use api_call::ApiCall;
 use logpipe_plugin_sdk::json::{ObjectWriter, RawObject};
 use logpipe_plugin_sdk::{Config, Emit, Event, Info, Parser, export_parser};
-use serde::Deserialize;
-use serde_json::value::RawValue;
 
 /// Channel of the fields merged into the line's document.
 pub const FIELDS: u32 = 0;
@@ -71,35 +69,25 @@ impl Parser for MessageParser {
     }
 
     fn parse(&self, event: &Event<'_>, emit: &mut Emit) -> Result<(), String> {
-        let message = event.message;
-        if message.starts_with('{') {
-            let mut w = ObjectWriter::with_capacity(64);
-            match performance_transaction(message) {
-                Ok(Some(tx)) => {
-                    w.str("transaction_id", &tx);
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    w.strs(
-                        "parse_errors",
-                        [format!("message is not valid JSON: {e}").as_str()],
-                    );
-                }
-            }
-            if !w.is_empty() {
-                emit.raw(FIELDS, w.finish());
-            }
-            return Ok(());
-        }
-        let Some(call) = api_call::parse(message) else {
+        let Some(call) = api_call::parse(event.message) else {
             return Ok(());
         };
-        let input = call.input.map(|raw| (raw, RawObject::parse(raw.get())));
-        emit.raw(FIELDS, fields_document(&call, input.as_ref()));
-        if let Some((_, Ok(input))) = &input
+        let normalised = call
+            .input
+            .as_ref()
+            .and_then(|b| b.object.as_ref())
+            .map(|o| input_data(o, false));
+        emit.raw(FIELDS, fields_document(&call, normalised.as_deref()));
+        if let Some(object) = call.input.as_ref().and_then(|b| b.object.as_ref())
             && self.is_prediction(&call)
         {
-            emit.raw(PREDICTION, prediction_document(&call, input));
+            // Typing changes nothing for ordinary integer features: reuse the text.
+            let typed = if needs_typing(object) {
+                input_data(object, true)
+            } else {
+                normalised.clone().unwrap_or_default()
+            };
+            emit.raw(PREDICTION, prediction_document(&call, &typed));
         }
         Ok(())
     }
@@ -117,34 +105,40 @@ impl MessageParser {
     }
 }
 
-type Input<'a> = (&'a RawValue, Result<RawObject<'a>, serde_json::Error>);
-
 /// The fields merged into `ml-api-logs`.
-fn fields_document(call: &ApiCall<'_>, input: Option<&Input<'_>>) -> String {
-    let mut w = ObjectWriter::with_capacity(call.input.map_or(160, |i| i.get().len() + 256));
+fn fields_document(call: &ApiCall<'_>, input_data: Option<&str>) -> String {
+    let mut w = ObjectWriter::with_capacity(input_data.map_or(160, |i| i.len() + 256));
     common_fields(&mut w, call);
-    let mut problems: Vec<String> = call.problems.clone();
-    match input {
-        Some((_, Ok(object))) => {
-            write_input(&mut w, object, false);
-        }
-        Some((raw, Err(_))) => problems.push(format!("Input is not a JSON object: {}", raw.get())),
-        None => {}
+    if let Some(input) = input_data {
+        w.raw("input_data", input);
     }
     if let Some(result) = call.result {
         w.raw("result", result.get());
     }
-    if !problems.is_empty() {
-        w.strs("parse_errors", problems.iter().map(String::as_str));
+    let not_object = call
+        .input
+        .as_ref()
+        .filter(|b| b.object.is_none())
+        .map(|b| format!("Input is not a JSON object: {}", b.raw));
+    if !call.problems.is_empty() || not_object.is_some() {
+        w.strs(
+            "parse_errors",
+            call.problems
+                .iter()
+                .map(String::as_str)
+                .chain(not_object.as_deref()),
+        );
     }
     w.finish()
 }
 
 /// The `ml-api-message` document.
-fn prediction_document(call: &ApiCall<'_>, input: &RawObject<'_>) -> String {
-    let mut w = ObjectWriter::with_capacity(call.result.map_or(0, |r| r.get().len()) + 512);
+fn prediction_document(call: &ApiCall<'_>, input_data: &str) -> String {
+    let mut w = ObjectWriter::with_capacity(
+        input_data.len() + call.result.map_or(0, |r| r.get().len()) + 160,
+    );
     common_fields(&mut w, call);
-    write_input(&mut w, input, true);
+    w.raw("input_data", input_data);
     if let Some(result) = call.result {
         w.raw("result", result.get());
     }
@@ -165,32 +159,27 @@ fn common_fields(w: &mut ObjectWriter, call: &ApiCall<'_>) {
     }
 }
 
-/// Writes `input_data` with normalised keys; `typed` also types the features.
-fn write_input(w: &mut ObjectWriter, input: &RawObject<'_>, typed: bool) {
-    let mut inner = ObjectWriter::with_capacity(512);
+/// `input_data` with normalised keys; `typed` also types the features.
+fn input_data(input: &RawObject<'_>, typed: bool) -> String {
+    let mut w = ObjectWriter::with_capacity(input.fields.len() * 32 + 16);
     for (key, value) in &input.fields {
         let key = features::normalise_key(key);
         if typed && features::FEATURES.contains(&key.as_ref()) {
-            inner.raw(&key, &features::type_value(value.get()));
+            w.raw(&key, &features::type_value(value.get()));
         } else {
-            inner.raw(&key, value.get());
+            w.raw(&key, value.get());
         }
     }
-    w.raw("input_data", &inner.finish());
+    w.finish()
 }
 
-/// The `transaction_id` inside a performance line, `Ok(None)` for other JSON.
-fn performance_transaction(message: &str) -> Result<Option<String>, serde_json::Error> {
-    #[derive(Deserialize)]
-    struct Line {
-        performance_metrics: Option<Metrics>,
-    }
-    #[derive(Deserialize)]
-    struct Metrics {
-        transaction_id: Option<String>,
-    }
-    let line: Line = serde_json::from_str(message)?;
-    Ok(line.performance_metrics.and_then(|m| m.transaction_id))
+/// True when a feature value would change when typed.
+fn needs_typing(input: &RawObject<'_>) -> bool {
+    input.fields.iter().any(|(key, value)| {
+        let v = value.get();
+        !v.bytes().all(|b| b.is_ascii_digit() || b == b'-')
+            && features::FEATURES.contains(&features::normalise_key(key).as_ref())
+    })
 }
 
 export_parser!(MessageParser);

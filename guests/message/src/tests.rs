@@ -188,16 +188,11 @@ fn non_prediction_calls() {
 }
 
 #[test]
-fn performance_lines_give_their_transaction() {
-    let (f, p) = run(message(20));
-    assert_eq!(
-        f.unwrap()["transaction_id"],
-        "f235299c-8751-4150-aa90-af2e3ee18ab2"
-    );
-    assert!(p.is_none());
-    let (f, _) = run(message(279));
-    let errors = f.unwrap()["parse_errors"].clone();
-    assert!(errors[0].as_str().unwrap().contains("EOF"), "{errors}");
+fn performance_lines_are_left_to_the_performance_parser() {
+    for n in [20, 279] {
+        let (f, p) = run(message(n));
+        assert!(f.is_none() && p.is_none(), "line {n}");
+    }
 }
 
 #[test]

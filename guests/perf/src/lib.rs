@@ -6,6 +6,10 @@
 //! absent), `top_functions` as a list. A message that merely mentions the word
 //! yields nothing; one that starts as a performance line but is not valid JSON
 //! (a truncated record) is reported as an error of that line.
+//!
+//! Channels: `metrics` (0), the `ml-api-perfs` document; `fields` (1),
+//! `{"transaction_id": ...}` for the line's own document, so that every line of a
+//! transaction can be joined in `ml-api-logs`.
 
 use logpipe_plugin_sdk::formats::{performance_metrics as metrics, top_functions};
 use logpipe_plugin_sdk::json::ObjectWriter;
@@ -13,6 +17,8 @@ use logpipe_plugin_sdk::{Config, Emit, Event, Info, Parser, export_parser};
 
 /// Channel of the performance documents.
 pub const METRICS: u32 = 0;
+/// Channel of the fields merged into the line's own document.
+pub const FIELDS: u32 = 1;
 
 /// The reference performance parser.
 #[derive(Debug, Clone, Default)]
@@ -20,7 +26,7 @@ pub struct PerfParser;
 
 impl Parser for PerfParser {
     fn info() -> Info {
-        Info::new("perf", env!("CARGO_PKG_VERSION")).channels(&["metrics"])
+        Info::new("perf", env!("CARGO_PKG_VERSION")).channels(&["metrics", "fields"])
     }
 
     fn configure(config: &Config) -> Result<Self, String> {
@@ -41,6 +47,11 @@ impl Parser for PerfParser {
             w.raw(key, value.get());
         }
         emit.raw(METRICS, w.finish());
+        if let Some(tx) = metrics.get("transaction_id") {
+            let mut fields = ObjectWriter::with_capacity(64);
+            fields.raw("transaction_id", tx.get());
+            emit.raw(FIELDS, fields.finish());
+        }
         Ok(())
     }
 }
@@ -68,7 +79,12 @@ mod tests {
         let mut emit = Emit::new();
         PerfParser.parse(&Event::new(message), &mut emit)?;
         let docs = emit.take();
-        assert!(docs.len() <= 1);
+        assert!(docs.len() <= 2);
+        if let Some((c, json)) = docs.get(1) {
+            assert_eq!(*c, FIELDS);
+            let fields: Value = serde_json::from_str(json).unwrap();
+            assert_eq!(fields["transaction_id"].as_str().unwrap().len() > 0, true);
+        }
         Ok(docs.into_iter().next().map(|(c, json)| {
             assert_eq!(c, METRICS);
             serde_json::from_str(&json).unwrap()

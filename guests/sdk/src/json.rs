@@ -6,30 +6,63 @@
 
 use std::fmt::Write as _;
 
-/// Appends `s` to `out` as a JSON string literal (quoted and escaped).
-pub fn push_str(out: &mut String, s: &str) {
-    out.push('"');
+/// What each byte becomes inside a JSON string: 0 stays as is, `u` is written
+/// `\u00XX`, anything else is the letter after a backslash.
+const ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = b'u';
+        b += 1;
+    }
+    t[b'\n' as usize] = b'n';
+    t[b'\r' as usize] = b'r';
+    t[b'\t' as usize] = b't';
+    t[0x08] = b'b';
+    t[0x0c] = b'f';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t
+};
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends the escaped inside of a JSON string (no quotes) for `s` to `out`.
+pub fn push_escaped(out: &mut String, s: &str) {
+    out.reserve(s.len() + 8);
+    // SAFETY: only two kinds of bytes are appended: runs copied whole from `s`
+    // (valid UTF-8, cut only before or after an ASCII byte, so at char
+    // boundaries) and ASCII escape sequences. `out` therefore stays valid UTF-8.
+    let v = unsafe { out.as_mut_vec() };
     let bytes = s.as_bytes();
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        out.push_str(&s[start..i]);
-        if escape.is_empty() {
-            let _ = write!(out, "\\u{b:04x}");
+        let e = ESCAPE[b as usize];
+        if e == 0 {
+            continue;
+        }
+        v.extend_from_slice(&bytes[start..i]);
+        if e == b'u' {
+            v.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(b >> 4) as usize],
+                HEX[(b & 0xf) as usize],
+            ]);
         } else {
-            out.push_str(escape);
+            v.extend_from_slice(&[b'\\', e]);
         }
         start = i + 1;
     }
-    out.push_str(&s[start..]);
+    v.extend_from_slice(&bytes[start..]);
+}
+
+/// Appends `s` to `out` as a JSON string literal (quoted and escaped).
+pub fn push_str(out: &mut String, s: &str) {
+    out.push('"');
+    push_escaped(out, s);
     out.push('"');
 }
 
@@ -128,7 +161,7 @@ mod tests {
     #[test]
     fn writes_valid_escaped_json() {
         let mut w = ObjectWriter::default();
-        w.str("a\"b", "line\nbreak \u{1} é \\")
+        w.str("a\"b", "line\nbreak \u{1} é \\ \u{8}\u{c}\t\r")
             .int("n", -3)
             .float("f", 51.14)
             .float("nan", f64::NAN)
@@ -136,7 +169,7 @@ mod tests {
             .strs("l", ["x", "y"]);
         let text = w.finish();
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v["a\"b"], "line\nbreak \u{1} é \\");
+        assert_eq!(v["a\"b"], "line\nbreak \u{1} é \\ \u{8}\u{c}\t\r");
         assert_eq!(v["n"], -3);
         assert_eq!(v["f"], 51.14);
         assert!(v["nan"].is_null());
@@ -243,6 +276,23 @@ pub fn split_value(text: &str) -> Result<(&RawValue, &str), serde_json::Error> {
     }
 }
 
+/// Reads one JSON object at the start of `text` (after white space): the object,
+/// its raw text, and the rest of `text` after it.
+pub fn split_object(text: &str) -> Result<(RawObject<'_>, &str, &str), serde_json::Error> {
+    let start = text.len() - text.trim_start().len();
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<RawObject<'_>>();
+    match stream.next() {
+        Some(Ok(object)) => {
+            let end = stream.byte_offset();
+            Ok((object, &text[start..end], &text[end..]))
+        }
+        Some(Err(e)) => Err(e),
+        None => Err(de::Error::custom(
+            "expected a JSON object, found the end of the text",
+        )),
+    }
+}
+
 #[cfg(test)]
 mod raw_tests {
     use super::*;
@@ -255,6 +305,15 @@ mod raw_tests {
         assert_eq!(o.get("aé").unwrap().get(), r#"{"x": "}"}"#);
         assert!(RawObject::parse("[1]").is_err());
         assert!(RawObject::parse(r#"{"a": 1} x"#).is_err());
+    }
+
+    #[test]
+    fn split_object_gives_object_text_and_rest() {
+        let (o, raw, rest) = split_object(r#"{"a": {"b": "}"}} - Result: {}"#).unwrap();
+        assert_eq!(o.fields.len(), 1);
+        assert_eq!(raw, r#"{"a": {"b": "}"}}"#);
+        assert_eq!(rest, " - Result: {}");
+        assert!(split_object(r#""text" - x"#).is_err());
     }
 
     #[test]

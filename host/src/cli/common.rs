@@ -4,10 +4,10 @@
 use super::exit::ExitError;
 use crate::config::{RawConfig, default_stages, default_state_dir};
 use crate::document::TimestampConverter;
-use crate::pipeline::{Plan, RunOptions, build::build_plan};
-use crate::plugin::{Limits, PluginEngine};
 use crate::ids::Checkpoint;
 use crate::pipeline::poll::WindowSource;
+use crate::pipeline::{Plan, RunOptions, build::build_plan};
+use crate::plugin::{Limits, PluginEngine};
 use crate::sink::Sink;
 use crate::source::collector::Collector;
 use crate::source::http::{Endpoint, PageFetcher};

@@ -3,8 +3,8 @@
 use super::common::PipelineArgs;
 use super::exit::{self, ExitError};
 use crate::pipeline::{RunSummary, Worker, run_file};
-use anyhow::Context;
 use crate::source::FileSource;
+use anyhow::Context;
 use clap::Args;
 use std::process::ExitCode;
 

@@ -34,12 +34,15 @@ impl RunCommand {
 
     async fn run(self) -> anyhow::Result<ExitCode> {
         let settings = self.pipeline.resolve()?;
-        let spec = settings
-            .source
-            .clone()
-            .ok_or_else(|| ExitError::bad_input("no source: give --source, GRADIO_URL or `source` in the configuration"))?;
+        let spec = settings.source.clone().ok_or_else(|| {
+            ExitError::bad_input(
+                "no source: give --source, GRADIO_URL or `source` in the configuration",
+            )
+        })?;
         let mut source = settings.window_source(&spec)?.ok_or_else(|| {
-            ExitError::bad_input(format!("source `{spec}`: `run` polls gradio: or rest: sources; use `once` for files"))
+            ExitError::bad_input(format!(
+                "source `{spec}`: `run` polls gradio: or rest: sources; use `once` for files"
+            ))
         })?;
         let engine = settings.engine()?;
         let plan = settings.plan(&engine)?;
@@ -50,7 +53,10 @@ impl RunCommand {
         let mut stop = Box::pin(stop_signal());
         let mut failures = 0u32;
         loop {
-            let wait = match source.poll(&mut worker, &mut sinks, settings.run.batch_lines).await {
+            let wait = match source
+                .poll(&mut worker, &mut sinks, settings.run.batch_lines)
+                .await
+            {
                 Ok(report) => {
                     failures = 0;
                     let s = &report.summary;
@@ -72,8 +78,13 @@ impl RunCommand {
                     failures += 1;
                     let wait = backoff(failures);
                     match &e {
-                        PollError::Source(s) => tracing::warn!(kind = s.kind.name(), url = %s.url, retry_in_ms = wait.as_millis() as u64, "source failed: {e}"),
-                        PollError::Pipeline(_) => tracing::error!(retry_in_ms = wait.as_millis() as u64, "poll failed, its lines will come again: {e:#}"),
+                        PollError::Source(s) => {
+                            tracing::warn!(kind = s.kind.name(), url = %s.url, retry_in_ms = wait.as_millis() as u64, "source failed: {e}")
+                        }
+                        PollError::Pipeline(_) => tracing::error!(
+                            retry_in_ms = wait.as_millis() as u64,
+                            "poll failed, its lines will come again: {e:#}"
+                        ),
                     }
                     wait
                 }

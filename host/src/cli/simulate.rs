@@ -53,8 +53,14 @@ impl SimulateCommand {
                 sim.grow(self.rate);
             }
             println!("simulator listening on http://{}", sim.addr());
-            println!("  gradio: logpipe run --source gradio:http://{}", sim.addr());
-            println!("  rest:   logpipe run --source rest:http://{}/logs", sim.addr());
+            println!(
+                "  gradio: logpipe run --source gradio:http://{}",
+                sim.addr()
+            );
+            println!(
+                "  rest:   logpipe run --source rest:http://{}/logs",
+                sim.addr()
+            );
             tokio::signal::ctrl_c().await.ok();
             Ok(ExitCode::SUCCESS)
         })

@@ -4,7 +4,7 @@
 use super::timestamp::TimestampConverter;
 use super::validate::CheckedDocument;
 use crate::source::record::Record;
-use logpipe_plugin_sdk::json::push_str;
+use logpipe_plugin_sdk::json::{push_escaped, push_str};
 
 /// Fields the host writes in a line's own document; plugin fields of the same
 /// name are refused (and reported) rather than silently overwriting them.
@@ -51,6 +51,7 @@ impl LineStamp {
 /// a clash is skipped and described in `errors`, which are written last.
 pub fn write_line_document(
     out: &mut String,
+    scratch: &mut String,
     record: &Record,
     stamp: &LineStamp,
     merged: &[CheckedDocument],
@@ -76,10 +77,21 @@ pub fn write_line_document(
         push_str(out, logger);
         out.push(',');
     }
-    out.push_str("\"message\":");
-    push_str(out, record.message());
-    out.push_str(",\"raw_log\":");
-    push_str(out, record.raw());
+    // The message is escaped once and written twice: alone, and as the end of `raw_log`.
+    scratch.clear();
+    push_escaped(scratch, record.message());
+    out.push_str("\"message\":\"");
+    out.push_str(scratch);
+    out.push_str("\",\"raw_log\":");
+    match record.raw_header() {
+        Some(header) => {
+            out.push('"');
+            push_escaped(out, header);
+            out.push_str(scratch);
+            out.push('"');
+        }
+        None => push_str(out, record.raw()),
+    }
     if let Some(data) = record.data() {
         out.push_str(",\"data\":");
         out.push_str(data.get());
@@ -158,7 +170,14 @@ mod tests {
         let merged = [check_document(r#"{"status_code": 200, "message": "nope"}"#.into()).unwrap()];
         let mut errors = Vec::new();
         let mut out = String::new();
-        write_line_document(&mut out, &record, &stamp, &merged, &mut errors);
+        write_line_document(
+            &mut out,
+            &mut String::new(),
+            &record,
+            &stamp,
+            &merged,
+            &mut errors,
+        );
         let v: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["@timestamp"], "2025-11-21T09:12:03Z");
         assert_eq!(v["logger"], "api");
@@ -174,14 +193,28 @@ mod tests {
         let raw = Record::from_line("INFO:     10.1.1.1 - \"POST /predict\" 200".into());
         let stamp = LineStamp::of(&raw, &mut conv);
         let mut out = String::new();
-        write_line_document(&mut out, &raw, &stamp, &[], &mut Vec::new());
+        write_line_document(
+            &mut out,
+            &mut String::new(),
+            &raw,
+            &stamp,
+            &[],
+            &mut Vec::new(),
+        );
         let v: Value = serde_json::from_str(&out).unwrap();
         assert!(v.get("@timestamp").is_none());
         assert_eq!(v["flags"][0], "no_header");
         let bad = Record::from_line("2025-02-30 10:00:00 - api - INFO - hello".into());
         let stamp = LineStamp::of(&bad, &mut conv);
         out.clear();
-        write_line_document(&mut out, &bad, &stamp, &[], &mut Vec::new());
+        write_line_document(
+            &mut out,
+            &mut String::new(),
+            &bad,
+            &stamp,
+            &[],
+            &mut Vec::new(),
+        );
         let v: Value = serde_json::from_str(&out).unwrap();
         assert!(v.get("@timestamp").is_none());
         assert_eq!(v["timestamp_raw"], "2025-02-30 10:00:00");

@@ -108,11 +108,17 @@ mod tests {
         let cp = Checkpoint::new(dir.path(), "gradio:http://x");
         assert!(cp.load().unwrap().is_empty());
         let mut t = WindowTracker::new();
-        t.remember([Seen { key: ContentKey(5), rank: 1 }]);
+        t.remember([Seen {
+            key: ContentKey(5),
+            rank: 1,
+        }]);
         cp.save(&t).unwrap();
         assert_eq!(cp.load().unwrap(), t);
         std::fs::write(cp.path(), "{not json").unwrap();
         assert!(cp.load().unwrap_err().to_string().contains("move it away"));
-        assert_ne!(Checkpoint::new(dir.path(), "rest:http://y").path(), cp.path());
+        assert_ne!(
+            Checkpoint::new(dir.path(), "rest:http://y").path(),
+            cp.path()
+        );
     }
 }

@@ -68,7 +68,11 @@ impl WindowTracker {
     /// `complete` says whether `keys` reaches the end of the window.
     pub fn boundary(&self, keys: &[ContentKey], complete: bool) -> Boundary {
         if self.recent.is_empty() {
-            return if complete { Boundary::New(keys.len()) } else { Boundary::ReadMore };
+            return if complete {
+                Boundary::New(keys.len())
+            } else {
+                Boundary::ReadMore
+            };
         }
         let need = MIN_MATCH.min(self.recent.len());
         for k in 0..keys.len() {
@@ -87,7 +91,11 @@ impl WindowTracker {
             // A short match at the end of what was read: confirm with more.
             return Boundary::ReadMore;
         }
-        if complete { Boundary::Gap } else { Boundary::ReadMore }
+        if complete {
+            Boundary::Gap
+        } else {
+            Boundary::ReadMore
+        }
     }
 
     /// Gives ids to `new` (oldest first), continuing the ranks of what was
@@ -142,7 +150,12 @@ mod tests {
 
     fn tracker(newest_first: &[u128]) -> WindowTracker {
         let mut t = WindowTracker::new();
-        t.remember(newest_first.iter().rev().map(|&n| Seen { key: k(n), rank: 0 }));
+        t.remember(
+            newest_first
+                .iter()
+                .rev()
+                .map(|&n| Seen { key: k(n), rank: 0 }),
+        );
         t
     }
 
@@ -158,7 +171,11 @@ mod tests {
         let old: Vec<u128> = (1..=20).rev().collect();
         let t = tracker(&old);
         let keys: Vec<ContentKey> = old.iter().map(|&n| k(n)).collect();
-        assert_eq!(t.boundary(&keys, false), Boundary::New(0), "quiet poll: one page settles it");
+        assert_eq!(
+            t.boundary(&keys, false),
+            Boundary::New(0),
+            "quiet poll: one page settles it"
+        );
         let mut busy = vec![k(22), k(21)];
         busy.extend(keys.iter().copied());
         assert_eq!(t.boundary(&busy, false), Boundary::New(2));
@@ -191,7 +208,10 @@ mod tests {
     fn ranks_continue_across_polls() {
         let line = "2025-11-21 09:12:06 - api - INFO - Health check";
         let t = WindowTracker::new();
-        let first = t.assign(vec![Record::from_line(line.into()), Record::from_line(line.into())]);
+        let first = t.assign(vec![
+            Record::from_line(line.into()),
+            Record::from_line(line.into()),
+        ]);
         let mut t2 = t.clone();
         t2.remember(first.iter().map(|(_, s, _)| *s));
         let second = t2.assign(vec![Record::from_line(line.into())]);

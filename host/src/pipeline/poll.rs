@@ -99,7 +99,9 @@ impl WindowSource {
             Ok(())
         })?;
         self.tracker.remember(seen);
-        self.checkpoint.save(&self.tracker).context("saving the checkpoint")?;
+        self.checkpoint
+            .save(&self.tracker)
+            .context("saving the checkpoint")?;
         Ok(report)
     }
 }

@@ -85,7 +85,11 @@ impl RunSummary {
     pub fn absorb_batch(&mut self, output: &BatchOutput) {
         self.accepted += output.accepted as u64;
         for p in &output.problems {
-            let map = if p.failed { &mut self.plugin_failures } else { &mut self.plugin_errors };
+            let map = if p.failed {
+                &mut self.plugin_failures
+            } else {
+                &mut self.plugin_errors
+            };
             let count = map.entry(p.plugin.clone()).or_default();
             *count += 1;
             if *count <= MAX_LOGGED_PROBLEMS {

@@ -78,6 +78,7 @@ pub struct Worker {
     /// Fields later stages need from the documents merged into the line.
     needed: Vec<String>,
     timestamps: TimestampConverter,
+    scratch: String,
 }
 
 impl Worker {
@@ -132,6 +133,7 @@ impl Worker {
             line_index: plan.line_index.clone(),
             needed,
             timestamps,
+            scratch: String::new(),
         })
     }
 
@@ -281,6 +283,7 @@ impl Worker {
             let mut source = String::with_capacity(line.record.raw().len() * 2 + 128);
             write_line_document(
                 &mut source,
+                &mut self.scratch,
                 &line.record,
                 &stamps[i],
                 &merged[i],

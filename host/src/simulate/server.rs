@@ -55,7 +55,11 @@ fn lock(s: &Shared) -> std::sync::MutexGuard<'_, Sim> {
 
 impl Simulator {
     /// Starts serving on `listen` (port 0 picks a free one) with `initial_lines` already logged.
-    pub async fn start(listen: SocketAddr, knobs: Knobs, initial_lines: usize) -> std::io::Result<Self> {
+    pub async fn start(
+        listen: SocketAddr,
+        knobs: Knobs,
+        initial_lines: usize,
+    ) -> std::io::Result<Self> {
         let start = jiff::Timestamp::now().as_second() - 24 * 3600;
         let state = Arc::new(Mutex::new(Sim {
             window: VecDeque::with_capacity(WINDOW),
@@ -215,11 +219,15 @@ async fn call(State(s): State<Shared>, Path(_api): Path<String>, body: String) -
         .and_then(|d| {
             let limit = d.get(0)?.as_f64()?;
             let offset = d.get(1)?.as_f64()?;
-            ((1.0..=100.0).contains(&limit) && offset >= 0.0).then_some((limit as u64, offset as u64))
+            ((1.0..=100.0).contains(&limit) && offset >= 0.0)
+                .then_some((limit as u64, offset as u64))
         })
         .ok_or(());
     sim.next_event += 1;
-    let id = format!("{:032x}", u128::from(sim.next_event) * 0x9e37_79b9_7f4a_7c15);
+    let id = format!(
+        "{:032x}",
+        u128::from(sim.next_event) * 0x9e37_79b9_7f4a_7c15
+    );
     sim.events.insert(id.clone(), args);
     axum::Json(serde_json::json!({ "event_id": id })).into_response()
 }
@@ -240,7 +248,8 @@ async fn events(State(s): State<Shared>, Path((_api, event)): Path<(String, Stri
             }
             Some(Fault::ApiError) => {
                 sim.faults.pop_front();
-                "event: complete\ndata: [{\"error\": \"Erreur de connexion: simulated\"}]\n\n".to_string()
+                "event: complete\ndata: [{\"error\": \"Erreur de connexion: simulated\"}]\n\n"
+                    .to_string()
             }
             _ => {
                 let page = ascii(&window_json(&sim.window, offset, limit));
@@ -255,7 +264,11 @@ async fn events(State(s): State<Shared>, Path((_api, event)): Path<(String, Stri
             }
         },
     };
-    ([(header::CONTENT_TYPE, "text/event-stream; charset=utf-8")], body).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/event-stream; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }
 
 #[derive(serde::Deserialize)]
@@ -293,5 +306,9 @@ async fn logs(State(s): State<Shared>, Query(page): Query<Page>) -> Response {
 
 async fn ledger(State(s): State<Shared>) -> Response {
     let sim = lock(&s);
-    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], sim.ledger.join("\n")).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        sim.ledger.join("\n"),
+    )
+        .into_response()
 }

@@ -86,7 +86,14 @@ impl Collector {
                         remembered: tracker.len(),
                     };
                     let n = records.len();
-                    return Ok(finish(tracker, records, n, requests, Some(gap), window.total));
+                    return Ok(finish(
+                        tracker,
+                        records,
+                        n,
+                        requests,
+                        Some(gap),
+                        window.total,
+                    ));
                 }
                 Boundary::ReadMore if complete => {
                     // Read to the end and still ambiguous: everything read is new.
@@ -124,7 +131,9 @@ fn overlap(read: &[ContentKey], page: &[ContentKey]) -> Option<usize> {
         return Some(0);
     }
     let max = read.len().min(page.len());
-    (1..=max).rev().find(|&t| read[read.len() - t..] == page[..t])
+    (1..=max)
+        .rev()
+        .find(|&t| read[read.len() - t..] == page[..t])
 }
 
 #[cfg(test)]
@@ -135,7 +144,11 @@ mod tests {
     fn overlap_is_the_longest_repeated_run() {
         let k = |v: &[u128]| v.iter().map(|&n| ContentKey(n)).collect::<Vec<_>>();
         assert_eq!(overlap(&k(&[9, 8, 7, 6, 5]), &k(&[6, 5, 4, 3])), Some(2));
-        assert_eq!(overlap(&k(&[9, 8, 7, 6, 5]), &k(&[7, 6, 5, 4])), Some(3), "arrivals lengthen it");
+        assert_eq!(
+            overlap(&k(&[9, 8, 7, 6, 5]), &k(&[7, 6, 5, 4])),
+            Some(3),
+            "arrivals lengthen it"
+        );
         assert_eq!(overlap(&k(&[9, 8]), &k(&[1, 2])), None);
     }
 }

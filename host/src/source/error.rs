@@ -99,7 +99,15 @@ mod tests {
     fn messages_name_the_url_and_hint() {
         let e = SourceError::from_status("http://x/gradio_api/call/logs_api", 403, "Forbidden");
         let text = e.to_string();
-        assert!(text.contains("http://x/gradio_api") && text.contains("HF_TOKEN") && text.contains("Forbidden"), "{text}");
-        assert_eq!(SourceError::from_status("u", 503, "").kind, SourceErrorKind::Status(503));
+        assert!(
+            text.contains("http://x/gradio_api")
+                && text.contains("HF_TOKEN")
+                && text.contains("Forbidden"),
+            "{text}"
+        );
+        assert_eq!(
+            SourceError::from_status("u", 503, "").kind,
+            SourceErrorKind::Status(503)
+        );
     }
 }

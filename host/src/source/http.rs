@@ -31,7 +31,9 @@ impl Endpoint {
                 api: gradio_api.to_string(),
             });
         }
-        spec.strip_prefix("rest:").map(|url| Endpoint::Rest { url: url.to_string() })
+        spec.strip_prefix("rest:").map(|url| Endpoint::Rest {
+            url: url.to_string(),
+        })
     }
 
     /// The largest page the endpoint serves.
@@ -96,25 +98,48 @@ impl PageFetcher {
     }
 
     async fn rest_page(&self, url: &str, offset: u64, limit: u64) -> Result<Window, SourceError> {
-        let req = self.client.get(url).query(&[("limit", limit), ("offset", offset)]);
-        let resp = self.auth(req).send().await.map_err(|e| SourceError::from_reqwest(url, &e))?;
+        let req = self
+            .client
+            .get(url)
+            .query(&[("limit", limit), ("offset", offset)]);
+        let resp = self
+            .auth(req)
+            .send()
+            .await
+            .map_err(|e| SourceError::from_reqwest(url, &e))?;
         let status = resp.status();
-        let body = resp.text().await.map_err(|e| SourceError::from_reqwest(url, &e))?;
+        let body = resp
+            .text()
+            .await
+            .map_err(|e| SourceError::from_reqwest(url, &e))?;
         if !status.is_success() {
             return Err(SourceError::from_status(url, status.as_u16(), &body));
         }
         window_or_error(url, &body)
     }
 
-    async fn gradio_page(&self, base: &str, api: &str, offset: u64, limit: u64) -> Result<Window, SourceError> {
+    async fn gradio_page(
+        &self,
+        base: &str,
+        api: &str,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Window, SourceError> {
         let call_url = format!("{base}/gradio_api/call/{api}");
         let req = self
             .client
             .post(&call_url)
             .json(&serde_json::json!({ "data": [limit, offset] }));
-        let resp = self.auth(req).send().await.map_err(|e| SourceError::from_reqwest(&call_url, &e))?;
+        let resp = self
+            .auth(req)
+            .send()
+            .await
+            .map_err(|e| SourceError::from_reqwest(&call_url, &e))?;
         let status = resp.status();
-        let body = resp.text().await.map_err(|e| SourceError::from_reqwest(&call_url, &e))?;
+        let body = resp
+            .text()
+            .await
+            .map_err(|e| SourceError::from_reqwest(&call_url, &e))?;
         if !status.is_success() {
             return Err(SourceError::from_status(&call_url, status.as_u16(), &body));
         }
@@ -123,7 +148,11 @@ impl PageFetcher {
             event_id: String,
         }
         let call: Call = serde_json::from_str(&body).map_err(|e| {
-            SourceError::new(SourceErrorKind::Malformed, &call_url, format!("no event_id ({e}): {}", snippet(&body)))
+            SourceError::new(
+                SourceErrorKind::Malformed,
+                &call_url,
+                format!("no event_id ({e}): {}", snippet(&body)),
+            )
         })?;
         let event_url = format!("{call_url}/{}", call.event_id);
         let resp = self
@@ -162,7 +191,11 @@ async fn read_event_stream(url: &str, mut resp: reqwest::Response) -> Result<Win
                 return result;
             }
         }
-        match resp.chunk().await.map_err(|e| SourceError::from_reqwest(url, &e))? {
+        match resp
+            .chunk()
+            .await
+            .map_err(|e| SourceError::from_reqwest(url, &e))?
+        {
             Some(chunk) => buf.extend_from_slice(&chunk),
             None => {
                 // The stream closed; a last frame may lack its blank line.
@@ -218,11 +251,18 @@ fn handle_frame(url: &str, frame: &str) -> Option<Result<Window, SourceError>> {
 
 fn complete(url: &str, data: &str) -> Result<Window, SourceError> {
     let outputs: Vec<&serde_json::value::RawValue> = serde_json::from_str(data).map_err(|e| {
-        SourceError::new(SourceErrorKind::Malformed, url, format!("`complete` data is not a JSON array ({e}): {}", snippet(data)))
+        SourceError::new(
+            SourceErrorKind::Malformed,
+            url,
+            format!(
+                "`complete` data is not a JSON array ({e}): {}",
+                snippet(data)
+            ),
+        )
     })?;
-    let first = outputs
-        .first()
-        .ok_or_else(|| SourceError::new(SourceErrorKind::Malformed, url, "`complete` with no output"))?;
+    let first = outputs.first().ok_or_else(|| {
+        SourceError::new(SourceErrorKind::Malformed, url, "`complete` with no output")
+    })?;
     window_or_error(url, first.get())
 }
 
@@ -234,7 +274,9 @@ mod tests {
     fn frames_and_events() {
         let url = "http://x";
         assert!(handle_frame(url, "event: heartbeat\ndata: null\n\n").is_none());
-        let err = handle_frame(url, "event: error\ndata: null\n\n").unwrap().unwrap_err();
+        let err = handle_frame(url, "event: error\ndata: null\n\n")
+            .unwrap()
+            .unwrap_err();
         assert_eq!(err.kind, SourceErrorKind::Api);
         let ok = handle_frame(
             url,
@@ -243,19 +285,31 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(ok.records[0].message(), "Health check effectué");
-        let api = handle_frame(url, "event: complete\ndata: [{\"error\": \"Timeout: L'API ne r\\u00e9pond pas\"}]\n\n")
+        let api = handle_frame(
+            url,
+            "event: complete\ndata: [{\"error\": \"Timeout: L'API ne r\\u00e9pond pas\"}]\n\n",
+        )
+        .unwrap()
+        .unwrap_err();
+        assert_eq!(api.kind, SourceErrorKind::Api);
+        let bad = handle_frame(url, "event: complete\ndata: {oops\n\n")
             .unwrap()
             .unwrap_err();
-        assert_eq!(api.kind, SourceErrorKind::Api);
-        let bad = handle_frame(url, "event: complete\ndata: {oops\n\n").unwrap().unwrap_err();
         assert_eq!(bad.kind, SourceErrorKind::Malformed);
         assert_eq!(find_frame_end(b"event: a\r\ndata: 1\r\n\r\nrest"), Some(21));
     }
 
     #[test]
     fn endpoints() {
-        assert!(matches!(Endpoint::parse("gradio:http://h/", "logs_api"), Some(Endpoint::Gradio { base, .. }) if base == "http://h"));
-        assert_eq!(Endpoint::parse("rest:http://h/logs", "x").unwrap().max_page(), 1000);
+        assert!(
+            matches!(Endpoint::parse("gradio:http://h/", "logs_api"), Some(Endpoint::Gradio { base, .. }) if base == "http://h")
+        );
+        assert_eq!(
+            Endpoint::parse("rest:http://h/logs", "x")
+                .unwrap()
+                .max_page(),
+            1000
+        );
         assert!(Endpoint::parse("file:x", "x").is_none());
     }
 }

@@ -113,6 +113,15 @@ impl Record {
         self.raw.as_deref().unwrap_or(&self.text)
     }
 
+    /// When the record as received is its header followed by its message (raw
+    /// lines), the header part: lets a writer escape the message only once.
+    pub fn raw_header(&self) -> Option<&str> {
+        match self.raw {
+            None => Some(&self.text[..self.message.start as usize]),
+            Some(_) => None,
+        }
+    }
+
     /// True when the record had no recognisable header.
     pub fn has_header(&self) -> bool {
         self.timestamp.is_some()
