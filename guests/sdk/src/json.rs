@@ -239,11 +239,11 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
-impl<'de> Deserialize<'de> for RawObject<'de> {
+impl<'de: 'a, 'a> Deserialize<'de> for RawObject<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct ObjectVisitor;
-        impl<'de> Visitor<'de> for ObjectVisitor {
-            type Value = RawObject<'de>;
+        struct ObjectVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for ObjectVisitor<'a> {
+            type Value = RawObject<'a>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a JSON object")
             }
@@ -255,7 +255,7 @@ impl<'de> Deserialize<'de> for RawObject<'de> {
                 Ok(RawObject { fields })
             }
         }
-        d.deserialize_map(ObjectVisitor)
+        d.deserialize_map(ObjectVisitor(std::marker::PhantomData))
     }
 }
 
