@@ -8,7 +8,7 @@ use crate::ids::Checkpoint;
 use crate::pipeline::poll::WindowSource;
 use crate::pipeline::{Plan, RunOptions, build::build_plan};
 use crate::plugin::{Limits, PluginEngine};
-use crate::sink::Sink;
+use crate::sink::{Sink, SinkContext};
 use crate::source::collector::Collector;
 use crate::source::http::{Endpoint, PageFetcher};
 use clap::Args;
@@ -215,11 +215,24 @@ impl Settings {
         Ok(Some(WindowSource::open(collector, checkpoint)?))
     }
 
-    /// Opens the sinks.
-    pub fn open_sinks(&self) -> anyhow::Result<Vec<Sink>> {
+    /// Opens the sinks (installing Elasticsearch mappings for the plan's indices).
+    pub fn open_sinks(&self, plan: &Plan) -> anyhow::Result<Vec<Sink>> {
+        let context = SinkContext {
+            state_dir: self.state_dir.clone(),
+            indices: plan.indices().iter().map(|i| i.to_string()).collect(),
+            line_index: plan.line_index.to_string(),
+        };
         self.sinks
             .iter()
-            .map(|s| Sink::open(s).map_err(|e| ExitError::bad_input(e.to_string()).into()))
+            .map(|s| {
+                Sink::open(s, &context).map_err(|e| {
+                    if s.starts_with("es:") {
+                        anyhow::Error::new(e)
+                    } else {
+                        ExitError::bad_input(e.to_string()).into()
+                    }
+                })
+            })
             .collect()
     }
 }

@@ -26,7 +26,7 @@ impl OnceCommand {
         })?;
         let engine = settings.engine()?;
         let plan = settings.plan(&engine)?;
-        let mut sinks = settings.open_sinks()?;
+        let mut sinks = settings.open_sinks(&plan)?;
         let summary = if let Some(path) = source.strip_prefix("file:") {
             let file =
                 FileSource::open(path.as_ref()).map_err(|e| ExitError::bad_input(e.to_string()))?;

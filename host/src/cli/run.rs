@@ -47,7 +47,7 @@ impl RunCommand {
         let engine = settings.engine()?;
         let plan = settings.plan(&engine)?;
         let mut worker = Worker::new(&plan, settings.run.timestamps.clone())?;
-        let mut sinks = settings.open_sinks()?;
+        let mut sinks = settings.open_sinks(&plan)?;
         tracing::info!(source = %spec, sinks = ?settings.sinks, remembered = source.remembered(), "logpipe run started");
 
         let mut stop = Box::pin(stop_signal());

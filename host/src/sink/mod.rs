@@ -4,6 +4,7 @@
 //! checkpoint advance.
 
 pub mod dir;
+pub mod elasticsearch;
 pub mod sqlite;
 
 use crate::document::Document;
@@ -18,6 +19,8 @@ pub struct WriteReport {
     pub already_present: u64,
     /// Documents sent to the dead-letter file.
     pub dead_letters: u64,
+    /// Documents sent again after a retryable failure.
+    pub retries: u64,
 }
 
 impl WriteReport {
@@ -28,6 +31,7 @@ impl WriteReport {
         }
         self.already_present += other.already_present;
         self.dead_letters += other.dead_letters;
+        self.retries += other.retries;
     }
 }
 
@@ -47,13 +51,26 @@ pub enum Sink {
     Dir(dir::DirSink),
     /// The embedded store.
     Sqlite(sqlite::SqliteSink),
+    /// Elasticsearch.
+    Elasticsearch(elasticsearch::EsSink),
     /// Discards documents (benchmarks, dry runs).
     Null,
 }
 
+/// What opening a sink may need besides its address.
+#[derive(Debug, Clone, Default)]
+pub struct SinkContext {
+    /// The state directory (default dead-letter file).
+    pub state_dir: std::path::PathBuf,
+    /// Indices the pipeline writes, for mapping installation.
+    pub indices: Vec<String>,
+    /// The line index.
+    pub line_index: String,
+}
+
 impl Sink {
     /// Opens a sink from its `scheme:address` form.
-    pub fn open(spec: &str) -> Result<Self, SinkError> {
+    pub fn open(spec: &str, context: &SinkContext) -> Result<Self, SinkError> {
         let err = |message: String| SinkError {
             sink: spec.to_string(),
             message,
@@ -69,6 +86,14 @@ impl Sink {
                 .map(Sink::Sqlite)
                 .map_err(|e| err(e.to_string())),
             "null" => Ok(Sink::Null),
+            "es" => elasticsearch::open(
+                address,
+                &context.state_dir,
+                &context.indices,
+                &context.line_index,
+            )
+            .map(Sink::Elasticsearch)
+            .map_err(err),
             other => Err(err(format!(
                 "unknown sink scheme `{other}` (known: dir, sqlite, es, null)"
             ))),
@@ -80,6 +105,7 @@ impl Sink {
         match self {
             Sink::Dir(s) => s.write(docs),
             Sink::Sqlite(s) => s.write(docs),
+            Sink::Elasticsearch(s) => s.write(docs),
             Sink::Null => {
                 let mut report = WriteReport::default();
                 for d in docs {

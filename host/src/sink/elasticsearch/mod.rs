@@ -1,0 +1,134 @@
+//! `es:URL`: Elasticsearch through the official client. Documents carry
+//! deterministic `_id`s and are sent with `create`, so a second run over the same
+//! lines changes nothing (409 counts as already indexed).
+//!
+//! The pipeline's stages are synchronous; the client is async. The sink owns a
+//! small runtime on its own thread and hands it batches, which works the same
+//! from a plain thread and from inside `logpipe run`'s runtime.
+
+pub mod config;
+pub mod dead_letter;
+pub mod mappings;
+pub mod retry;
+pub mod service;
+
+use super::{SinkError, WriteReport};
+use crate::document::Document;
+use config::EsConfig;
+use service::EsService;
+use std::sync::Arc;
+use std::sync::mpsc;
+
+type Job = (Vec<Document>, mpsc::Sender<Result<WriteReport, String>>);
+
+/// The Elasticsearch sink.
+pub struct EsSink {
+    label: String,
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    service: Arc<EsService>,
+    runtime: Option<Arc<tokio::runtime::Runtime>>,
+}
+
+impl EsSink {
+    /// Connects and installs the mappings of `indices`.
+    pub fn open(config: EsConfig, indices: &[String], line_index: &str) -> Result<Self, String> {
+        let service = Arc::new(EsService::new(config)?);
+        let runtime = Arc::new(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("logpipe-es")
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?,
+        );
+        let label = format!("es:{}", service.label());
+        {
+            let (service, runtime) = (service.clone(), runtime.clone());
+            let (indices, line_index) = (indices.to_vec(), line_index.to_string());
+            std::thread::spawn(move || {
+                runtime.block_on(service.install_mappings(&indices, &line_index))
+            })
+            .join()
+            .map_err(|_| "mapping installation panicked".to_string())??;
+        }
+        let (tx, rx) = mpsc::channel::<Job>();
+        let thread = {
+            let (service, runtime) = (service.clone(), runtime.clone());
+            std::thread::Builder::new()
+                .name("logpipe-es-sink".into())
+                .spawn(move || {
+                    for (docs, reply) in rx {
+                        let _ = reply.send(runtime.block_on(service.write(&docs)));
+                    }
+                })
+                .map_err(|e| e.to_string())?
+        };
+        Ok(Self {
+            label,
+            jobs: Some(tx),
+            thread: Some(thread),
+            service,
+            runtime: Some(runtime),
+        })
+    }
+
+    /// Indexes documents; returns once every one is stored, already present or dead-lettered.
+    pub fn write(&mut self, docs: &[Document]) -> Result<WriteReport, SinkError> {
+        let err = |message: String| SinkError {
+            sink: self.label.clone(),
+            message,
+        };
+        let (reply, answer) = mpsc::channel();
+        self.jobs
+            .as_ref()
+            .expect("open until dropped")
+            .send((docs.to_vec(), reply))
+            .map_err(|_| err("sink thread stopped".into()))?;
+        answer
+            .recv()
+            .map_err(|_| err("sink thread stopped".into()))?
+            .map_err(err)
+    }
+
+    /// The service, for reads.
+    pub fn service(&self) -> &Arc<EsService> {
+        &self.service
+    }
+
+    /// Runs a future on the sink's runtime (for reads from synchronous code).
+    pub fn block_on<F: std::future::Future + Send + 'static>(&self, f: F) -> F::Output
+    where
+        F::Output: Send + 'static,
+    {
+        let runtime = self.runtime.clone().expect("open until dropped");
+        std::thread::spawn(move || runtime.block_on(f))
+            .join()
+            .expect("runtime thread")
+    }
+}
+
+impl Drop for EsSink {
+    fn drop(&mut self) {
+        self.jobs.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        // A runtime cannot be dropped from async code (`logpipe run` drops its
+        // sinks inside its own runtime): let a plain thread do it.
+        if let Some(rt) = self.runtime.take() {
+            let _ = std::thread::spawn(move || drop(rt)).join();
+        }
+    }
+}
+
+/// Opens `es:ADDRESS` for the given indices.
+pub fn open(
+    address: &str,
+    state_dir: &std::path::Path,
+    indices: &[String],
+    line_index: &str,
+) -> Result<EsSink, String> {
+    let config = EsConfig::from_spec(address, state_dir)?;
+    EsSink::open(config, indices, line_index)
+}

@@ -1,0 +1,139 @@
+//! What to do with each item of a bulk answer: pure decisions, tested on canned
+//! bodies.
+
+use serde::Deserialize;
+
+/// The fate of one bulk item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemOutcome {
+    /// Indexed now (200/201).
+    Stored,
+    /// `create` found the same `_id` already there (409): indexed before.
+    AlreadyPresent,
+    /// Worth sending again alone (429, 5xx).
+    Retry {
+        /// HTTP status of the item.
+        status: u16,
+        /// The server's reason.
+        reason: String,
+    },
+    /// Refused for good (a mapping conflict, a malformed field…): dead letter.
+    Rejected {
+        /// HTTP status of the item.
+        status: u16,
+        /// The server's reason.
+        reason: String,
+    },
+}
+
+#[derive(Deserialize)]
+struct BulkResponse {
+    items: Vec<std::collections::HashMap<String, Item>>,
+}
+
+#[derive(Deserialize)]
+struct Item {
+    status: u16,
+    #[serde(default)]
+    error: Option<serde_json::Value>,
+}
+
+/// Decides one item from its status and error.
+pub fn decide(status: u16, error: Option<&serde_json::Value>) -> ItemOutcome {
+    let reason = || match error {
+        Some(e) => {
+            let kind = e.get("type").and_then(|v| v.as_str()).unwrap_or("error");
+            let why = e.get("reason").and_then(|v| v.as_str()).unwrap_or("");
+            let cause = e
+                .get("caused_by")
+                .and_then(|c| c.get("reason"))
+                .and_then(|v| v.as_str())
+                .map(|c| format!(" (caused by: {c})"))
+                .unwrap_or_default();
+            format!("{kind}: {why}{cause}")
+        }
+        None => format!("status {status}"),
+    };
+    match status {
+        200..=299 => ItemOutcome::Stored,
+        409 => ItemOutcome::AlreadyPresent,
+        429 | 500..=599 => ItemOutcome::Retry {
+            status,
+            reason: reason(),
+        },
+        _ => ItemOutcome::Rejected {
+            status,
+            reason: reason(),
+        },
+    }
+}
+
+/// Decides every item of a bulk answer, in request order.
+pub fn decide_all(body: &[u8], expected: usize) -> Result<Vec<ItemOutcome>, String> {
+    let response: BulkResponse =
+        serde_json::from_slice(body).map_err(|e| format!("bulk answer is not readable: {e}"))?;
+    if response.items.len() != expected {
+        return Err(format!(
+            "bulk answer has {} items for {expected} documents",
+            response.items.len()
+        ));
+    }
+    Ok(response
+        .items
+        .into_iter()
+        .map(|item| match item.into_values().next() {
+            Some(i) => decide(i.status, i.error.as_ref()),
+            None => ItemOutcome::Retry {
+                status: 0,
+                reason: "empty bulk item".into(),
+            },
+        })
+        .collect())
+}
+
+/// True when a whole-request HTTP status is worth retrying.
+pub fn retry_request(status: u16) -> bool {
+    status == 429 || status == 408 || status >= 500
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canned_bulk_answer() {
+        let body = br#"{"errors":true,"took":1,"items":[
+          {"create":{"_index":"i","_id":"a","status":201}},
+          {"create":{"_index":"i","_id":"b","status":409,"error":{"type":"version_conflict_engine_exception","reason":"[b]: version conflict"}}},
+          {"create":{"_index":"i","_id":"c","status":429,"error":{"type":"es_rejected_execution_exception","reason":"queue full"}}},
+          {"create":{"_index":"i","_id":"d","status":400,"error":{"type":"document_parsing_exception","reason":"failed to parse field [n]","caused_by":{"type":"illegal_argument_exception","reason":"For input string: \"zz\""}}}},
+          {"create":{"_index":"i","_id":"e","status":503,"error":{"type":"unavailable_shards_exception","reason":"primary shard is not active"}}}
+        ]}"#;
+        let out = decide_all(body, 5).unwrap();
+        assert_eq!(out[0], ItemOutcome::Stored);
+        assert_eq!(out[1], ItemOutcome::AlreadyPresent);
+        assert!(matches!(&out[2], ItemOutcome::Retry { status: 429, .. }));
+        match &out[3] {
+            ItemOutcome::Rejected {
+                status: 400,
+                reason,
+            } => {
+                assert!(
+                    reason.contains("document_parsing_exception") && reason.contains("zz"),
+                    "{reason}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(&out[4], ItemOutcome::Retry { status: 503, .. }));
+        assert!(decide_all(body, 4).is_err());
+        assert!(decide_all(b"<html>", 1).is_err());
+    }
+
+    #[test]
+    fn whole_request_statuses() {
+        assert!(
+            retry_request(503) && retry_request(429) && !retry_request(400) && !retry_request(401)
+        );
+    }
+}

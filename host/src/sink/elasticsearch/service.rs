@@ -1,0 +1,352 @@
+//! Talking to Elasticsearch: mappings at start-up, bulk requests with per-item
+//! results, retries with backoff, and dead letters past the deadline.
+
+use super::config::EsConfig;
+use super::dead_letter::DeadLetters;
+use super::mappings::{conflicts, mapping_for};
+use super::retry::{ItemOutcome, decide_all, retry_request};
+use crate::document::Document;
+use crate::sink::WriteReport;
+use elasticsearch::auth::Credentials;
+use elasticsearch::cert::{Certificate, CertificateValidation};
+use elasticsearch::http::transport::{
+    MultiNodeConnectionPool, SingleNodeConnectionPool, TransportBuilder,
+};
+use elasticsearch::indices::{IndicesCreateParts, IndicesExistsParts, IndicesGetMappingParts};
+use elasticsearch::{BulkParts, Elasticsearch};
+use futures_util::StreamExt;
+use logpipe_plugin_sdk::json::push_str;
+use std::time::{Duration, Instant};
+
+/// A connected Elasticsearch sink.
+pub struct EsService {
+    client: Elasticsearch,
+    config: EsConfig,
+    dead: DeadLetters,
+    label: String,
+}
+
+/// Counters of one write.
+#[derive(Debug, Default)]
+struct Tally {
+    report: WriteReport,
+    retries: u64,
+}
+
+impl EsService {
+    /// Builds the client (no request is made yet).
+    pub fn new(config: EsConfig) -> Result<Self, String> {
+        let mut builder = if config.urls.len() == 1 {
+            TransportBuilder::new(SingleNodeConnectionPool::new(config.urls[0].clone()))
+        } else {
+            TransportBuilder::new(MultiNodeConnectionPool::round_robin(
+                config.urls.clone(),
+                None,
+            ))
+        };
+        builder = builder
+            .timeout(config.request_timeout)
+            .request_body_compression(config.gzip);
+        if let Some(key) = &config.api_key {
+            builder = builder.auth(match key.split_once(':') {
+                Some((id, secret)) => Credentials::ApiKey(id.into(), secret.into()),
+                None => Credentials::EncodedApiKey(key.clone()),
+            });
+        } else if let Some((user, pass)) = &config.basic {
+            builder = builder.auth(Credentials::Basic(user.clone(), pass.clone()));
+        }
+        if let Some(ca) = &config.ca_file {
+            let pem = std::fs::read(ca).map_err(|e| format!("CA file {}: {e}", ca.display()))?;
+            let cert = Certificate::from_pem(&pem)
+                .map_err(|e| format!("CA file {}: {e}", ca.display()))?;
+            builder = builder.cert_validation(CertificateValidation::Full(cert));
+        }
+        let transport = builder.build().map_err(|e| e.to_string())?;
+        let label = config
+            .urls
+            .iter()
+            .map(|u| u.as_str().trim_end_matches('/'))
+            .collect::<Vec<_>>()
+            .join(",");
+        Ok(Self {
+            client: Elasticsearch::new(transport),
+            dead: DeadLetters::new(config.dead_letter_file.clone()),
+            config,
+            label,
+        })
+    }
+
+    /// `es:URL` for messages.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// The client, for reads (exports, trace).
+    pub fn client(&self) -> &Elasticsearch {
+        &self.client
+    }
+
+    /// Creates missing indices with their mappings; reports an existing index whose
+    /// mapping conflicts, without altering it.
+    pub async fn install_mappings(
+        &self,
+        indices: &[String],
+        line_index: &str,
+    ) -> Result<(), String> {
+        for index in indices {
+            let Some(wanted) = mapping_for(index, line_index) else {
+                tracing::info!(
+                    index,
+                    "no mapping file for this index: its fields are mapped dynamically"
+                );
+                continue;
+            };
+            let exists = self
+                .client
+                .indices()
+                .exists(IndicesExistsParts::Index(&[index]))
+                .send()
+                .await
+                .map_err(|e| format!("{}: checking index {index}: {e}", self.label))?;
+            if exists.status_code().as_u16() == 404 {
+                let resp = self
+                    .client
+                    .indices()
+                    .create(IndicesCreateParts::Index(index))
+                    .body(wanted)
+                    .send()
+                    .await
+                    .map_err(|e| format!("{}: creating index {index}: {e}", self.label))?;
+                let status = resp.status_code().as_u16();
+                let body = resp.text().await.unwrap_or_default();
+                // Another logpipe may have created it in between: that is fine.
+                if !(200..300).contains(&status)
+                    && !body.contains("resource_already_exists_exception")
+                {
+                    return Err(format!(
+                        "{}: creating index {index}: status {status}: {body}",
+                        self.label
+                    ));
+                }
+                tracing::info!(index, "index created with its mapping");
+                continue;
+            }
+            let resp = self
+                .client
+                .indices()
+                .get_mapping(IndicesGetMappingParts::Index(&[index]))
+                .send()
+                .await
+                .map_err(|e| format!("{}: reading the mapping of {index}: {e}", self.label))?;
+            let found: serde_json::Value = resp
+                .json()
+                .await
+                .map_err(|e| format!("{}: reading the mapping of {index}: {e}", self.label))?;
+            let mapping = found
+                .as_object()
+                .and_then(|o| o.values().next())
+                .map(|v| v["mappings"].clone())
+                .unwrap_or_default();
+            let clashes = conflicts(&wanted, &mapping);
+            if !clashes.is_empty() {
+                let list: Vec<String> = clashes
+                    .iter()
+                    .map(|(f, w, g)| format!("`{f}` is {g}, logpipe maps it as {w}"))
+                    .collect();
+                return Err(format!(
+                    "index {index} exists with a conflicting mapping ({}); logpipe does not alter it: \
+                     reindex it, or configure another index name",
+                    list.join("; ")
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Indexes the documents: every one ends stored, already present, or in the
+    /// dead-letter file; an `Err` means the dead-letter file itself failed.
+    pub async fn write(&self, docs: &[Document]) -> Result<WriteReport, String> {
+        let chunks = chunk(docs, self.config.max_docs, self.config.max_bytes);
+        let results: Vec<Result<Tally, String>> = futures_util::stream::iter(chunks)
+            .map(|c| self.send_chunk(c))
+            .buffer_unordered(self.config.in_flight.max(1))
+            .collect()
+            .await;
+        let mut total = WriteReport::default();
+        for r in results {
+            let tally = r?;
+            total.absorb(tally.report);
+            total.retries += tally.retries;
+        }
+        Ok(total)
+    }
+
+    async fn send_chunk(&self, docs: &[Document]) -> Result<Tally, String> {
+        let deadline = Instant::now() + self.config.deadline;
+        let mut tally = Tally::default();
+        let mut pending: Vec<&Document> = docs.iter().collect();
+        let mut attempt = 0u32;
+        loop {
+            let (retry, last_reason) = match self.send_once(&pending).await {
+                Ok(outcomes) => {
+                    let mut retry = Vec::new();
+                    let mut rejected = Vec::new();
+                    let mut last = String::new();
+                    for (doc, outcome) in pending.iter().zip(outcomes) {
+                        match outcome {
+                            ItemOutcome::Stored => {
+                                *tally
+                                    .report
+                                    .stored
+                                    .entry(doc.index.to_string())
+                                    .or_default() += 1
+                            }
+                            ItemOutcome::AlreadyPresent => tally.report.already_present += 1,
+                            ItemOutcome::Retry { status, reason } => {
+                                last = format!("status {status}: {reason}");
+                                retry.push(*doc);
+                            }
+                            ItemOutcome::Rejected { status, reason } => {
+                                rejected.push((*doc, status, reason))
+                            }
+                        }
+                    }
+                    if !rejected.is_empty() {
+                        tracing::warn!(count = rejected.len(), first = %rejected[0].2, file = %self.dead.path().display(), "documents rejected by Elasticsearch, written to the dead-letter file");
+                        self.dead.append(&rejected).map_err(|e| {
+                            format!("dead-letter file {}: {e}", self.dead.path().display())
+                        })?;
+                        tally.report.dead_letters += rejected.len() as u64;
+                    }
+                    (retry, last)
+                }
+                Err(reason) => (pending.clone(), reason),
+            };
+            if retry.is_empty() {
+                return Ok(tally);
+            }
+            attempt += 1;
+            let wait = backoff(attempt);
+            if Instant::now() + wait > deadline {
+                tracing::error!(count = retry.len(), reason = %last_reason, "retry deadline passed; documents written to the dead-letter file");
+                let entries: Vec<(&Document, u16, String)> = retry
+                    .iter()
+                    .map(|d| (*d, 0u16, format!("gave up after retries: {last_reason}")))
+                    .collect();
+                self.dead
+                    .append(&entries)
+                    .map_err(|e| format!("dead-letter file {}: {e}", self.dead.path().display()))?;
+                tally.report.dead_letters += entries.len() as u64;
+                return Ok(tally);
+            }
+            tally.retries += retry.len() as u64;
+            tracing::warn!(documents = retry.len(), attempt, retry_in_ms = wait.as_millis() as u64, reason = %last_reason, "bulk retry");
+            tokio::time::sleep(wait).await;
+            pending = retry;
+        }
+    }
+
+    /// One bulk request; `Err` for a whole-request failure worth retrying.
+    async fn send_once(&self, docs: &[&Document]) -> Result<Vec<ItemOutcome>, String> {
+        let mut body: Vec<String> = Vec::with_capacity(docs.len() * 2);
+        for doc in docs {
+            let mut action = String::with_capacity(64 + doc.id.len());
+            action.push_str("{\"create\":{\"_index\":");
+            push_str(&mut action, &doc.index);
+            action.push_str(",\"_id\":");
+            push_str(&mut action, &doc.id);
+            action.push_str("}}");
+            body.push(action);
+            body.push(doc.source.clone());
+        }
+        let resp = self
+            .client
+            .bulk(BulkParts::None)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| format!("{}: bulk request failed: {e}", self.label))?;
+        let status = resp.status_code().as_u16();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| format!("{}: reading the bulk answer: {e}", self.label))?;
+        if !(200..300).contains(&status) {
+            let text = String::from_utf8_lossy(&bytes);
+            let snippet: String = text.chars().take(300).collect();
+            if retry_request(status) {
+                return Err(format!(
+                    "{}: bulk answered status {status}: {snippet}",
+                    self.label
+                ));
+            }
+            // A request refused as a whole (401, 403, 413…): every document shares its fate.
+            return Ok(docs
+                .iter()
+                .map(|_| ItemOutcome::Rejected {
+                    status,
+                    reason: format!("bulk request refused: {snippet}"),
+                })
+                .collect());
+        }
+        decide_all(&bytes, docs.len()).map_err(|e| format!("{}: {e}", self.label))
+    }
+}
+
+/// Splits documents into requests of at most `max_docs` documents and about `max_bytes`.
+pub fn chunk(docs: &[Document], max_docs: usize, max_bytes: usize) -> Vec<&[Document]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0;
+    for (i, d) in docs.iter().enumerate() {
+        let size = d.source.len() + d.id.len() + d.index.len() + 40;
+        if i > start && (i - start >= max_docs.max(1) || bytes + size > max_bytes) {
+            out.push(&docs[start..i]);
+            start = i;
+            bytes = 0;
+        }
+        bytes += size;
+    }
+    if start < docs.len() {
+        out.push(&docs[start..]);
+    }
+    out
+}
+
+/// Capped exponential backoff with jitter: 200 ms, 400 ms … 30 s.
+fn backoff(attempt: u32) -> Duration {
+    let base = Duration::from_millis(200).saturating_mul(1 << attempt.saturating_sub(1).min(8));
+    base.min(Duration::from_secs(30))
+        .mul_f64(0.75 + fastrand::f64() * 0.5)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn chunks_respect_counts_and_bytes() {
+        let doc = |n: usize| Document {
+            index: Arc::from("i"),
+            id: n.to_string(),
+            source: "x".repeat(100),
+        };
+        let docs: Vec<Document> = (0..10).map(doc).collect();
+        assert_eq!(
+            chunk(&docs, 4, 1 << 20)
+                .iter()
+                .map(|c| c.len())
+                .collect::<Vec<_>>(),
+            [4, 4, 2]
+        );
+        assert_eq!(
+            chunk(&docs, 100, 300)
+                .iter()
+                .map(|c| c.len())
+                .collect::<Vec<_>>(),
+            [2, 2, 2, 2, 2]
+        );
+        assert!(chunk(&[], 4, 100).is_empty());
+    }
+}
