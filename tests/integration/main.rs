@@ -2,6 +2,7 @@
 //! in `util`. They run the real `logpipe` binary and the real components.
 
 mod collect;
+mod elasticsearch;
 mod once;
 mod plugins;
 mod sandbox;

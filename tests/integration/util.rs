@@ -53,3 +53,267 @@ pub fn ndjson(text: &[u8]) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()
 }
+
+/// An Elasticsearch-compatible server for a test: `LOGPIPE_TEST_ES_URL` when set
+/// (a real Elasticsearch), else a `noida-db` process on a free loopback port,
+/// stopped when dropped.
+pub struct SearchServer {
+    /// Base URL.
+    pub url: String,
+    port: u16,
+    data: Option<tempfile::TempDir>,
+    running: bool,
+}
+
+fn noida_db() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("LOGPIPE_NOIDA_DB") {
+        return Some(p.into());
+    }
+    let candidates = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).map(|d| d.join("noida-db")).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    candidates
+        .into_iter()
+        .chain(home.map(|h| h.join(".cache/logpipe/venv/bin/noida-db")))
+        .find(|p| p.is_file())
+}
+
+impl SearchServer {
+    /// Starts a server, or `None` (with a message) when none is available outside CI.
+    /// In CI (`CI=true`) a missing server fails the test.
+    pub fn start() -> Option<Self> {
+        if let Ok(url) = std::env::var("LOGPIPE_TEST_ES_URL") {
+            return Some(Self { url: url.trim_end_matches('/').to_string(), port: 0, data: None, running: false });
+        }
+        let Some(bin) = noida_db() else {
+            let msg = "no Elasticsearch for this test: set LOGPIPE_TEST_ES_URL or install noida-db (bash .ci/run does)";
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("{msg}");
+            }
+            eprintln!("skipped: {msg}");
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut server = Self {
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            data: Some(tempfile::tempdir().unwrap()),
+            running: false,
+        };
+        server.launch(&bin);
+        Some(server)
+    }
+
+    fn noida(&self, bin: &Path, args: &[&str]) {
+        let data = self.data.as_ref().unwrap().path().to_path_buf();
+        let status = Command::new(bin)
+            .args(args)
+            .arg("--data-dir")
+            .arg(&data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("run noida-db");
+        assert!(status.success(), "noida-db {args:?} failed");
+    }
+
+    fn launch(&mut self, bin: &Path) {
+        let port = self.port.to_string();
+        self.noida(
+            bin,
+            &["up", "--only", "elasticsearch", "--host", "127.0.0.1", "--elasticsearch-port", &port],
+        );
+        self.running = true;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() && self.get("/").is_some() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("noida-db did not answer on port {}", self.port);
+    }
+
+    /// True when this is a process the test controls (not an external server).
+    pub fn is_local(&self) -> bool {
+        self.data.is_some()
+    }
+
+    /// Stops the server gracefully (it keeps its data).
+    pub fn stop(&mut self) {
+        if self.running {
+            self.running = false;
+            let bin = noida_db().expect("noida-db");
+            self.noida(&bin, &["down"]);
+        }
+    }
+
+    /// Starts it again on the same port with the same data.
+    pub fn restart(&mut self) {
+        self.stop();
+        let bin = noida_db().expect("noida-db");
+        self.launch(&bin);
+    }
+
+    fn request(&self, method: &str, path: &str, body: Option<&str>) -> Option<(u16, String)> {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-s", "-w", "\n%{http_code}", "-X", method, "-H", "content-type: application/json"])
+            .arg(format!("{}{path}", self.url));
+        if let Some(b) = body {
+            cmd.args(["--data-binary", b]);
+        }
+        let out = cmd.output().ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let (body, code) = text.rsplit_once('\n')?;
+        Some((code.trim().parse().ok()?, body.to_string()))
+    }
+
+    /// GET, returning the status and body.
+    pub fn get(&self, path: &str) -> Option<(u16, String)> {
+        self.request("GET", path, None)
+    }
+
+    /// PUT with a JSON body.
+    pub fn put(&self, path: &str, body: &str) -> Option<(u16, String)> {
+        self.request("PUT", path, Some(body))
+    }
+
+    /// Refreshes then counts the documents of `index`.
+    pub fn count(&self, index: &str) -> u64 {
+        self.request("POST", &format!("/{index}/_refresh"), None);
+        let (_, body) = self.get(&format!("/{index}/_count")).unwrap();
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["count"].as_u64().unwrap_or(0)
+    }
+
+    /// All documents of `index` (small indices only).
+    pub fn documents(&self, index: &str) -> Vec<serde_json::Value> {
+        let (_, body) = self
+            .request("POST", &format!("/{index}/_search?size=10000"), Some(r#"{"query":{"match_all":{}}}"#))
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        v["hits"]["hits"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+impl Drop for SearchServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A unique prefix for index names, so tests can share a real Elasticsearch.
+pub fn unique_prefix(test: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("lp-{test}-{}-{nanos}", std::process::id())
+}
+
+/// A configuration file writing to indices named `<prefix>-ml-api-*`.
+pub fn prefixed_config(dir: &Path, prefix: &str) -> PathBuf {
+    let path = dir.join("logpipe.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"line_index = "{prefix}-ml-api-logs"
+
+[[stages]]
+plugin = "message"
+outputs = {{ fields = "@line", prediction = "{prefix}-ml-api-message" }}
+
+[[stages]]
+plugin = "filter"
+
+[[stages]]
+plugin = "perf"
+outputs = {{ metrics = "{prefix}-ml-api-perfs", fields = "@line" }}
+"#
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// A TCP proxy in front of a server, which a test can take down (refusing and
+/// cutting connections) and bring back on the same port: an outage as a client
+/// sees it, whatever the server behind it.
+pub struct OutageProxy {
+    /// The proxy's URL.
+    pub url: String,
+    port: u16,
+    upstream: std::net::SocketAddr,
+    state: std::sync::Arc<std::sync::Mutex<ProxyState>>,
+}
+
+#[derive(Default)]
+struct ProxyState {
+    generation: u64,
+    sockets: Vec<std::net::TcpStream>,
+}
+
+impl OutageProxy {
+    /// Proxies to `upstream` (an `http://host:port` URL).
+    pub fn start(upstream: &str) -> Self {
+        let addr = upstream.trim_start_matches("http://").trim_end_matches('/');
+        let upstream = std::net::ToSocketAddrs::to_socket_addrs(addr).unwrap().next().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let proxy = Self {
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            upstream,
+            state: Default::default(),
+        };
+        proxy.listen();
+        proxy
+    }
+
+    fn listen(&self) {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", self.port)).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let state = self.state.clone();
+        let generation = state.lock().unwrap().generation;
+        let upstream = self.upstream;
+        std::thread::spawn(move || {
+            loop {
+                if state.lock().unwrap().generation != generation {
+                    return; // dropping the listener refuses new connections
+                }
+                match listener.accept() {
+                    Ok((client, _)) => {
+                        client.set_nonblocking(false).unwrap();
+                        let Ok(server) = std::net::TcpStream::connect(upstream) else { continue };
+                        let mut st = state.lock().unwrap();
+                        st.sockets.push(client.try_clone().unwrap());
+                        st.sockets.push(server.try_clone().unwrap());
+                        drop(st);
+                        pump(client.try_clone().unwrap(), server.try_clone().unwrap());
+                        pump(server, client);
+                    }
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
+                }
+            }
+        });
+    }
+
+    /// Takes the server away: open connections are cut, new ones refused.
+    pub fn down(&self) {
+        let mut st = self.state.lock().unwrap();
+        st.generation += 1;
+        for s in st.sockets.drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+        drop(st);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+
+    /// Brings it back on the same port.
+    pub fn up(&self) {
+        self.listen();
+    }
+}
+
+fn pump(mut from: std::net::TcpStream, mut to: std::net::TcpStream) {
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut from, &mut to);
+        let _ = to.shutdown(std::net::Shutdown::Write);
+    });
+}
