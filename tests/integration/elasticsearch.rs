@@ -4,9 +4,21 @@
 use crate::util::{OutageProxy, SearchServer, fixture, logpipe, prefixed_config, unique_prefix};
 use std::process::Output;
 
-fn once(es: &SearchServer, config: &std::path::Path, state: &std::path::Path, source: &str) -> Output {
+fn once(
+    es: &SearchServer,
+    config: &std::path::Path,
+    state: &std::path::Path,
+    source: &str,
+) -> Output {
     logpipe()
-        .args(["once", "--source", source, "--sink", &format!("es:{}", es.url), "--config"])
+        .args([
+            "once",
+            "--source",
+            source,
+            "--sink",
+            &format!("es:{}", es.url),
+            "--config",
+        ])
         .arg(config)
         .arg("--state-dir")
         .arg(state)
@@ -17,13 +29,19 @@ fn once(es: &SearchServer, config: &std::path::Path, state: &std::path::Path, so
 
 #[test]
 fn fixture_window_indexes_with_mappings_counts_contents_and_replays_add_nothing() {
-    let Some(es) = SearchServer::start() else { return };
+    let Some(es) = SearchServer::start() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let p = unique_prefix("fixture");
     let config = prefixed_config(dir.path(), &p);
     let sample = format!("file:{}", fixture("api-logs.sample.log").display());
     let out = once(&es, &config, dir.path(), &sample);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(es.count(&format!("{p}-ml-api-logs")), 309);
     assert_eq!(es.count(&format!("{p}-ml-api-message")), 36);
     assert_eq!(es.count(&format!("{p}-ml-api-perfs")), 33);
@@ -35,7 +53,11 @@ fn fixture_window_indexes_with_mappings_counts_contents_and_replays_add_nothing(
     assert_eq!(props["top_functions"]["type"], "nested");
     assert_eq!(props["function_calls"]["type"], "integer");
     let (_, mapping) = es.get(&format!("/{p}-ml-api-message/_mapping")).unwrap();
-    assert!(mapping.contains("\"AGE\":{\"type\":\"integer\"}") || mapping.contains("\"AGE\": {\"type\": \"integer\"}"), "{mapping}");
+    assert!(
+        mapping.contains("\"AGE\":{\"type\":\"integer\"}")
+            || mapping.contains("\"AGE\": {\"type\": \"integer\"}"),
+        "{mapping}"
+    );
 
     // Contents: the prediction of line 21.
     let docs = es.documents(&format!("{p}-ml-api-message"));
@@ -57,7 +79,9 @@ fn fixture_window_indexes_with_mappings_counts_contents_and_replays_add_nothing(
 
 #[test]
 fn rejected_document_lands_in_the_dead_letter_file_with_its_reason() {
-    let Some(es) = SearchServer::start() else { return };
+    let Some(es) = SearchServer::start() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let p = unique_prefix("dead");
     let config = prefixed_config(dir.path(), &p);
@@ -69,7 +93,11 @@ fn rejected_document_lands_in_the_dead_letter_file_with_its_reason() {
     )
     .unwrap();
     let out = once(&es, &config, dir.path(), &format!("file:{}", log.display()));
-    assert_eq!(out.status.code(), Some(1), "a dead letter makes the run fail");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a dead letter makes the run fail"
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("dead letters: 1"));
     let dead = std::fs::read_to_string(dir.path().join("dead-letters.ndjson")).unwrap();
     let line: serde_json::Value = serde_json::from_str(dead.lines().next().unwrap()).unwrap();
@@ -78,23 +106,40 @@ fn rejected_document_lands_in_the_dead_letter_file_with_its_reason() {
     assert!(line["reason"].as_str().unwrap().contains("AGE"), "{line}");
     assert_eq!(line["document"]["input_data"]["AGE"], "soixante");
     assert!(line["_id"].as_str().unwrap().len() == 32 && line["time"].is_string());
-    assert_eq!(es.count(&format!("{p}-ml-api-message")), 1, "the good one is indexed");
-    assert_eq!(es.count(&format!("{p}-ml-api-logs")), 2, "both lines reach the line index");
+    assert_eq!(
+        es.count(&format!("{p}-ml-api-message")),
+        1,
+        "the good one is indexed"
+    );
+    assert_eq!(
+        es.count(&format!("{p}-ml-api-logs")),
+        2,
+        "both lines reach the line index"
+    );
 }
 
 #[test]
 fn conflicting_existing_mapping_is_reported_not_altered() {
-    let Some(es) = SearchServer::start() else { return };
+    let Some(es) = SearchServer::start() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let p = unique_prefix("conflict");
     let config = prefixed_config(dir.path(), &p);
     let index = format!("{p}-ml-api-message");
-    es.put(&format!("/{index}"), r#"{"mappings":{"properties":{"status_code":{"type":"keyword"}}}}"#).unwrap();
+    es.put(
+        &format!("/{index}"),
+        r#"{"mappings":{"properties":{"status_code":{"type":"keyword"}}}}"#,
+    )
+    .unwrap();
     let sample = format!("file:{}", fixture("api-logs.sample.log").display());
     let out = once(&es, &config, dir.path(), &sample);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&index) && err.contains("status_code") && err.contains("keyword"), "{err}");
+    assert!(
+        err.contains(&index) && err.contains("status_code") && err.contains("keyword"),
+        "{err}"
+    );
     let (_, mapping) = es.get(&format!("/{index}/_mapping")).unwrap();
     assert!(!mapping.contains("input_data"), "not altered: {mapping}");
 }
@@ -107,14 +152,17 @@ fn conflicting_existing_mapping_is_reported_not_altered() {
 /// noida-db rather than logpipe.
 #[test]
 fn server_gone_mid_run_then_back_every_document_once() {
-    let Some(es) = SearchServer::start() else { return };
+    let Some(es) = SearchServer::start() else {
+        return;
+    };
     let proxy = OutageProxy::start(&es.url);
     let dir = tempfile::tempdir().unwrap();
     let p = unique_prefix("outage");
     let config = prefixed_config(dir.path(), &p);
     // Enough traffic to still be indexing when the server goes away.
     let log = dir.path().join("traffic.log");
-    let mut g = logpipe::simulate::Generator::new(logpipe::simulate::Knobs::default(), 1_763_716_323);
+    let mut g =
+        logpipe::simulate::Generator::new(logpipe::simulate::Knobs::default(), 1_763_716_323);
     let mut lines = Vec::new();
     while lines.len() < 12_000 {
         lines.extend(g.next_event());
@@ -141,9 +189,23 @@ fn server_gone_mid_run_then_back_every_document_once() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(!stdout.contains("dead letters"), "{stdout}");
-    assert!(stderr.contains("bulk retry"), "the outage was seen and retried: {stderr}");
+    assert!(
+        stderr.contains("bulk retry"),
+        "the outage was seen and retried: {stderr}"
+    );
     // `_id`s are unique per index, so a count equal to the lines means each once.
-    assert_eq!(es.count(&format!("{p}-ml-api-logs")), lines.len() as u64, "every line once: {stdout}");
-    let predictions = lines.iter().filter(|l| l.contains("API Call - POST") && l.contains("Status: 200")).count();
-    assert_eq!(es.count(&format!("{p}-ml-api-message")), predictions as u64, "{stdout}");
+    assert_eq!(
+        es.count(&format!("{p}-ml-api-logs")),
+        lines.len() as u64,
+        "every line once: {stdout}"
+    );
+    let predictions = lines
+        .iter()
+        .filter(|l| l.contains("API Call - POST") && l.contains("Status: 200"))
+        .count();
+    assert_eq!(
+        es.count(&format!("{p}-ml-api-message")),
+        predictions as u64,
+        "{stdout}"
+    );
 }

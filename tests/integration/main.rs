@@ -3,6 +3,7 @@
 
 mod collect;
 mod elasticsearch;
+mod gradio;
 mod once;
 mod plugins;
 mod sandbox;

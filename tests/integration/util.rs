@@ -70,7 +70,11 @@ fn noida_db() -> Option<PathBuf> {
         return Some(p.into());
     }
     let candidates = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join("noida-db")).collect::<Vec<_>>())
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("noida-db"))
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_default();
     let home = std::env::var_os("HOME").map(PathBuf::from);
     candidates
@@ -84,7 +88,12 @@ impl SearchServer {
     /// In CI (`CI=true`) a missing server fails the test.
     pub fn start() -> Option<Self> {
         if let Ok(url) = std::env::var("LOGPIPE_TEST_ES_URL") {
-            return Some(Self { url: url.trim_end_matches('/').to_string(), port: 0, data: None, running: false });
+            return Some(Self {
+                url: url.trim_end_matches('/').to_string(),
+                port: 0,
+                data: None,
+                running: false,
+            });
         }
         let Some(bin) = noida_db() else {
             let msg = "no Elasticsearch for this test: set LOGPIPE_TEST_ES_URL or install noida-db (bash .ci/run does)";
@@ -94,7 +103,11 @@ impl SearchServer {
             eprintln!("skipped: {msg}");
             return None;
         };
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let mut server = Self {
             url: format!("http://127.0.0.1:{port}"),
             port,
@@ -122,12 +135,22 @@ impl SearchServer {
         let port = self.port.to_string();
         self.noida(
             bin,
-            &["up", "--only", "elasticsearch", "--host", "127.0.0.1", "--elasticsearch-port", &port],
+            &[
+                "up",
+                "--only",
+                "elasticsearch",
+                "--host",
+                "127.0.0.1",
+                "--elasticsearch-port",
+                &port,
+            ],
         );
         self.running = true;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         while std::time::Instant::now() < deadline {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() && self.get("/").is_some() {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+                && self.get("/").is_some()
+            {
                 return;
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
@@ -158,8 +181,16 @@ impl SearchServer {
 
     fn request(&self, method: &str, path: &str, body: Option<&str>) -> Option<(u16, String)> {
         let mut cmd = Command::new("curl");
-        cmd.args(["-s", "-w", "\n%{http_code}", "-X", method, "-H", "content-type: application/json"])
-            .arg(format!("{}{path}", self.url));
+        cmd.args([
+            "-s",
+            "-w",
+            "\n%{http_code}",
+            "-X",
+            method,
+            "-H",
+            "content-type: application/json",
+        ])
+        .arg(format!("{}{path}", self.url));
         if let Some(b) = body {
             cmd.args(["--data-binary", b]);
         }
@@ -183,13 +214,19 @@ impl SearchServer {
     pub fn count(&self, index: &str) -> u64 {
         self.request("POST", &format!("/{index}/_refresh"), None);
         let (_, body) = self.get(&format!("/{index}/_count")).unwrap();
-        serde_json::from_str::<serde_json::Value>(&body).unwrap()["count"].as_u64().unwrap_or(0)
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["count"]
+            .as_u64()
+            .unwrap_or(0)
     }
 
     /// All documents of `index` (small indices only).
     pub fn documents(&self, index: &str) -> Vec<serde_json::Value> {
         let (_, body) = self
-            .request("POST", &format!("/{index}/_search?size=10000"), Some(r#"{"query":{"match_all":{}}}"#))
+            .request(
+                "POST",
+                &format!("/{index}/_search?size=10000"),
+                Some(r#"{"query":{"match_all":{}}}"#),
+            )
             .unwrap();
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
         v["hits"]["hits"].as_array().cloned().unwrap_or_default()
@@ -204,7 +241,10 @@ impl Drop for SearchServer {
 
 /// A unique prefix for index names, so tests can share a real Elasticsearch.
 pub fn unique_prefix(test: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
     format!("lp-{test}-{}-{nanos}", std::process::id())
 }
 
@@ -254,8 +294,15 @@ impl OutageProxy {
     /// Proxies to `upstream` (an `http://host:port` URL).
     pub fn start(upstream: &str) -> Self {
         let addr = upstream.trim_start_matches("http://").trim_end_matches('/');
-        let upstream = std::net::ToSocketAddrs::to_socket_addrs(addr).unwrap().next().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let upstream = std::net::ToSocketAddrs::to_socket_addrs(addr)
+            .unwrap()
+            .next()
+            .unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let proxy = Self {
             url: format!("http://127.0.0.1:{port}"),
             port,
@@ -280,7 +327,9 @@ impl OutageProxy {
                 match listener.accept() {
                     Ok((client, _)) => {
                         client.set_nonblocking(false).unwrap();
-                        let Ok(server) = std::net::TcpStream::connect(upstream) else { continue };
+                        let Ok(server) = std::net::TcpStream::connect(upstream) else {
+                            continue;
+                        };
                         let mut st = state.lock().unwrap();
                         st.sockets.push(client.try_clone().unwrap());
                         st.sockets.push(server.try_clone().unwrap());
