@@ -30,6 +30,13 @@ pub struct BenchCommand {
     /// Skip the whole-pipeline figures.
     #[arg(long)]
     no_pipeline: bool,
+    /// Also measure indexing into this Elasticsearch (e.g. http://127.0.0.1:9200)
+    /// against a minimal raw bulk loader posting the same documents.
+    #[arg(long, value_name = "URL")]
+    es: Option<String>,
+    /// Corpus lines whose documents are indexed for the Elasticsearch figures.
+    #[arg(long, default_value_t = 20_000)]
+    es_lines: usize,
     #[command(flatten)]
     pipeline: PipelineArgs,
 }
@@ -50,6 +57,9 @@ impl BenchCommand {
         }
         if !self.no_pipeline {
             pipeline_figures(&plan, &self.corpus, &settings.run)?;
+        }
+        if let Some(url) = &self.es {
+            es_figures(&plan, &self.corpus, url, self.es_lines, &settings)?;
         }
         Ok(ExitCode::SUCCESS)
     }
@@ -244,4 +254,74 @@ fn peak_rss_mib() -> f64 {
             })
         })
         .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// The documents of the first `lines` lines of the corpus, for index `prefix-*`.
+fn corpus_documents(plan: &Plan, corpus: &PathBuf, lines: usize, prefix: &str) -> anyhow::Result<Vec<crate::document::Document>> {
+    let records = read_corpus(corpus, lines)?;
+    let mut worker = crate::pipeline::Worker::new(plan, crate::document::TimestampConverter::utc())?;
+    let mut ids = crate::pipeline::IdAssigner::default();
+    let mut docs = Vec::new();
+    for chunk in ids.assign(records).chunks(1024) {
+        docs.extend(worker.process(chunk).documents);
+    }
+    for d in &mut docs {
+        d.index = std::sync::Arc::from(format!("{prefix}-{}", d.index));
+    }
+    Ok(docs)
+}
+
+fn es_figures(
+    plan: &Plan,
+    corpus: &PathBuf,
+    url: &str,
+    lines: usize,
+    settings: &super::common::Settings,
+) -> anyhow::Result<()> {
+    let stamp = jiff::Timestamp::now().as_second();
+    println!("\nindexing into {url} ({lines} corpus lines), documents per second");
+    // The raw loader: bulk `index` requests of 1000 documents, one at a time.
+    let raw_docs = corpus_documents(plan, corpus, lines, &format!("bench-{stamp}-raw"))?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let client = reqwest::Client::new();
+    let start = Instant::now();
+    runtime.block_on(async {
+        for chunk in raw_docs.chunks(1000) {
+            let mut body = String::new();
+            for d in chunk {
+                body.push_str(&format!("{{\"index\":{{\"_index\":\"{}\",\"_id\":\"{}\"}}}}\n", d.index, d.id));
+                body.push_str(&d.source);
+                body.push('\n');
+            }
+            let resp = client
+                .post(format!("{}/_bulk", url.trim_end_matches('/')))
+                .header("content-type", "application/x-ndjson")
+                .body(body)
+                .send()
+                .await?;
+            anyhow::ensure!(resp.status().is_success(), "raw loader: status {}", resp.status());
+            resp.bytes().await?;
+        }
+        anyhow::Ok(())
+    })?;
+    let raw_rate = raw_docs.len() as f64 / start.elapsed().as_secs_f64();
+
+    let docs = corpus_documents(plan, corpus, lines, &format!("bench-{stamp}-logpipe"))?;
+    let mut indices: Vec<String> = docs.iter().map(|d| d.index.to_string()).collect();
+    indices.sort();
+    indices.dedup();
+    let line_index = format!("bench-{stamp}-logpipe-{}", plan.line_index);
+    let mut sink = crate::sink::elasticsearch::open(url, &settings.state_dir, &indices, &line_index)
+        .map_err(anyhow::Error::msg)?;
+    let start = Instant::now();
+    let mut report = crate::sink::WriteReport::default();
+    for chunk in docs.chunks(4096) {
+        report.absorb(sink.write(chunk)?);
+    }
+    let rate = docs.len() as f64 / start.elapsed().as_secs_f64();
+    println!("{:<28} {:>10} {:>12}", "loader", "documents", "docs/s");
+    println!("{:<28} {:>10} {:>12.0}", "raw bulk (index, 1000/req)", raw_docs.len(), raw_rate);
+    println!("{:<28} {:>10} {:>12.0}", "logpipe es: sink", docs.len(), rate);
+    println!("ratio logpipe / raw: {:.2}  (stored {}, dead letters {})", rate / raw_rate, report.stored.values().sum::<u64>(), report.dead_letters);
+    Ok(())
 }
