@@ -15,7 +15,12 @@ const REFERENCE: [(&str, &str); 4] = [
     ("perf", "logpipe_perf"),
     ("top-functions", "logpipe_top_functions"),
 ];
-const TEST_GUESTS: [&str; 2] = ["logpipe-misbehave", "logpipe-not-a-plugin"];
+const TEST_GUESTS: [&str; 4] = [
+    "logpipe-misbehave",
+    "logpipe-not-a-plugin",
+    "logpipe-tagger-a",
+    "logpipe-tagger-b",
+];
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());

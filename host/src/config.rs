@@ -30,6 +30,8 @@ pub struct RawConfig {
     pub line_index: Option<String>,
     /// Pattern of the reference filter.
     pub filter_pattern: Option<String>,
+    /// Address of `/metrics` and `/health` in `run` (e.g. `127.0.0.1:9898`).
+    pub metrics_listen: Option<String>,
     /// Gradio API name of the logs endpoint (default `logs_api`).
     pub gradio_api: Option<String>,
     /// Sandbox limits.

@@ -9,6 +9,7 @@ pub mod config;
 pub mod document;
 pub mod fsutil;
 pub mod ids;
+pub mod ops;
 pub mod pipeline;
 pub mod plugin;
 pub mod simulate;

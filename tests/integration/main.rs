@@ -6,5 +6,6 @@ mod elasticsearch;
 mod gradio;
 mod once;
 mod plugins;
+mod run;
 mod sandbox;
 mod util;

@@ -257,9 +257,15 @@ fn peak_rss_mib() -> f64 {
 }
 
 /// The documents of the first `lines` lines of the corpus, for index `prefix-*`.
-fn corpus_documents(plan: &Plan, corpus: &PathBuf, lines: usize, prefix: &str) -> anyhow::Result<Vec<crate::document::Document>> {
+fn corpus_documents(
+    plan: &Plan,
+    corpus: &PathBuf,
+    lines: usize,
+    prefix: &str,
+) -> anyhow::Result<Vec<crate::document::Document>> {
     let records = read_corpus(corpus, lines)?;
-    let mut worker = crate::pipeline::Worker::new(plan, crate::document::TimestampConverter::utc())?;
+    let mut worker =
+        crate::pipeline::Worker::new(plan, crate::document::TimestampConverter::utc())?;
     let mut ids = crate::pipeline::IdAssigner::default();
     let mut docs = Vec::new();
     for chunk in ids.assign(records).chunks(1024) {
@@ -289,7 +295,10 @@ fn es_figures(
         for chunk in raw_docs.chunks(1000) {
             let mut body = String::new();
             for d in chunk {
-                body.push_str(&format!("{{\"index\":{{\"_index\":\"{}\",\"_id\":\"{}\"}}}}\n", d.index, d.id));
+                body.push_str(&format!(
+                    "{{\"index\":{{\"_index\":\"{}\",\"_id\":\"{}\"}}}}\n",
+                    d.index, d.id
+                ));
                 body.push_str(&d.source);
                 body.push('\n');
             }
@@ -299,7 +308,11 @@ fn es_figures(
                 .body(body)
                 .send()
                 .await?;
-            anyhow::ensure!(resp.status().is_success(), "raw loader: status {}", resp.status());
+            anyhow::ensure!(
+                resp.status().is_success(),
+                "raw loader: status {}",
+                resp.status()
+            );
             resp.bytes().await?;
         }
         anyhow::Ok(())
@@ -311,8 +324,9 @@ fn es_figures(
     indices.sort();
     indices.dedup();
     let line_index = format!("bench-{stamp}-logpipe-{}", plan.line_index);
-    let mut sink = crate::sink::elasticsearch::open(url, &settings.state_dir, &indices, &line_index)
-        .map_err(anyhow::Error::msg)?;
+    let mut sink =
+        crate::sink::elasticsearch::open(url, &settings.state_dir, &indices, &line_index)
+            .map_err(anyhow::Error::msg)?;
     let start = Instant::now();
     let mut report = crate::sink::WriteReport::default();
     for chunk in docs.chunks(4096) {
@@ -320,8 +334,23 @@ fn es_figures(
     }
     let rate = docs.len() as f64 / start.elapsed().as_secs_f64();
     println!("{:<28} {:>10} {:>12}", "loader", "documents", "docs/s");
-    println!("{:<28} {:>10} {:>12.0}", "raw bulk (index, 1000/req)", raw_docs.len(), raw_rate);
-    println!("{:<28} {:>10} {:>12.0}", "logpipe es: sink", docs.len(), rate);
-    println!("ratio logpipe / raw: {:.2}  (stored {}, dead letters {})", rate / raw_rate, report.stored.values().sum::<u64>(), report.dead_letters);
+    println!(
+        "{:<28} {:>10} {:>12.0}",
+        "raw bulk (index, 1000/req)",
+        raw_docs.len(),
+        raw_rate
+    );
+    println!(
+        "{:<28} {:>10} {:>12.0}",
+        "logpipe es: sink",
+        docs.len(),
+        rate
+    );
+    println!(
+        "ratio logpipe / raw: {:.2}  (stored {}, dead letters {})",
+        rate / raw_rate,
+        report.stored.values().sum::<u64>(),
+        report.dead_letters
+    );
     Ok(())
 }

@@ -71,6 +71,8 @@ pub struct Settings {
     pub gradio_api: String,
     /// `HF_TOKEN`, sent as a bearer token.
     pub token: Option<String>,
+    /// Address of `/metrics` and `/health`, from the configuration file.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -177,6 +179,12 @@ impl PipelineArgs {
             poll_interval: Duration::from_secs_f64(poll),
             gradio_api: file.gradio_api.clone().unwrap_or_else(|| "logs_api".into()),
             token: env("HF_TOKEN"),
+            metrics_listen: match &file.metrics_listen {
+                Some(a) => Some(a.parse().map_err(|e| {
+                    ExitError::bad_input(format!("metrics_listen: `{a}` is not an address: {e}"))
+                })?),
+                None => None,
+            },
             state_dir,
             file,
         })

@@ -2,11 +2,16 @@
 
 use super::common::PipelineArgs;
 use super::exit::ExitError;
+use crate::ops::metrics::bump;
+use crate::ops::reload::{self, SharedPlan};
+use crate::ops::{self, Metrics};
 use crate::pipeline::Worker;
-use crate::pipeline::poll::PollError;
+use crate::pipeline::poll::{PollError, PollReport};
 use anyhow::Context;
 use clap::Args;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// Polls the source at the configured interval (default 10 s) until SIGINT or
@@ -17,6 +22,9 @@ use std::time::Duration;
 pub struct RunCommand {
     #[command(flatten)]
     pipeline: PipelineArgs,
+    /// Serve `/metrics` (Prometheus text) and `/health` on this address.
+    #[arg(long, env = "LOGPIPE_METRICS_LISTEN", value_name = "ADDR")]
+    metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// Longest wait between two attempts after failures.
@@ -48,17 +56,46 @@ impl RunCommand {
         let plan = settings.plan(&engine)?;
         let mut worker = Worker::new(&plan, settings.run.timestamps.clone())?;
         let mut sinks = settings.open_sinks(&plan)?;
+        let metrics = Arc::new(Metrics::default());
+        let shared = SharedPlan::new(plan);
+        let _watcher = match &settings.plugins_dir {
+            Some(dir) => Some(
+                reload::watch(dir.clone(), engine.clone(), shared.clone(), metrics.clone())
+                    .with_context(|| format!("watching the plugin directory {}", dir.display()))?,
+            ),
+            None => None,
+        };
+        if let Some(addr) = self.metrics_listen.or(settings.metrics_listen) {
+            let bound = ops::server::serve(addr, metrics.clone())
+                .await
+                .with_context(|| format!("serving metrics on {addr}"))?;
+            tracing::info!(%bound, "metrics on /metrics, health on /health");
+        }
+        let mut generation = shared.generation();
         tracing::info!(source = %spec, sinks = ?settings.sinks, remembered = source.remembered(), "logpipe run started");
 
-        let mut stop = Box::pin(stop_signal());
+        // Handlers are installed now, so a signal during the first poll is not fatal.
+        let mut stop = StopSignal::install()?;
         let mut failures = 0u32;
         loop {
-            let wait = match source
+            if shared.generation() != generation {
+                generation = shared.generation();
+                for e in worker.sync(&shared.plan()) {
+                    tracing::error!(
+                        "a worker could not switch plugin versions, it keeps the old one: {e}"
+                    );
+                }
+            }
+            let started = std::time::Instant::now();
+            let polled = source
                 .poll(&mut worker, &mut sinks, settings.run.batch_lines)
-                .await
-            {
+                .await;
+            metrics.poll_latency.observe(started.elapsed());
+            let wait = match polled {
                 Ok(report) => {
                     failures = 0;
+                    record(&metrics, &report);
+                    shared.remember(report.recent_messages.iter().rev().cloned());
                     let s = &report.summary;
                     tracing::info!(
                         lines = s.lines,
@@ -77,6 +114,11 @@ impl RunCommand {
                 Err(e) => {
                     failures += 1;
                     let wait = backoff(failures);
+                    let kind = match &e {
+                        PollError::Source(s) => s.kind.name(),
+                        PollError::Pipeline(_) => "pipeline",
+                    };
+                    bump(&metrics.source_errors, kind, 1);
                     match &e {
                         PollError::Source(s) => {
                             tracing::warn!(kind = s.kind.name(), url = %s.url, retry_in_ms = wait.as_millis() as u64, "source failed: {e}")
@@ -90,13 +132,49 @@ impl RunCommand {
                 }
             };
             tokio::select! {
-                _ = &mut stop => break,
+                _ = stop.received() => break,
                 _ = tokio::time::sleep(wait) => {}
             }
         }
         tracing::info!("stopped; checkpoint is up to date");
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// Adds a poll's figures to the metrics.
+fn record(metrics: &Metrics, report: &PollReport) {
+    let s = &report.summary;
+    metrics
+        .lines_collected
+        .fetch_add(s.lines, Ordering::Relaxed);
+    metrics.write_latency.observe(report.write_time);
+    metrics
+        .duplicates
+        .fetch_add(report.duplicates, Ordering::Relaxed);
+    metrics.lines_kept.fetch_add(s.accepted, Ordering::Relaxed);
+    metrics
+        .gaps
+        .fetch_add(u64::from(report.gap.is_some()), Ordering::Relaxed);
+    for (index, n) in &s.written.stored {
+        bump(&metrics.documents, index, *n);
+    }
+    metrics
+        .already_present
+        .fetch_add(s.written.already_present, Ordering::Relaxed);
+    metrics
+        .dead_letters
+        .fetch_add(s.written.dead_letters, Ordering::Relaxed);
+    metrics
+        .retries
+        .fetch_add(s.written.retries, Ordering::Relaxed);
+    for (plugin, n) in &s.plugin_errors {
+        bump(&metrics.plugin_errors, plugin, *n);
+    }
+    for (plugin, n) in &s.plugin_failures {
+        bump(&metrics.plugin_failures, plugin, *n);
+    }
+    let now = jiff::Timestamp::now().as_second().max(0) as u64;
+    metrics.last_success.store(now, Ordering::Relaxed);
 }
 
 /// Capped exponential backoff with ±25 % jitter: 1 s, 2 s, 4 s … 60 s.
@@ -107,21 +185,37 @@ pub fn backoff(failures: u32) -> Duration {
     base.mul_f64(jitter)
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn stop_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// SIGINT and SIGTERM.
+struct StopSignal {
     #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("installing the SIGTERM handler");
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignal {
+    fn install() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                term: signal(SignalKind::terminate()).context("installing the SIGTERM handler")?,
+                int: signal(SignalKind::interrupt()).context("installing the SIGINT handler")?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(Self {})
     }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
+
+    /// Resolves when a stop signal has arrived (immediately if one already did).
+    async fn received(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

@@ -25,6 +25,12 @@ pub struct PollReport {
     pub requests: u32,
     /// A detected gap.
     pub gap: Option<Gap>,
+    /// Entries read again and recognised as already delivered.
+    pub duplicates: u64,
+    /// The newest messages, for smoke runs of reloaded plugins.
+    pub recent_messages: Vec<String>,
+    /// Time spent writing to the sinks.
+    pub write_time: std::time::Duration,
 }
 
 /// Why a poll failed.
@@ -82,6 +88,13 @@ impl WindowSource {
         let mut report = PollReport {
             requests: poll.requests,
             gap: poll.gap,
+            duplicates: (poll.read - lines.len()) as u64,
+            recent_messages: lines
+                .iter()
+                .rev()
+                .take(64)
+                .map(|l| l.record.message().to_string())
+                .collect(),
             ..PollReport::default()
         };
         tokio::task::block_in_place(|| -> anyhow::Result<()> {
@@ -89,12 +102,14 @@ impl WindowSource {
                 let output = worker.process(batch);
                 report.summary.lines += batch.len() as u64;
                 report.summary.absorb_batch(&output);
+                let started = std::time::Instant::now();
                 for (i, sink) in sinks.iter_mut().enumerate() {
                     let written = sink.write(&output.documents).context("writing documents")?;
                     if i == 0 {
                         report.summary.written.absorb(written);
                     }
                 }
+                report.write_time += started.elapsed();
             }
             Ok(())
         })?;

@@ -149,6 +149,20 @@ impl Worker {
         Ok(())
     }
 
+    /// Switches every stage whose plugin differs from `plan`'s (after a reload).
+    /// A stage that cannot switch keeps its current version; the error is returned.
+    pub fn sync(&mut self, plan: &Plan) -> Vec<LoadError> {
+        let mut errors = Vec::new();
+        for i in 0..self.stages.len().min(plan.stages.len()) {
+            if self.stages[i].info.sha256 != plan.stages[i].plugin.info().sha256
+                && let Err(e) = self.switch_stage(i, plan)
+            {
+                errors.push(e);
+            }
+        }
+        errors
+    }
+
     /// Names and versions of the plugins this worker runs.
     pub fn plugin_versions(&self) -> Vec<(String, String)> {
         self.stages

@@ -38,6 +38,7 @@ struct Sim {
     next_event: u64,
     requests: u64,
     churn: usize,
+    growing: bool,
 }
 
 /// A running simulator.
@@ -70,6 +71,7 @@ impl Simulator {
             next_event: 0,
             requests: 0,
             churn: 0,
+            growing: false,
         }));
         push_lines(&state, initial_lines);
         let app = Router::new()
@@ -134,8 +136,14 @@ impl Simulator {
         lock(&self.state).requests
     }
 
-    /// Logs `rate` lines per second until the simulator is dropped.
+    /// Stops the growth started by [`Simulator::grow`].
+    pub fn stop_growing(&self) {
+        lock(&self.state).growing = false;
+    }
+
+    /// Logs `rate` lines per second until [`Simulator::stop_growing`] or drop.
     pub fn grow(&self, rate: f64) {
+        lock(&self.state).growing = true;
         let state = Arc::downgrade(&self.state);
         let period = std::time::Duration::from_secs_f64(1.0 / rate.max(0.001));
         tokio::spawn(async move {
@@ -143,6 +151,9 @@ impl Simulator {
             loop {
                 tick.tick().await;
                 let Some(state) = state.upgrade() else { break };
+                if !lock(&state).growing {
+                    break;
+                }
                 push_lines(&state, 1);
             }
         });

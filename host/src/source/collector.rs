@@ -26,6 +26,8 @@ pub struct Poll {
     pub gap: Option<Gap>,
     /// The window's `total`.
     pub window_total: u64,
+    /// Entries read from the window (new and already delivered).
+    pub read: usize,
 }
 
 /// Counts of a detected gap.
@@ -114,6 +116,7 @@ fn finish(
     gap: Option<Gap>,
     window_total: u64,
 ) -> Poll {
+    let read = records.len();
     records.truncate(new);
     records.reverse();
     Poll {
@@ -121,6 +124,7 @@ fn finish(
         requests,
         gap,
         window_total,
+        read,
     }
 }
 

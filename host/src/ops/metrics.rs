@@ -1,0 +1,237 @@
+//! Counters of a running pipeline, rendered in the Prometheus text format.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A latency summary: count and sum of seconds.
+#[derive(Debug, Default)]
+pub struct Timing {
+    count: AtomicU64,
+    micros: AtomicU64,
+}
+
+impl Timing {
+    /// Records one duration.
+    pub fn observe(&self, d: std::time::Duration) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.micros
+            .fetch_add(d.as_micros() as u64, Ordering::Relaxed);
+    }
+}
+
+/// Every counter logpipe exposes at `/metrics`.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// New lines collected.
+    pub lines_collected: AtomicU64,
+    /// Lines read again from the window and recognised as already delivered.
+    pub duplicates: AtomicU64,
+    /// Lines kept by the filters.
+    pub lines_kept: AtomicU64,
+    /// Gaps detected in the window.
+    pub gaps: AtomicU64,
+    /// Documents stored, per index.
+    pub documents: Mutex<BTreeMap<String, u64>>,
+    /// Documents already present when sent.
+    pub already_present: AtomicU64,
+    /// Documents dead-lettered.
+    pub dead_letters: AtomicU64,
+    /// Documents sent again after a retryable failure.
+    pub retries: AtomicU64,
+    /// Source failures, per kind.
+    pub source_errors: Mutex<BTreeMap<String, u64>>,
+    /// Per-line plugin errors, per plugin.
+    pub plugin_errors: Mutex<BTreeMap<String, u64>>,
+    /// Per-line plugin failures (trap, timeout, memory), per plugin.
+    pub plugin_failures: Mutex<BTreeMap<String, u64>>,
+    /// Successful plugin reloads, per plugin.
+    pub reloads: Mutex<BTreeMap<String, u64>>,
+    /// Refused plugin files, per plugin.
+    pub reload_failures: Mutex<BTreeMap<String, u64>>,
+    /// Time from a file change to the new version being live.
+    pub reload_latency: Timing,
+    /// Duration of polls.
+    pub poll_latency: Timing,
+    /// Duration of sink writes.
+    pub write_latency: Timing,
+    /// Unix time of the last successful poll.
+    pub last_success: AtomicU64,
+}
+
+/// Adds `n` to `map[key]`.
+pub fn bump(map: &Mutex<BTreeMap<String, u64>>, key: &str, n: u64) {
+    if n > 0 {
+        *map.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key.to_string())
+            .or_default() += n;
+    }
+}
+
+fn counter(out: &mut String, name: &str, help: &str, value: u64) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+    );
+}
+
+fn labelled(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    label: &str,
+    map: &Mutex<BTreeMap<String, u64>>,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+    for (k, v) in map.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        let k = k.replace('\\', "\\\\").replace('"', "\\\"");
+        let _ = writeln!(out, "{name}{{{label}=\"{k}\"}} {v}");
+    }
+}
+
+fn summary(out: &mut String, name: &str, help: &str, t: &Timing) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} summary\n{name}_count {}\n{name}_sum {}",
+        t.count.load(Ordering::Relaxed),
+        t.micros.load(Ordering::Relaxed) as f64 / 1e6
+    );
+}
+
+impl Metrics {
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let mut out = String::new();
+        counter(
+            &mut out,
+            "logpipe_lines_collected_total",
+            "New lines collected from the source.",
+            l(&self.lines_collected),
+        );
+        counter(
+            &mut out,
+            "logpipe_duplicate_lines_total",
+            "Lines read again and recognised as already delivered.",
+            l(&self.duplicates),
+        );
+        counter(
+            &mut out,
+            "logpipe_lines_kept_total",
+            "Lines kept by the filters.",
+            l(&self.lines_kept),
+        );
+        counter(
+            &mut out,
+            "logpipe_gaps_total",
+            "Polls where lines may have left the window unseen.",
+            l(&self.gaps),
+        );
+        labelled(
+            &mut out,
+            "logpipe_documents_total",
+            "Documents stored, per index.",
+            "index",
+            &self.documents,
+        );
+        counter(
+            &mut out,
+            "logpipe_documents_already_present_total",
+            "Documents already indexed when sent.",
+            l(&self.already_present),
+        );
+        counter(
+            &mut out,
+            "logpipe_dead_letters_total",
+            "Documents written to the dead-letter file.",
+            l(&self.dead_letters),
+        );
+        counter(
+            &mut out,
+            "logpipe_retries_total",
+            "Documents sent again after a retryable failure.",
+            l(&self.retries),
+        );
+        labelled(
+            &mut out,
+            "logpipe_source_errors_total",
+            "Failed polls, per kind.",
+            "kind",
+            &self.source_errors,
+        );
+        labelled(
+            &mut out,
+            "logpipe_plugin_errors_total",
+            "Lines a plugin reported an error for.",
+            "plugin",
+            &self.plugin_errors,
+        );
+        labelled(
+            &mut out,
+            "logpipe_plugin_failures_total",
+            "Lines a plugin trapped, timed out or ran out of memory on.",
+            "plugin",
+            &self.plugin_failures,
+        );
+        labelled(
+            &mut out,
+            "logpipe_plugin_reloads_total",
+            "Plugin files reloaded.",
+            "plugin",
+            &self.reloads,
+        );
+        labelled(
+            &mut out,
+            "logpipe_plugin_reload_failures_total",
+            "Plugin files refused (old version kept).",
+            "plugin",
+            &self.reload_failures,
+        );
+        summary(
+            &mut out,
+            "logpipe_plugin_reload_seconds",
+            "Time from a file change to the new version being live.",
+            &self.reload_latency,
+        );
+        summary(
+            &mut out,
+            "logpipe_poll_seconds",
+            "Duration of polls.",
+            &self.poll_latency,
+        );
+        summary(
+            &mut out,
+            "logpipe_write_seconds",
+            "Duration of sink writes.",
+            &self.write_latency,
+        );
+        let _ = writeln!(
+            out,
+            "# HELP logpipe_last_success_timestamp_seconds Unix time of the last successful poll.\n# TYPE logpipe_last_success_timestamp_seconds gauge\nlogpipe_last_success_timestamp_seconds {}",
+            l(&self.last_success)
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_labels() {
+        let m = Metrics::default();
+        m.lines_collected.fetch_add(3, Ordering::Relaxed);
+        bump(&m.documents, "ml-api-logs", 3);
+        bump(&m.plugin_errors, "perf", 1);
+        m.poll_latency
+            .observe(std::time::Duration::from_millis(1500));
+        let text = m.render();
+        assert!(text.contains("logpipe_lines_collected_total 3"));
+        assert!(text.contains("logpipe_documents_total{index=\"ml-api-logs\"} 3"));
+        assert!(text.contains("logpipe_plugin_errors_total{plugin=\"perf\"} 1"));
+        assert!(text.contains("logpipe_poll_seconds_sum 1.5"));
+    }
+}

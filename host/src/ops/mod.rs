@@ -1,0 +1,7 @@
+//! Operating a running pipeline: metrics, health, hot reload.
+
+pub mod metrics;
+pub mod reload;
+pub mod server;
+
+pub use metrics::Metrics;

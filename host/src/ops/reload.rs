@@ -1,0 +1,265 @@
+//! Hot reload of plugin files.
+//!
+//! The plugin directory is watched. A new or changed `<name>.wasm` used by a stage
+//! is compiled off the hot path, checked against the contract and against the
+//! stage (same kind), configured, smoke-run on recent lines, and only then swapped
+//! in. Workers pick the new version up between batches, so batches in flight
+//! finish on the old one. A file that fails any step leaves the old version live.
+
+use super::metrics::{Metrics, bump};
+use crate::document::check_document;
+use crate::pipeline::Plan;
+use crate::plugin::{EventParam, Kind, LoadedPlugin, Outcome, PluginEngine, PluginRunner};
+use std::collections::{BTreeSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+/// The plan workers run, replaced as a whole on reload.
+#[derive(Debug)]
+pub struct SharedPlan {
+    generation: AtomicU64,
+    plan: RwLock<Plan>,
+    recent: Mutex<VecDeque<String>>,
+}
+
+/// Recent messages kept for smoke runs.
+const RECENT: usize = 64;
+
+impl SharedPlan {
+    /// Starts at generation 0.
+    pub fn new(plan: Plan) -> Arc<Self> {
+        Arc::new(Self {
+            generation: AtomicU64::new(0),
+            plan: RwLock::new(plan),
+            recent: Mutex::new(VecDeque::with_capacity(RECENT)),
+        })
+    }
+
+    /// Increases on every swap.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// A copy of the current plan.
+    pub fn plan(&self) -> Plan {
+        self.plan.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Remembers messages for smoke runs of new plugin versions.
+    pub fn remember(&self, messages: impl IntoIterator<Item = String>) {
+        let mut r = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        for m in messages {
+            if r.len() == RECENT {
+                r.pop_front();
+            }
+            r.push_back(m);
+        }
+    }
+
+    fn recent(&self) -> Vec<String> {
+        self.recent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+}
+
+/// Why a new plugin file was refused.
+fn refuse(metrics: &Metrics, name: &str, path: &Path, why: &str) {
+    bump(&metrics.reload_failures, name, 1);
+    tracing::error!(plugin = name, file = %path.display(), "new plugin file refused, the old version stays live: {why}");
+}
+
+/// Tries to swap in the plugin file at `path` for every stage using `name`.
+pub fn reload(
+    engine: &PluginEngine,
+    shared: &SharedPlan,
+    metrics: &Metrics,
+    name: &str,
+    path: &Path,
+    started: Instant,
+) {
+    let plan = shared.plan();
+    let stages: Vec<usize> = plan
+        .stages
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| {
+            s.plugin.info().name == name
+                || stem(path) == Some(name) && file_backs(s.plugin.as_ref(), path)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if stages.is_empty() {
+        tracing::info!(file = %path.display(), "plugin file changed but no stage uses it");
+        return;
+    }
+    let loaded = match engine.load_file(path) {
+        Ok(p) => p,
+        Err(e) => return refuse(metrics, name, path, &e.to_string()),
+    };
+    if stages
+        .iter()
+        .all(|&i| plan.stages[i].plugin.info().sha256 == loaded.info().sha256)
+    {
+        return; // same content (a touch, or an event for the write we already loaded)
+    }
+    let recent = shared.recent();
+    for &i in &stages {
+        let stage = &plan.stages[i];
+        if loaded.info().kind != stage.plugin.info().kind {
+            return refuse(
+                metrics,
+                name,
+                path,
+                &format!(
+                    "it is a {}, the stage needs a {}",
+                    loaded.info().kind,
+                    stage.plugin.info().kind
+                ),
+            );
+        }
+        if let Err(e) = smoke_run(&loaded, &stage.config, &recent) {
+            return refuse(metrics, name, path, &e);
+        }
+    }
+    {
+        let mut current = shared.plan.write().unwrap_or_else(|e| e.into_inner());
+        for &i in &stages {
+            let routes = current.stages[i].reroute(&loaded);
+            current.stages[i].routes = routes;
+            current.stages[i].plugin = loaded.clone();
+        }
+        shared.generation.fetch_add(1, Ordering::AcqRel);
+    }
+    bump(&metrics.reloads, name, 1);
+    metrics.reload_latency.observe(started.elapsed());
+    let old = &plan.stages[stages[0]].plugin;
+    tracing::info!(
+        plugin = name,
+        from = %old.info().version,
+        to = %loaded.info().version,
+        sha256 = %&loaded.info().sha256[..12],
+        ms = started.elapsed().as_millis() as u64,
+        "plugin reloaded"
+    );
+}
+
+fn stem(path: &Path) -> Option<&str> {
+    path.file_stem().and_then(|s| s.to_str())
+}
+
+fn file_backs(plugin: &LoadedPlugin, path: &Path) -> bool {
+    plugin.info().origin == path.display().to_string()
+}
+
+/// Configures the new version and runs it on recent lines: it must not fail as a
+/// whole, and its documents must pass the checks.
+fn smoke_run(
+    plugin: &Arc<LoadedPlugin>,
+    config: &[(String, String)],
+    recent: &[String],
+) -> Result<(), String> {
+    let mut runner =
+        PluginRunner::new(plugin.clone(), config.to_vec()).map_err(|e| e.to_string())?;
+    if recent.is_empty() {
+        return Ok(());
+    }
+    let events: Vec<EventParam<'_>> = recent
+        .iter()
+        .map(|m| EventParam {
+            message: m,
+            fields: &[],
+        })
+        .collect();
+    match plugin.info().kind {
+        Kind::Filter => {
+            if let Some(Outcome::Failed(e)) = runner
+                .accept(&events)
+                .into_iter()
+                .find(|o| matches!(o, Outcome::Failed(_)))
+            {
+                return Err(format!("smoke run failed: {e}"));
+            }
+        }
+        Kind::Parser => {
+            for outcome in runner.parse(&events) {
+                match outcome {
+                    Outcome::Failed(e) => return Err(format!("smoke run failed: {e}")),
+                    Outcome::Ok(docs) => {
+                        for d in docs {
+                            check_document(d.json).map_err(|e| {
+                                format!("smoke run produced an invalid document: {e}")
+                            })?;
+                        }
+                    }
+                    Outcome::Rejected(_) => {}
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Watches `dir` and reloads changed plugin files after a short debounce, on a
+/// thread of its own. The returned watcher must be kept alive.
+pub fn watch(
+    dir: PathBuf,
+    engine: PluginEngine,
+    shared: Arc<SharedPlan>,
+    metrics: Arc<Metrics>,
+) -> notify::Result<notify::RecommendedWatcher> {
+    use notify::{EventKind, RecursiveMode, Watcher};
+    let (tx, rx) = std::sync::mpsc::channel::<(PathBuf, Instant)>();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        let Ok(event) = event else { return };
+        // Writes in place are picked up when the file is closed; atomic
+        // replacements arrive as a create or a rename onto the name.
+        let relevant = matches!(
+            event.kind,
+            EventKind::Create(_)
+                | EventKind::Modify(notify::event::ModifyKind::Name(_))
+                | EventKind::Modify(notify::event::ModifyKind::Data(_))
+                | EventKind::Access(notify::event::AccessKind::Close(
+                    notify::event::AccessMode::Write
+                ))
+        );
+        if relevant {
+            for path in event.paths {
+                if path.extension().is_some_and(|e| e == "wasm") {
+                    let _ = tx.send((path, Instant::now()));
+                }
+            }
+        }
+    })?;
+    watcher.watch(&dir, RecursiveMode::NonRecursive)?;
+    std::thread::Builder::new()
+        .name("logpipe-reload".into())
+        .spawn(move || {
+            const DEBOUNCE: Duration = Duration::from_millis(150);
+            while let Ok(first) = rx.recv() {
+                let mut changed: BTreeSet<PathBuf> = BTreeSet::new();
+                let mut started = first.1;
+                changed.insert(first.0);
+                while let Ok((path, at)) = rx.recv_timeout(DEBOUNCE) {
+                    started = started.min(at);
+                    changed.insert(path);
+                }
+                for path in changed {
+                    if !path.is_file() {
+                        continue;
+                    }
+                    let Some(name) = stem(&path).map(str::to_string) else {
+                        continue;
+                    };
+                    reload(&engine, &shared, &metrics, &name, &path, started);
+                }
+            }
+        })
+        .map_err(|e| notify::Error::generic(&e.to_string()))?;
+    Ok(watcher)
+}

@@ -1,0 +1,242 @@
+//! `logpipe run` as people run it: against the simulator, with hot reload,
+//! metrics, and a stop and restart.
+
+use crate::util::{guest, logpipe, ndjson};
+use logpipe::simulate::{Knobs, Simulator};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_run(
+    source: &str,
+    dir: &Path,
+    plugins: Option<&Path>,
+    config: Option<&Path>,
+    metrics_port: u16,
+) -> Child {
+    let mut cmd = logpipe();
+    cmd.args(["run", "--source", source, "--sink"])
+        .arg(format!("dir:{}", dir.join("out").display()))
+        .arg("--state-dir")
+        .arg(dir)
+        .args(["--metrics-listen", &format!("127.0.0.1:{metrics_port}")])
+        .env("PIPELINE_POLL_INTERVAL", "0.1")
+        .env("LOGPIPE_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(
+            std::fs::File::create(dir.join(format!("run-{metrics_port}.log"))).unwrap(),
+        ));
+    if let Some(p) = plugins {
+        cmd.arg("--plugins").arg(p);
+    }
+    if let Some(c) = config {
+        cmd.arg("--config").arg(c);
+    }
+    cmd.spawn().unwrap()
+}
+
+fn metric(port: u16, name: &str) -> Option<u64> {
+    let out = std::process::Command::new("curl")
+        .args(["-sf", &format!("http://127.0.0.1:{port}/metrics")])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+fn wait_for(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !ok() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn stop(mut child: Child) {
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(
+                status.success(),
+                "logpipe run exits 0 on SIGTERM, got {status}"
+            );
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "logpipe run did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Lines of the line index, as `timestamp - api - level - message`.
+fn indexed_lines(dir: &Path) -> Vec<(String, serde_json::Value)> {
+    let path = dir.join("out").join("ml-api-logs.ndjson");
+    let docs = ndjson(&std::fs::read(path).unwrap_or_default());
+    docs.into_iter()
+        .map(|d| {
+            let s = &d["_source"];
+            let ts = s["@timestamp"]
+                .as_str()
+                .unwrap()
+                .replace('T', " ")
+                .replace('Z', "");
+            (
+                format!(
+                    "{ts} - api - {} - {}",
+                    s["level"].as_str().unwrap(),
+                    s["message"].as_str().unwrap()
+                ),
+                d,
+            )
+        })
+        .collect()
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn plugin_swapped_20_times_while_lines_flow_loses_and_doubles_nothing() {
+    let sim = Simulator::start("127.0.0.1:0".parse().unwrap(), Knobs::default(), 50)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    let a = std::fs::read(guest("logpipe_tagger_a.wasm")).unwrap();
+    let b = std::fs::read(guest("logpipe_tagger_b.wasm")).unwrap();
+    write_atomically(&plugins.join("tagger.wasm"), &a);
+    let config = dir.path().join("logpipe.toml");
+    std::fs::write(
+        &config,
+        r#"
+[[stages]]
+plugin = "message"
+outputs = { fields = "@line", prediction = "ml-api-message" }
+[[stages]]
+plugin = "tagger"
+outputs = { fields = "@line" }
+[[stages]]
+plugin = "filter"
+[[stages]]
+plugin = "perf"
+outputs = { metrics = "ml-api-perfs", fields = "@line" }
+"#,
+    )
+    .unwrap();
+    let port = free_port();
+    let child = start_run(
+        &format!("gradio:http://{}", sim.addr()),
+        dir.path(),
+        Some(&plugins),
+        Some(&config),
+        port,
+    );
+    wait_for("metrics", Duration::from_secs(60), || {
+        metric(port, "logpipe_lines_collected_total").is_some_and(|n| n > 0)
+    });
+    sim.grow(200.0);
+    let reloads =
+        |p: u16| metric(p, "logpipe_plugin_reloads_total{plugin=\"tagger\"}").unwrap_or(0);
+    for swap in 1..=20u64 {
+        write_atomically(
+            &plugins.join("tagger.wasm"),
+            if swap % 2 == 1 { &b } else { &a },
+        );
+        wait_for("the reload", Duration::from_secs(30), || {
+            reloads(port) == swap
+        });
+    }
+    // A corrupt file keeps the last good version (a, after 20 swaps).
+    write_atomically(&plugins.join("tagger.wasm"), b"\0asm\x0d\0\x01\0garbage");
+    wait_for("the refusal", Duration::from_secs(30), || {
+        metric(
+            port,
+            "logpipe_plugin_reload_failures_total{plugin=\"tagger\"}",
+        ) == Some(1)
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    sim.stop_growing();
+    let total = sim.ledger().len();
+    wait_for("every line", Duration::from_secs(30), || {
+        indexed_lines(dir.path()).len() >= total
+    });
+    stop(child);
+
+    let indexed = indexed_lines(dir.path());
+    let ledger = sim.ledger();
+    let got: Vec<&String> = indexed.iter().map(|(l, _)| l).collect();
+    let want: Vec<&String> = ledger.iter().collect();
+    assert_eq!(got, want, "every line once, in order");
+    let tags: std::collections::HashSet<&str> = indexed
+        .iter()
+        .filter_map(|(_, d)| d["_source"]["tagged_by"].as_str())
+        .collect();
+    assert!(
+        tags.contains("logpipe-tagger-a") && tags.contains("logpipe-tagger-b"),
+        "{tags:?}"
+    );
+    assert_eq!(
+        indexed.last().unwrap().1["_source"]["tagged_by"],
+        "logpipe-tagger-a",
+        "the corrupt file did not replace it"
+    );
+    assert!(
+        indexed
+            .iter()
+            .all(|(_, d)| d["_source"]["tagged_by"].is_string()),
+        "every line went through a tagger"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_then_restart_resumes_without_duplicate_or_gap() {
+    let sim = Simulator::start("127.0.0.1:0".parse().unwrap(), Knobs::default(), 120)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let source = format!("rest:http://{}/logs", sim.addr());
+    let port = free_port();
+    let first = start_run(&source, dir.path(), None, None, port);
+    wait_for("the first poll", Duration::from_secs(60), || {
+        indexed_lines(dir.path()).len() >= 120
+    });
+    sim.push_lines(40);
+    wait_for("the next poll", Duration::from_secs(30), || {
+        indexed_lines(dir.path()).len() >= sim.ledger().len()
+    });
+    stop(first);
+    // Lines logged while logpipe is down.
+    sim.push_lines(300);
+    let port2 = free_port();
+    let second = start_run(&source, dir.path(), None, None, port2);
+    wait_for("catching up", Duration::from_secs(60), || {
+        indexed_lines(dir.path()).len() >= sim.ledger().len()
+    });
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(metric(port2, "logpipe_gaps_total"), Some(0));
+    stop(second);
+    let got: Vec<String> = indexed_lines(dir.path())
+        .into_iter()
+        .map(|(l, _)| l)
+        .collect();
+    assert_eq!(got, sim.ledger(), "no duplicate, no gap, in order");
+}
