@@ -204,3 +204,127 @@ fn rusqlite_count(store: &std::path::Path) -> impl Fn(&str) -> i64 {
         .unwrap()
     }
 }
+
+#[test]
+fn trace_finds_the_prediction_and_its_performance_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sink = format!("sqlite:{}", tmp.path().join("s.db").display());
+    let sample = format!("file:{}", fixture("api-logs.sample.log").display());
+    once(&["--source", &sample, "--sink", &sink]);
+    let out = logpipe()
+        .args([
+            "trace",
+            "f235299c-8751-4150-aa90-af2e3ee18ab2",
+            "--sink",
+            &sink,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("[f235299c-8751-4150-aa90-af2e3ee18ab2] API Call - POST /predict"),
+        "{text}"
+    );
+    assert!(
+        text.contains("prediction (ml-api-message)")
+            && text.contains("\"probability\":0.851539238530472"),
+        "{text}"
+    );
+    assert!(
+        text.contains("performance (ml-api-perfs)") && text.contains("inference 32.85 ms"),
+        "{text}"
+    );
+    assert!(text.contains("predict_proba (sklearn.py:1615)"), "{text}");
+    let missing = logpipe()
+        .args(["trace", "nope", "--sink", &sink])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+}
+
+#[test]
+fn config_show_gives_origins_and_masks_secrets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("c.toml");
+    std::fs::write(&cfg, "batch_lines = 77\npoll_interval_secs = 3\n").unwrap();
+    let out = logpipe()
+        .args(["config", "show", "--config"])
+        .arg(&cfg)
+        .args([
+            "--sink",
+            "es:https://elastic:hunter2@h:9200",
+            "--batch-lines",
+            "5",
+        ])
+        .env("PIPELINE_POLL_INTERVAL", "7")
+        .env("HF_TOKEN", "hf_secret")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = |key: &str| {
+        text.lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_else(|| panic!("{key}: {text}"))
+            .to_string()
+    };
+    assert!(
+        line("batch_lines").contains("5") && line("batch_lines").contains("flag --batch-lines")
+    );
+    assert!(line("poll_interval_secs").contains("environment PIPELINE_POLL_INTERVAL"));
+    assert!(line("line_index").contains("(default)"));
+    assert!(
+        !text.contains("hunter2") && !text.contains("hf_secret"),
+        "{text}"
+    );
+    assert!(line("hf_token").contains("******"));
+    // Unknown keys are rejected with the file named.
+    std::fs::write(&cfg, "batch_line = 3\n").unwrap();
+    let bad = logpipe()
+        .args(["config", "show", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("batch_line"));
+}
+
+#[test]
+fn check_says_what_is_wrong() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = format!("file:{}", fixture("api-logs.sample.log").display());
+    let out = logpipe()
+        .args(["check", "--source", &sample, "--sink"])
+        .arg(format!("dir:{}", tmp.path().display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = logpipe()
+        .args([
+            "check",
+            "--source",
+            "file:/nonexistent.log",
+            "--sink",
+            &format!("es:http://127.0.0.1:{port}"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("FAIL  source file:/nonexistent.log"),
+        "{text}"
+    );
+    assert!(text.contains("is the server running"), "{text}");
+    assert!(text.contains("ok    plugin message"), "{text}");
+}

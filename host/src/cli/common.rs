@@ -73,6 +73,8 @@ pub struct Settings {
     pub token: Option<String>,
     /// Address of `/metrics` and `/health`, from the configuration file.
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Every effective setting with its origin, for `config show`.
+    pub origins: Vec<ConfigEntry>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -86,58 +88,123 @@ impl PipelineArgs {
             Some(p) => RawConfig::from_file(p).map_err(|e| ExitError::bad_input(e.to_string()))?,
             None => RawConfig::default(),
         };
-        let source = self
-            .source
-            .clone()
-            .or_else(|| env("GRADIO_URL").map(|u| format!("gradio:{u}")))
-            .or_else(|| file.source.clone());
-        let state_dir = self
-            .state_dir
-            .clone()
-            .or_else(|| env("LOGPIPE_STATE_DIR").map(PathBuf::from))
-            .or_else(|| file.state_dir.clone())
-            .unwrap_or_else(default_state_dir);
-        let es_env = env("ELASTICSEARCH_URL").or_else(|| {
-            let host = env("ELASTICSEARCH_HOST");
-            let port = env("ELASTICSEARCH_PORT");
-            (host.is_some() || port.is_some()).then(|| {
-                format!(
-                    "http://{}:{}",
-                    host.unwrap_or_else(|| "localhost".into()),
-                    port.unwrap_or_else(|| "9200".into())
-                )
-            })
-        });
-        let sinks = if !self.sinks.is_empty() {
-            self.sinks.clone()
-        } else if let Some(url) = es_env {
-            vec![format!("es:{url}")]
-        } else if let Some(s) = &file.sinks {
-            s.clone()
-        } else {
-            vec![format!("sqlite:{}", state_dir.join("store.db").display())]
+        let from_file = || match &self.config {
+            Some(p) => Origin::File(p.clone()),
+            None => Origin::Default,
         };
-        let workers = self.workers.or(file.workers).unwrap_or(0);
+        let mut o = Origins::default();
+        let source = o.pick(
+            "source",
+            [
+                (self.source.clone(), Origin::Flag("--source")),
+                (
+                    env("GRADIO_URL").map(|u| format!("gradio:{u}")),
+                    Origin::Env("GRADIO_URL"),
+                ),
+                (file.source.clone(), from_file()),
+            ],
+        );
+        let state_dir = o
+            .pick(
+                "state_dir",
+                [
+                    (self.state_dir.clone(), Origin::Flag("--state-dir")),
+                    (
+                        env("LOGPIPE_STATE_DIR").map(PathBuf::from),
+                        Origin::Env("LOGPIPE_STATE_DIR"),
+                    ),
+                    (file.state_dir.clone(), from_file()),
+                    (Some(default_state_dir()), Origin::Default),
+                ],
+            )
+            .expect("has a default");
+        let (es_env, es_var) = match env("ELASTICSEARCH_URL") {
+            Some(u) => (Some(u), "ELASTICSEARCH_URL"),
+            None => {
+                let host = env("ELASTICSEARCH_HOST");
+                let port = env("ELASTICSEARCH_PORT");
+                let url = (host.is_some() || port.is_some()).then(|| {
+                    format!(
+                        "http://{}:{}",
+                        host.unwrap_or_else(|| "localhost".into()),
+                        port.unwrap_or_else(|| "9200".into())
+                    )
+                });
+                (url, "ELASTICSEARCH_HOST/ELASTICSEARCH_PORT")
+            }
+        };
+        let sinks = o
+            .pick(
+                "sinks",
+                [
+                    (
+                        (!self.sinks.is_empty()).then(|| Listed(self.sinks.clone())),
+                        Origin::Flag("--sink"),
+                    ),
+                    (
+                        es_env.map(|u| Listed(vec![format!("es:{u}")])),
+                        Origin::Env(es_var),
+                    ),
+                    (file.sinks.clone().map(Listed), from_file()),
+                    (
+                        Some(Listed(vec![format!(
+                            "sqlite:{}",
+                            state_dir.join("store.db").display()
+                        )])),
+                        Origin::Default,
+                    ),
+                ],
+            )
+            .expect("has a default")
+            .0;
+        let workers = o
+            .pick(
+                "workers",
+                [
+                    (self.workers, Origin::Flag("--workers")),
+                    (file.workers, from_file()),
+                    (Some(0), Origin::Default),
+                ],
+            )
+            .expect("has a default");
         let workers = if workers == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         } else {
             workers
         };
-        let zone = self
-            .source_time_zone
-            .clone()
-            .or_else(|| file.source_time_zone.clone())
-            .unwrap_or_else(|| "UTC".into());
+        let zone = o
+            .pick(
+                "source_time_zone",
+                [
+                    (
+                        self.source_time_zone.clone(),
+                        Origin::Flag("--source-time-zone"),
+                    ),
+                    (file.source_time_zone.clone(), from_file()),
+                    (Some("UTC".to_string()), Origin::Default),
+                ],
+            )
+            .expect("has a default");
         let timestamps = TimestampConverter::in_zone(&zone)
             .map_err(|e| ExitError::bad_input(format!("source_time_zone: {e}")))?;
-        let poll = match env("PIPELINE_POLL_INTERVAL") {
-            Some(v) => v.parse::<f64>().map_err(|_| {
+        let poll_env = match env("PIPELINE_POLL_INTERVAL") {
+            Some(v) => Some(v.parse::<f64>().map_err(|_| {
                 ExitError::bad_input(format!(
                     "PIPELINE_POLL_INTERVAL: `{v}` is not a number of seconds"
                 ))
-            })?,
-            None => file.poll_interval_secs.unwrap_or(10.0),
+            })?),
+            None => None,
         };
+        let poll = o
+            .pick(
+                "poll_interval_secs",
+                [
+                    (poll_env, Origin::Env("PIPELINE_POLL_INTERVAL")),
+                    (file.poll_interval_secs, from_file()),
+                    (Some(10.0), Origin::Default),
+                ],
+            )
+            .expect("has a default");
         if !(poll.is_finite() && poll > 0.0) {
             return Err(
                 ExitError::bad_input("poll interval must be a positive number of seconds").into(),
@@ -145,50 +212,245 @@ impl PipelineArgs {
         }
         let raw_limits = file.limits.clone().unwrap_or_default();
         let defaults = Limits::default();
+        let memory_mib = o
+            .pick(
+                "limits.memory_mib",
+                [
+                    (raw_limits.memory_mib, from_file()),
+                    (Some(defaults.memory_bytes >> 20), Origin::Default),
+                ],
+            )
+            .expect("has a default");
+        let timeout_ms = o
+            .pick(
+                "limits.batch_timeout_ms",
+                [
+                    (raw_limits.batch_timeout_ms, from_file()),
+                    (
+                        Some(defaults.batch_timeout.as_millis() as u64),
+                        Origin::Default,
+                    ),
+                ],
+            )
+            .expect("has a default");
         let limits = Limits {
-            memory_bytes: raw_limits
-                .memory_mib
-                .map_or(defaults.memory_bytes, |m| m << 20),
-            batch_timeout: raw_limits
-                .batch_timeout_ms
-                .map_or(defaults.batch_timeout, Duration::from_millis),
+            memory_bytes: memory_mib << 20,
+            batch_timeout: Duration::from_millis(timeout_ms),
             ..defaults
         };
+        let plugins_dir = o.pick(
+            "plugins_dir",
+            [
+                (self.plugins_dir.clone(), Origin::Flag("--plugins")),
+                (file.plugins_dir.clone(), from_file()),
+            ],
+        );
+        let batch_lines = o
+            .pick(
+                "batch_lines",
+                [
+                    (self.batch_lines, Origin::Flag("--batch-lines")),
+                    (file.batch_lines, from_file()),
+                    (Some(1024), Origin::Default),
+                ],
+            )
+            .expect("has a default")
+            .clamp(1, 65536);
+        let line_index = o
+            .pick(
+                "line_index",
+                [
+                    (
+                        env("ELASTICSEARCH_INDEX"),
+                        Origin::Env("ELASTICSEARCH_INDEX"),
+                    ),
+                    (file.line_index.clone(), from_file()),
+                    (Some("ml-api-logs".to_string()), Origin::Default),
+                ],
+            )
+            .expect("has a default");
+        let filter_pattern = o.pick(
+            "filter_pattern",
+            [
+                (
+                    env("PIPELINE_FILTER_PATTERN"),
+                    Origin::Env("PIPELINE_FILTER_PATTERN"),
+                ),
+                (file.filter_pattern.clone(), from_file()),
+            ],
+        );
+        let gradio_api = o
+            .pick(
+                "gradio_api",
+                [
+                    (file.gradio_api.clone(), from_file()),
+                    (Some("logs_api".to_string()), Origin::Default),
+                ],
+            )
+            .expect("has a default");
+        let token = env("HF_TOKEN");
+        if token.is_some() {
+            o.secret("hf_token", Origin::Env("HF_TOKEN"));
+        }
+        let metrics_listen = match o.pick(
+            "metrics_listen",
+            [(file.metrics_listen.clone(), from_file())],
+        ) {
+            Some(a) => Some(a.parse().map_err(|e| {
+                ExitError::bad_input(format!("metrics_listen: `{a}` is not an address: {e}"))
+            })?),
+            None => None,
+        };
+        let stages = file.stages.is_some();
+        o.entries.push(ConfigEntry {
+            key: "stages".into(),
+            value: if stages {
+                "as configured".into()
+            } else {
+                "message, filter, perf (the design document's)".into()
+            },
+            origin: if stages { from_file() } else { Origin::Default },
+        });
         Ok(Settings {
             source,
             sinks,
-            plugins_dir: self
-                .plugins_dir
-                .clone()
-                .or_else(|| file.plugins_dir.clone()),
+            plugins_dir,
             run: RunOptions {
                 workers,
-                batch_lines: self
-                    .batch_lines
-                    .or(file.batch_lines)
-                    .unwrap_or(1024)
-                    .clamp(1, 65536),
+                batch_lines,
                 timestamps,
                 execution: crate::pipeline::Execution::Wasm,
             },
             limits,
-            line_index: env("ELASTICSEARCH_INDEX")
-                .or_else(|| file.line_index.clone())
-                .unwrap_or_else(|| "ml-api-logs".into()),
-            filter_pattern: env("PIPELINE_FILTER_PATTERN").or_else(|| file.filter_pattern.clone()),
+            line_index,
+            filter_pattern,
             poll_interval: Duration::from_secs_f64(poll),
-            gradio_api: file.gradio_api.clone().unwrap_or_else(|| "logs_api".into()),
-            token: env("HF_TOKEN"),
-            metrics_listen: match &file.metrics_listen {
-                Some(a) => Some(a.parse().map_err(|e| {
-                    ExitError::bad_input(format!("metrics_listen: `{a}` is not an address: {e}"))
-                })?),
-                None => None,
-            },
+            gradio_api,
+            token,
+            metrics_listen,
             state_dir,
             file,
+            origins: o.entries,
         })
     }
+}
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A command-line flag.
+    Flag(&'static str),
+    /// An environment variable.
+    Env(&'static str),
+    /// The configuration file.
+    File(PathBuf),
+    /// The built-in default.
+    Default,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Flag(n) => write!(f, "flag {n}"),
+            Origin::Env(n) => write!(f, "environment {n}"),
+            Origin::File(p) => write!(f, "file {}", p.display()),
+            Origin::Default => f.write_str("default"),
+        }
+    }
+}
+
+/// One effective setting, for `config show`.
+#[derive(Debug, Clone)]
+pub struct ConfigEntry {
+    /// The key, as in the configuration file.
+    pub key: String,
+    /// The value, secrets masked.
+    pub value: String,
+    /// Where it came from.
+    pub origin: Origin,
+}
+
+/// A list shown comma-separated.
+#[derive(Debug, Clone)]
+struct Listed(Vec<String>);
+
+/// How a setting's value is shown by `config show`.
+trait Show {
+    fn show(&self) -> String;
+}
+
+impl Show for Listed {
+    fn show(&self) -> String {
+        self.0.join(", ")
+    }
+}
+
+impl Show for PathBuf {
+    fn show(&self) -> String {
+        self.display().to_string()
+    }
+}
+
+macro_rules! show_display {
+    ($($t:ty),*) => {$(impl Show for $t { fn show(&self) -> String { self.to_string() } })*};
+}
+show_display!(String, usize, u64, f64);
+
+#[derive(Default)]
+struct Origins {
+    entries: Vec<ConfigEntry>,
+}
+
+impl Origins {
+    /// The first value present, highest precedence first, remembering where it came from.
+    fn pick<T: Show, const N: usize>(
+        &mut self,
+        key: &str,
+        layers: [(Option<T>, Origin); N],
+    ) -> Option<T> {
+        for (value, origin) in layers {
+            if let Some(v) = value {
+                self.entries.push(ConfigEntry {
+                    key: key.into(),
+                    value: mask_url_password(&v.show()),
+                    origin,
+                });
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    fn secret(&mut self, key: &str, origin: Origin) {
+        self.entries.push(ConfigEntry {
+            key: key.into(),
+            value: "******".into(),
+            origin,
+        });
+    }
+}
+
+/// Hides the password of any `scheme://user:password@host` in `text`.
+pub fn mask_url_password(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        out.push_str(&rest[..i + 3]);
+        rest = &rest[i + 3..];
+        let end = rest.find(['/', ',', ' ']).unwrap_or(rest.len());
+        let authority = &rest[..end];
+        match (authority.rfind('@'), authority.find(':')) {
+            (Some(at), Some(colon)) if colon < at => {
+                out.push_str(&authority[..colon]);
+                out.push_str(":******");
+                out.push_str(&authority[at..]);
+            }
+            _ => out.push_str(authority),
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 impl Settings {

@@ -1,13 +1,16 @@
 //! The command line: one subcommand per file, each with `execute`.
 
 pub mod bench;
+pub mod check;
 pub mod common;
+pub mod config;
 pub mod demo;
 pub mod exit;
 pub mod once;
 pub mod plugin;
 pub mod run;
 pub mod simulate;
+pub mod trace;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -48,6 +51,10 @@ pub enum LogFormat {
 pub enum Command {
     /// Measure plugins (component against native) and the whole pipeline on a corpus.
     Bench(bench::BenchCommand),
+    /// Verify the configuration, plugins, source and sinks, and say how to fix problems.
+    Check(check::CheckCommand),
+    /// Show the effective configuration.
+    Config(config::ConfigCommand),
     /// The pipeline on simulated traffic into the embedded store; no server needed.
     Demo(demo::DemoCommand),
     /// One collect-filter-parse-index cycle, then exit (with --source file: a replay).
@@ -58,6 +65,8 @@ pub enum Command {
     Run(run::RunCommand),
     /// Serve a simulated, growing log window (Gradio protocol and REST route).
     Simulate(simulate::SimulateCommand),
+    /// Show one transaction across the indices.
+    Trace(trace::TraceCommand),
 }
 
 impl Command {
@@ -65,11 +74,14 @@ impl Command {
     pub fn execute(self) -> anyhow::Result<std::process::ExitCode> {
         match self {
             Command::Bench(cmd) => cmd.execute(),
+            Command::Check(cmd) => cmd.execute(),
+            Command::Config(cmd) => cmd.execute(),
             Command::Demo(cmd) => cmd.execute(),
             Command::Once(cmd) => cmd.execute(),
             Command::Plugin(cmd) => cmd.execute(),
             Command::Run(cmd) => cmd.execute(),
             Command::Simulate(cmd) => cmd.execute(),
+            Command::Trace(cmd) => cmd.execute(),
         }
     }
 }

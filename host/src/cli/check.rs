@@ -1,0 +1,138 @@
+//! `logpipe check`: verifies the source, the sinks, the plugins and the mappings.
+
+use super::common::PipelineArgs;
+use crate::pipeline::Plan;
+use crate::sink::Sink;
+use crate::source::FileSource;
+use clap::Args;
+use std::process::ExitCode;
+
+/// Checks everything a run needs and says precisely what is wrong and how to fix
+/// it: the configuration, every plugin (loads, matches the contract, accepts its
+/// configuration), the source (answers one page), each sink (reachable; for
+/// Elasticsearch, mappings installed or compatible). Exit status 1 if any fails.
+#[derive(Debug, Args)]
+pub struct CheckCommand {
+    #[command(flatten)]
+    pipeline: PipelineArgs,
+}
+
+fn report(ok: &mut bool, what: &str, result: Result<String, String>) {
+    match result {
+        Ok(detail) => println!("ok    {what}: {detail}"),
+        Err(why) => {
+            *ok = false;
+            println!("FAIL  {what}: {why}");
+        }
+    }
+}
+
+impl CheckCommand {
+    /// Runs the checks.
+    pub fn execute(self) -> anyhow::Result<ExitCode> {
+        let mut ok = true;
+        let settings = match self.pipeline.resolve() {
+            Ok(s) => {
+                report(&mut ok, "configuration", Ok("valid".into()));
+                s
+            }
+            Err(e) => {
+                report(&mut ok, "configuration", Err(format!("{e:#}")));
+                return Ok(ExitCode::from(super::exit::FAILURE));
+            }
+        };
+        let plan: Option<Plan> = match settings.engine().and_then(|e| settings.plan(&e)) {
+            Ok(plan) => {
+                for stage in &plan.stages {
+                    let i = stage.plugin.info();
+                    let configured = crate::plugin::PluginRunner::new(
+                        stage.plugin.clone(),
+                        stage.config.clone(),
+                    );
+                    report(
+                        &mut ok,
+                        &format!("plugin {}", i.name),
+                        configured
+                            .map(|_| {
+                                format!(
+                                    "{} {} ({}), from {}",
+                                    i.kind,
+                                    i.version,
+                                    &i.sha256[..12],
+                                    i.origin
+                                )
+                            })
+                            .map_err(|e| format!("{e} (fix the stage's `config` or the plugin)")),
+                    );
+                }
+                Some(plan)
+            }
+            Err(e) => {
+                report(&mut ok, "plugins", Err(format!("{e:#}")));
+                None
+            }
+        };
+        match &settings.source {
+            None => report(
+                &mut ok,
+                "source",
+                Err("none: give --source, GRADIO_URL or `source`".into()),
+            ),
+            Some(spec) => {
+                let result = if let Some(path) = spec.strip_prefix("file:") {
+                    FileSource::open(path.as_ref())
+                        .map(|_| "readable".to_string())
+                        .map_err(|e| e.to_string())
+                } else {
+                    match crate::source::http::Endpoint::parse(spec, &settings.gradio_api) {
+                        None => Err("expected gradio:URL, rest:URL or file:PATH".to_string()),
+                        Some(endpoint) => {
+                            let fetcher = crate::source::http::PageFetcher::new(
+                                endpoint,
+                                settings.token.clone(),
+                            );
+                            tokio::runtime::Runtime::new()?
+                                .block_on(fetcher.page(0, 1))
+                                .map(|w| format!("answers; the window holds {} records", w.total))
+                                .map_err(|e| e.to_string())
+                        }
+                    }
+                };
+                report(&mut ok, &format!("source {spec}"), result);
+            }
+        }
+        if let Some(plan) = &plan {
+            let context = crate::sink::SinkContext {
+                state_dir: settings.state_dir.clone(),
+                indices: plan.indices().iter().map(|i| i.to_string()).collect(),
+                line_index: plan.line_index.to_string(),
+            };
+            for spec in &settings.sinks {
+                let result = Sink::open(spec, &context).map(|_| {
+                    if spec.starts_with("es:") {
+                        "reachable; mappings installed or compatible".to_string()
+                    } else {
+                        "writable".to_string()
+                    }
+                });
+                let hint = |m: String| {
+                    if m.contains("error sending request") {
+                        format!("{m} (is the server running and reachable at that URL?)")
+                    } else {
+                        m
+                    }
+                };
+                report(
+                    &mut ok,
+                    &format!("sink {}", super::common::mask_url_password(spec)),
+                    result.map_err(|e| hint(e.message)),
+                );
+            }
+        }
+        Ok(ExitCode::from(if ok {
+            super::exit::OK
+        } else {
+            super::exit::FAILURE
+        }))
+    }
+}
