@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod config;
 pub mod document;
+pub mod export;
 pub mod fsutil;
 pub mod ids;
 pub mod ops;

@@ -3,6 +3,7 @@
 
 mod collect;
 mod elasticsearch;
+mod export;
 mod gradio;
 mod once;
 mod plugins;

@@ -6,6 +6,7 @@ pub mod common;
 pub mod config;
 pub mod demo;
 pub mod exit;
+pub mod export;
 pub mod once;
 pub mod plugin;
 pub mod run;
@@ -57,6 +58,8 @@ pub enum Command {
     Config(config::ConfigCommand),
     /// The pipeline on simulated traffic into the embedded store; no server needed.
     Demo(demo::DemoCommand),
+    /// Export predictions (to Parquet, for drift analysis).
+    Export(export::ExportCommand),
     /// One collect-filter-parse-index cycle, then exit (with --source file: a replay).
     Once(once::OnceCommand),
     /// Check, run and inspect plugins (for plugin authors).
@@ -77,6 +80,7 @@ impl Command {
             Command::Check(cmd) => cmd.execute(),
             Command::Config(cmd) => cmd.execute(),
             Command::Demo(cmd) => cmd.execute(),
+            Command::Export(cmd) => cmd.execute(),
             Command::Once(cmd) => cmd.execute(),
             Command::Plugin(cmd) => cmd.execute(),
             Command::Run(cmd) => cmd.execute(),

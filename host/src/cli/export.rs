@@ -1,0 +1,146 @@
+//! `logpipe export parquet`: predictions for drift analysis.
+
+use super::common::PipelineArgs;
+use super::exit::ExitError;
+use crate::export::parquet::PredictionWriter;
+use crate::export::read::{MessageReader, Range, parse_time};
+use crate::export::rows::type_row;
+use crate::sink::elasticsearch::config::EsConfig;
+use crate::sink::elasticsearch::service::EsService;
+use crate::sink::sqlite::SqliteSink;
+use clap::{Args, Subcommand};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Export indexed documents.
+#[derive(Debug, Args)]
+pub struct ExportCommand {
+    #[command(subcommand)]
+    format: ExportFormat,
+}
+
+#[derive(Debug, Subcommand)]
+enum ExportFormat {
+    /// Writes the predictions of `ml-api-message` to a Parquet file: `@timestamp`,
+    /// `transaction_id`, `status_code`, one typed column per patient feature under
+    /// its training name (`GENDER`, `AGE`, … `CHEST PAIN`), `prediction`,
+    /// `probability`. Reads page by page and writes a row group per page, so
+    /// memory stays bounded. Rows that cannot be typed are counted and reported.
+    Parquet(ParquetArgs),
+}
+
+#[derive(Debug, Args)]
+struct ParquetArgs {
+    /// The Parquet file to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// Only documents at or after this time (RFC 3339, or YYYY-MM-DD).
+    #[arg(long)]
+    since: Option<String>,
+    /// Only documents before this time (RFC 3339, or YYYY-MM-DD).
+    #[arg(long)]
+    until: Option<String>,
+    /// Include calls without a prediction (failed calls), with empty prediction columns.
+    #[arg(long)]
+    all: bool,
+    /// The index to read.
+    #[arg(long, default_value = "ml-api-message")]
+    index: String,
+    #[command(flatten)]
+    pipeline: PipelineArgs,
+}
+
+impl ExportCommand {
+    /// Runs the export.
+    pub fn execute(self) -> anyhow::Result<ExitCode> {
+        let ExportFormat::Parquet(args) = self.format;
+        let settings = args.pipeline.resolve()?;
+        let range = Range {
+            since: args
+                .since
+                .as_deref()
+                .map(parse_time)
+                .transpose()
+                .map_err(ExitError::bad_input)?,
+            until: args
+                .until
+                .as_deref()
+                .map(parse_time)
+                .transpose()
+                .map_err(ExitError::bad_input)?,
+        };
+        let sink = settings
+            .sinks
+            .iter()
+            .find(|s| s.starts_with("sqlite:") || s.starts_with("es:"))
+            .ok_or_else(|| {
+                ExitError::bad_input("export reads an sqlite: or es: sink; none is configured")
+            })?
+            .clone();
+        let mut reader = if let Some(path) = sink.strip_prefix("sqlite:") {
+            MessageReader::Sqlite {
+                conn: SqliteSink::open_read_only(path.as_ref())
+                    .map_err(|e| ExitError::bad_input(format!("{path}: {e}")))?,
+                index: args.index.clone(),
+                range,
+                after: (String::new(), String::new()),
+            }
+        } else {
+            let address = sink.strip_prefix("es:").expect("checked");
+            let config =
+                EsConfig::from_spec(address, &settings.state_dir).map_err(ExitError::bad_input)?;
+            MessageReader::Es {
+                service: EsService::new(config).map_err(anyhow::Error::msg)?,
+                runtime: tokio::runtime::Runtime::new()?,
+                index: args.index.clone(),
+                range,
+                scroll: None,
+                done: false,
+            }
+        };
+        let mut writer = PredictionWriter::create(&args.out)?;
+        let progress = std::io::stderr().is_terminal();
+        let (mut read, mut written, mut skipped) = (0u64, 0u64, 0u64);
+        let mut untypable: Vec<String> = Vec::new();
+        loop {
+            let page = reader.next_page()?;
+            if page.is_empty() {
+                break;
+            }
+            read += page.len() as u64;
+            let mut rows = Vec::with_capacity(page.len());
+            for doc in &page {
+                match type_row(doc, args.all) {
+                    Ok(Some(row)) => rows.push(row),
+                    Ok(None) => skipped += 1,
+                    Err(why) => {
+                        let tx = doc["transaction_id"].as_str().unwrap_or("?");
+                        untypable.push(format!("{tx}: {}", why.0));
+                    }
+                }
+            }
+            written += rows.len() as u64;
+            writer.write(&rows)?;
+            if progress {
+                eprint!("\rexported {written} rows ({read} documents read)");
+            }
+        }
+        writer.close()?;
+        if progress {
+            eprintln!();
+        }
+        println!("{written} rows written to {}", args.out.display());
+        println!("{read} documents read from {} in {sink}", args.index);
+        if skipped > 0 {
+            println!("{skipped} without a prediction left out (use --all to include them)");
+        }
+        if !untypable.is_empty() {
+            println!("{} could not be typed and were left out:", untypable.len());
+            for u in untypable.iter().take(20) {
+                println!("  {u}");
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
