@@ -158,11 +158,6 @@ impl SearchServer {
         panic!("noida-db did not answer on port {}", self.port);
     }
 
-    /// True when this is a process the test controls (not an external server).
-    pub fn is_local(&self) -> bool {
-        self.data.is_some()
-    }
-
     /// Stops the server gracefully (it keeps its data).
     pub fn stop(&mut self) {
         if self.running {
@@ -170,13 +165,6 @@ impl SearchServer {
             let bin = noida_db().expect("noida-db");
             self.noida(&bin, &["down"]);
         }
-    }
-
-    /// Starts it again on the same port with the same data.
-    pub fn restart(&mut self) {
-        self.stop();
-        let bin = noida_db().expect("noida-db");
-        self.launch(&bin);
     }
 
     fn request(&self, method: &str, path: &str, body: Option<&str>) -> Option<(u16, String)> {

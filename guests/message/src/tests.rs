@@ -93,7 +93,7 @@ fn nested_422_input_decodes_surrogate_pairs() {
     let (fields, _) = run(message(86));
     let f = fields.unwrap();
     assert_eq!(f["input_data"]["ANXIETY"], "un peu stressée 😬");
-    assert_eq!(f["result"]["detail"][0]["type"].as_str().is_some(), true);
+    assert!(f["result"]["detail"][0]["type"].as_str().is_some());
 }
 
 #[test]

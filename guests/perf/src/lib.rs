@@ -83,7 +83,7 @@ mod tests {
         if let Some((c, json)) = docs.get(1) {
             assert_eq!(*c, FIELDS);
             let fields: Value = serde_json::from_str(json).unwrap();
-            assert_eq!(fields["transaction_id"].as_str().unwrap().len() > 0, true);
+            assert!(!fields["transaction_id"].as_str().unwrap().is_empty());
         }
         Ok(docs.into_iter().next().map(|(c, json)| {
             assert_eq!(c, METRICS);

@@ -9,7 +9,7 @@ use crate::plugin::{EventParam, Kind, PluginRunner};
 use crate::sink::Sink;
 use crate::source::{FileSource, Record};
 use clap::Args;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -69,12 +69,12 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-fn read_corpus(path: &PathBuf, max: usize) -> anyhow::Result<Vec<Record>> {
+fn read_corpus(path: &Path, max: usize) -> anyhow::Result<Vec<Record>> {
     let mut source = FileSource::open(path).map_err(|e| ExitError::bad_input(e.to_string()))?;
     Ok(source.next_batch(max)?)
 }
 
-fn plugin_figures(plan: &Plan, corpus: &PathBuf, lines: usize) -> anyhow::Result<()> {
+fn plugin_figures(plan: &Plan, corpus: &Path, lines: usize) -> anyhow::Result<()> {
     let records = read_corpus(corpus, lines)?;
     let n = records.len();
     // The filter needs the message parser's http fields: computed once, untimed.
@@ -188,7 +188,7 @@ fn plugin_figures(plan: &Plan, corpus: &PathBuf, lines: usize) -> anyhow::Result
     Ok(())
 }
 
-fn pipeline_figures(plan: &Plan, corpus: &PathBuf, base: &RunOptions) -> anyhow::Result<()> {
+fn pipeline_figures(plan: &Plan, corpus: &Path, base: &RunOptions) -> anyhow::Result<()> {
     println!("\nwhole pipeline to a null sink (header parse, ids, plugins, documents)");
     println!(
         "{:<10} {:>8} {:>12} {:>14} {:>12} {:>12}",
@@ -259,7 +259,7 @@ fn peak_rss_mib() -> f64 {
 /// The documents of the first `lines` lines of the corpus, for index `prefix-*`.
 fn corpus_documents(
     plan: &Plan,
-    corpus: &PathBuf,
+    corpus: &Path,
     lines: usize,
     prefix: &str,
 ) -> anyhow::Result<Vec<crate::document::Document>> {
@@ -279,7 +279,7 @@ fn corpus_documents(
 
 fn es_figures(
     plan: &Plan,
-    corpus: &PathBuf,
+    corpus: &Path,
     url: &str,
     lines: usize,
     settings: &super::common::Settings,

@@ -91,7 +91,7 @@ impl ExportCommand {
             let config =
                 EsConfig::from_spec(address, &settings.state_dir).map_err(ExitError::bad_input)?;
             MessageReader::Es {
-                service: EsService::new(config).map_err(anyhow::Error::msg)?,
+                service: Box::new(EsService::new(config).map_err(anyhow::Error::msg)?),
                 runtime: tokio::runtime::Runtime::new()?,
                 index: args.index.clone(),
                 range,

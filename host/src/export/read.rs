@@ -46,8 +46,8 @@ pub enum MessageReader {
     },
     /// Elasticsearch.
     Es {
-        /// The client.
-        service: EsService,
+        /// The client (boxed: it is much larger than the store's connection).
+        service: Box<EsService>,
         /// Its runtime.
         runtime: tokio::runtime::Runtime,
         /// Index name.

@@ -5,6 +5,11 @@ use super::instance::RawDocument;
 use super::runner::Outcome;
 use logpipe_plugin_sdk::{Config, Emit, Event, Filter, Info, Parser};
 
+/// A configured parser's function.
+pub type ParseFn = Box<dyn Fn(&Event<'_>, &mut Emit) -> Result<(), String> + Send>;
+/// A configured filter's function.
+pub type AcceptFn = Box<dyn Fn(&Event<'_>) -> Result<bool, String> + Send>;
+
 /// A reference plugin running natively.
 pub enum NativePlugin {
     /// A parser.
@@ -12,14 +17,14 @@ pub enum NativePlugin {
         /// What it is.
         info: Info,
         /// Its parse function, configured.
-        parse: Box<dyn Fn(&Event<'_>, &mut Emit) -> Result<(), String> + Send>,
+        parse: ParseFn,
     },
     /// A filter.
     Filter {
         /// What it is.
         info: Info,
         /// Its decision function, configured.
-        accept: Box<dyn Fn(&Event<'_>) -> Result<bool, String> + Send>,
+        accept: AcceptFn,
     },
 }
 

@@ -98,6 +98,20 @@ impl SqliteSink {
     }
 }
 
+/// The documents of one transaction across the indices, oldest first:
+/// `(index, _id, _source)`.
+pub fn trace(
+    conn: &Connection,
+    transaction_id: &str,
+) -> rusqlite::Result<Vec<(String, String, String)>> {
+    let mut stmt = conn.prepare(
+        "SELECT index_name, id, source FROM documents WHERE transaction_id = ?1
+         ORDER BY timestamp, index_name, id",
+    )?;
+    let rows = stmt.query_map([transaction_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    rows.collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,18 +160,4 @@ mod tests {
             .unwrap();
         assert_eq!(ts, "2025-11-21T09:12:03Z");
     }
-}
-
-/// The documents of one transaction across the indices, oldest first:
-/// `(index, _id, _source)`.
-pub fn trace(
-    conn: &Connection,
-    transaction_id: &str,
-) -> rusqlite::Result<Vec<(String, String, String)>> {
-    let mut stmt = conn.prepare(
-        "SELECT index_name, id, source FROM documents WHERE transaction_id = ?1
-         ORDER BY timestamp, index_name, id",
-    )?;
-    let rows = stmt.query_map([transaction_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    rows.collect()
 }

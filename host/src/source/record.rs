@@ -128,7 +128,10 @@ impl Record {
     }
 }
 
-fn split_header(line: &str) -> Option<(Range<u32>, Range<u32>, Range<u32>, Range<u32>)> {
+/// Spans of timestamp, logger, level and message.
+type HeaderSpans = (Range<u32>, Range<u32>, Range<u32>, Range<u32>);
+
+fn split_header(line: &str) -> Option<HeaderSpans> {
     let ts_end = line.find(SEP)?;
     if !looks_like_timestamp(&line[..ts_end]) {
         return None;
