@@ -9,4 +9,5 @@ mod once;
 mod plugins;
 mod run;
 mod sandbox;
+mod soak;
 mod util;
