@@ -240,3 +240,80 @@ async fn sigterm_then_restart_resumes_without_duplicate_or_gap() {
         .collect();
     assert_eq!(got, sim.ledger(), "no duplicate, no gap, in order");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn configuration_reloads_on_change_and_sighup_and_an_invalid_one_keeps_the_old() {
+    let sim = Simulator::start("127.0.0.1:0".parse().unwrap(), Knobs::default(), 60)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("logpipe.toml");
+    let write_config = |index: &str, extra: &str| {
+        write_atomically(
+            &config,
+            format!("line_index = \"{index}\"\n{extra}").as_bytes(),
+        );
+    };
+    write_config("first-logs", "");
+    let port = free_port();
+    let child = start_run(
+        &format!("rest:http://{}/logs", sim.addr()),
+        dir.path(),
+        None,
+        Some(&config),
+        port,
+    );
+    let count = |index: &str| {
+        ndjson(
+            &std::fs::read(dir.path().join("out").join(format!("{index}.ndjson")))
+                .unwrap_or_default(),
+        )
+        .len()
+    };
+    wait_for("the first poll", Duration::from_secs(60), || {
+        count("first-logs") >= 60
+    });
+
+    write_config("second-logs", "");
+    wait_for("the reload", Duration::from_secs(30), || {
+        metric(port, "logpipe_config_reloads_total") == Some(1)
+    });
+    sim.push_lines(20);
+    wait_for("lines in the new index", Duration::from_secs(30), || {
+        count("second-logs") >= 20
+    });
+
+    write_config("third-logs", "unknown_key = 1\n");
+    wait_for("the refusal", Duration::from_secs(30), || {
+        metric(port, "logpipe_config_reload_failures_total") == Some(1)
+    });
+    sim.push_lines(20);
+    wait_for(
+        "lines still in the running index",
+        Duration::from_secs(30),
+        || count("second-logs") >= 40,
+    );
+    assert_eq!(count("third-logs"), 0);
+
+    // A valid file again, applied on SIGHUP (its change may trigger a reload too).
+    write_config("third-logs", "");
+    std::thread::sleep(Duration::from_millis(500));
+    let before = metric(port, "logpipe_config_reloads_total").unwrap_or(0);
+    let _ = std::process::Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status();
+    wait_for("the SIGHUP reload", Duration::from_secs(30), || {
+        metric(port, "logpipe_config_reloads_total").unwrap_or(0) > before
+    });
+    sim.push_lines(10);
+    wait_for("lines in the third index", Duration::from_secs(30), || {
+        count("third-logs") >= 10
+    });
+    stop(child);
+    let total = count("first-logs") + count("second-logs") + count("third-logs");
+    assert_eq!(
+        total,
+        sim.ledger().len(),
+        "no line lost or doubled across reloads"
+    );
+}

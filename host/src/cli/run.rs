@@ -41,61 +41,55 @@ impl RunCommand {
     }
 
     async fn run(self) -> anyhow::Result<ExitCode> {
-        let settings = self.pipeline.resolve()?;
-        let spec = settings.source.clone().ok_or_else(|| {
-            ExitError::bad_input(
-                "no source: give --source, GRADIO_URL or `source` in the configuration",
-            )
-        })?;
-        let mut source = settings.window_source(&spec)?.ok_or_else(|| {
-            ExitError::bad_input(format!(
-                "source `{spec}`: `run` polls gradio: or rest: sources; use `once` for files"
-            ))
-        })?;
-        let engine = settings.engine()?;
-        let plan = settings.plan(&engine)?;
-        let mut worker = Worker::new(&plan, settings.run.timestamps.clone())?;
-        let mut sinks = settings.open_sinks(&plan)?;
         let metrics = Arc::new(Metrics::default());
-        let shared = SharedPlan::new(plan);
-        let _watcher = match &settings.plugins_dir {
-            Some(dir) => Some(
-                reload::watch(dir.clone(), engine.clone(), shared.clone(), metrics.clone())
-                    .with_context(|| format!("watching the plugin directory {}", dir.display()))?,
-            ),
-            None => None,
-        };
-        if let Some(addr) = self.metrics_listen.or(settings.metrics_listen) {
+        let mut running = Running::start(&self.pipeline, &metrics)?;
+        if let Some(addr) = self.metrics_listen.or(running.settings.metrics_listen) {
             let bound = ops::server::serve(addr, metrics.clone())
                 .await
                 .with_context(|| format!("serving metrics on {addr}"))?;
             tracing::info!(%bound, "metrics on /metrics, health on /health");
         }
-        let mut generation = shared.generation();
-        tracing::info!(source = %spec, sinks = ?settings.sinks, remembered = source.remembered(), "logpipe run started");
-
+        let (reload_tx, mut reload_rx) = tokio::sync::mpsc::unbounded_channel::<&'static str>();
+        let _config_watcher = match &self.pipeline.config {
+            Some(path) => Some(watch_config(path, reload_tx.clone())?),
+            None => None,
+        };
+        tracing::info!(
+            source = %running.spec,
+            sinks = ?running.settings.sinks,
+            remembered = running.source.remembered(),
+            "logpipe run started"
+        );
         // Handlers are installed now, so a signal during the first poll is not fatal.
         let mut stop = StopSignal::install()?;
+        let mut hangup = Hangup::install()?;
         let mut failures = 0u32;
         loop {
-            if shared.generation() != generation {
-                generation = shared.generation();
-                for e in worker.sync(&shared.plan()) {
+            if running.shared.generation() != running.generation {
+                running.generation = running.shared.generation();
+                for e in running.worker.sync(&running.shared.plan()) {
                     tracing::error!(
                         "a worker could not switch plugin versions, it keeps the old one: {e}"
                     );
                 }
             }
             let started = std::time::Instant::now();
-            let polled = source
-                .poll(&mut worker, &mut sinks, settings.run.batch_lines)
+            let polled = running
+                .source
+                .poll(
+                    &mut running.worker,
+                    &mut running.sinks,
+                    running.settings.run.batch_lines,
+                )
                 .await;
             metrics.poll_latency.observe(started.elapsed());
             let wait = match polled {
                 Ok(report) => {
                     failures = 0;
                     record(&metrics, &report);
-                    shared.remember(report.recent_messages.iter().rev().cloned());
+                    running
+                        .shared
+                        .remember(report.recent_messages.iter().rev().cloned());
                     let s = &report.summary;
                     tracing::info!(
                         lines = s.lines,
@@ -109,7 +103,7 @@ impl RunCommand {
                         gap = report.gap.is_some(),
                         "poll"
                     );
-                    settings.poll_interval
+                    running.settings.poll_interval
                 }
                 Err(e) => {
                     failures += 1;
@@ -131,13 +125,154 @@ impl RunCommand {
                     wait
                 }
             };
-            tokio::select! {
+            let trigger = tokio::select! {
                 _ = stop.received() => break,
-                _ = tokio::time::sleep(wait) => {}
+                _ = tokio::time::sleep(wait) => None,
+                _ = hangup.received() => Some("SIGHUP"),
+                Some(why) = reload_rx.recv() => Some(why),
+            };
+            if let Some(why) = trigger {
+                // One save can raise several events: take them as one reload.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                while reload_rx.try_recv().is_ok() {}
+                // Start-up and reload share one code path; a configuration that does
+                // not start leaves the running one in place.
+                match Running::start(&self.pipeline, &metrics) {
+                    Ok(new) => {
+                        running = new;
+                        metrics.config_reloads.fetch_add(1, Ordering::Relaxed);
+                        tracing::info!(trigger = why, source = %running.spec, "configuration reloaded");
+                    }
+                    Err(e) => {
+                        metrics
+                            .config_reload_failures
+                            .fetch_add(1, Ordering::Relaxed);
+                        tracing::error!(
+                            trigger = why,
+                            "new configuration refused, the running one stays: {e:#}"
+                        );
+                    }
+                }
             }
         }
         tracing::info!("stopped; checkpoint is up to date");
         Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Everything a run needs, built from the configuration by one code path at
+/// start-up and on every reload.
+struct Running {
+    settings: super::common::Settings,
+    spec: String,
+    source: crate::pipeline::poll::WindowSource,
+    worker: Worker,
+    sinks: Vec<crate::sink::Sink>,
+    shared: Arc<SharedPlan>,
+    generation: u64,
+    _plugin_watcher: Option<notify::RecommendedWatcher>,
+}
+
+impl Running {
+    fn start(args: &PipelineArgs, metrics: &Arc<Metrics>) -> anyhow::Result<Self> {
+        let settings = args.resolve()?;
+        let spec = settings.source.clone().ok_or_else(|| {
+            ExitError::bad_input(
+                "no source: give --source, GRADIO_URL or `source` in the configuration",
+            )
+        })?;
+        let source = settings.window_source(&spec)?.ok_or_else(|| {
+            ExitError::bad_input(format!(
+                "source `{spec}`: `run` polls gradio: or rest: sources; use `once` for files"
+            ))
+        })?;
+        let engine = settings.engine()?;
+        let plan = settings.plan(&engine)?;
+        let worker = Worker::new(&plan, settings.run.timestamps.clone())?;
+        let sinks = settings.open_sinks(&plan)?;
+        let shared = SharedPlan::new(plan);
+        let plugin_watcher = match &settings.plugins_dir {
+            Some(dir) => Some(
+                reload::watch(dir.clone(), engine.clone(), shared.clone(), metrics.clone())
+                    .with_context(|| format!("watching the plugin directory {}", dir.display()))?,
+            ),
+            None => None,
+        };
+        Ok(Self {
+            generation: shared.generation(),
+            settings,
+            spec,
+            source,
+            worker,
+            sinks,
+            shared,
+            _plugin_watcher: plugin_watcher,
+        })
+    }
+}
+
+/// Sends a reload request when the configuration file changes.
+fn watch_config(
+    path: &std::path::Path,
+    tx: tokio::sync::mpsc::UnboundedSender<&'static str>,
+) -> anyhow::Result<notify::RecommendedWatcher> {
+    use notify::{EventKind, RecursiveMode, Watcher};
+    let path = std::fs::canonicalize(path)
+        .with_context(|| format!("configuration file {}", path.display()))?;
+    let dir = path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_os_string());
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        let Ok(event) = event else { return };
+        let written = matches!(
+            event.kind,
+            EventKind::Create(_)
+                | EventKind::Modify(notify::event::ModifyKind::Name(_))
+                | EventKind::Access(notify::event::AccessKind::Close(
+                    notify::event::AccessMode::Write
+                ))
+        );
+        if written
+            && event
+                .paths
+                .iter()
+                .any(|p| p.file_name().map(|n| n.to_os_string()) == name)
+        {
+            let _ = tx.send("configuration file changed");
+        }
+    })?;
+    watcher.watch(&dir, RecursiveMode::NonRecursive)?;
+    Ok(watcher)
+}
+
+/// SIGHUP: reload the configuration.
+struct Hangup {
+    #[cfg(unix)]
+    signal: tokio::signal::unix::Signal,
+}
+
+impl Hangup {
+    fn install() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                signal: signal(SignalKind::hangup()).context("installing the SIGHUP handler")?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    async fn received(&mut self) {
+        #[cfg(unix)]
+        {
+            self.signal.recv().await;
+        }
+        #[cfg(not(unix))]
+        std::future::pending::<()>().await
     }
 }
 

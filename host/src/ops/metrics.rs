@@ -56,6 +56,10 @@ pub struct Metrics {
     pub poll_latency: Timing,
     /// Duration of sink writes.
     pub write_latency: Timing,
+    /// Configuration reloads applied.
+    pub config_reloads: AtomicU64,
+    /// New configurations refused (the running one kept).
+    pub config_reload_failures: AtomicU64,
     /// Unix time of the last successful poll.
     pub last_success: AtomicU64,
 }
@@ -188,6 +192,18 @@ impl Metrics {
             "Plugin files refused (old version kept).",
             "plugin",
             &self.reload_failures,
+        );
+        counter(
+            &mut out,
+            "logpipe_config_reloads_total",
+            "Configuration reloads applied.",
+            l(&self.config_reloads),
+        );
+        counter(
+            &mut out,
+            "logpipe_config_reload_failures_total",
+            "New configurations refused (the running one kept).",
+            l(&self.config_reload_failures),
         );
         summary(
             &mut out,
