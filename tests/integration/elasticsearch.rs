@@ -1,7 +1,9 @@
 //! Indexing into a real server over HTTP: noida-db (Elasticsearch 8 API) started
 //! by the test, or the Elasticsearch at `LOGPIPE_TEST_ES_URL`.
 
-use crate::util::{OutageProxy, SearchServer, fixture, logpipe, prefixed_config, unique_prefix};
+use crate::util::{
+    OutageProxy, SearchServer, expect_success, fixture, logpipe, prefixed_config, unique_prefix,
+};
 use std::process::Output;
 
 fn once(
@@ -37,11 +39,7 @@ fn fixture_window_indexes_with_mappings_counts_contents_and_replays_add_nothing(
     let config = prefixed_config(dir.path(), &p);
     let sample = format!("file:{}", fixture("api-logs.sample.log").display());
     let out = once(&es, &config, dir.path(), &sample);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    expect_success(&out);
     assert_eq!(es.count(&format!("{p}-ml-api-logs")), 309);
     assert_eq!(es.count(&format!("{p}-ml-api-message")), 36);
     assert_eq!(es.count(&format!("{p}-ml-api-perfs")), 33);

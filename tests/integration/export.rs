@@ -1,31 +1,10 @@
 //! `logpipe export parquet`, read back with a real reader (pyarrow).
 
-use crate::util::{SearchServer, fixture, logpipe, prefixed_config, unique_prefix};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
-fn python_with_pyarrow() -> Option<PathBuf> {
-    let home = std::env::var_os("HOME").map(PathBuf::from);
-    let found = std::env::var_os("LOGPIPE_TEST_PYTHON")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(home.map(|h| h.join(".cache/logpipe/venv/bin/python")))
-        .chain([PathBuf::from("python3")])
-        .find(|p| {
-            Command::new(p)
-                .args(["-c", "import pyarrow.parquet"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        });
-    if found.is_none() {
-        let msg = "no Python with pyarrow: set LOGPIPE_TEST_PYTHON or run bash .ci/run";
-        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{msg}");
-        eprintln!("skipped: {msg}");
-    }
-    found
-}
+use crate::util::{
+    SearchServer, expect_success, fixture, logpipe, prefixed_config, python_with, unique_prefix,
+};
+use std::path::Path;
+use std::process::Command;
 
 /// Reads the file with pyarrow and returns (schema names and types, rows as JSON).
 fn read_back(python: &Path, file: &Path) -> serde_json::Value {
@@ -43,11 +22,7 @@ print(json.dumps({"schema": [[f.name, str(f.type)] for f in t.schema], "rows": r
         .arg(file)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    expect_success(&out);
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -120,7 +95,7 @@ fn check_fixture_export(python: &Path, file: &Path) {
 
 #[test]
 fn export_from_the_embedded_store_reads_back_with_pyarrow() {
-    let Some(python) = python_with_pyarrow() else {
+    let Some(python) = python_with("pyarrow.parquet") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -139,11 +114,7 @@ fn export_from_the_embedded_store_reads_back_with_pyarrow() {
         .arg(&file)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    expect_success(&out);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("35 rows written")
@@ -184,7 +155,7 @@ fn export_from_the_embedded_store_reads_back_with_pyarrow() {
 
 #[test]
 fn export_from_the_search_server_reads_back_with_pyarrow() {
-    let Some(python) = python_with_pyarrow() else {
+    let Some(python) = python_with("pyarrow.parquet") else {
         return;
     };
     let Some(es) = SearchServer::start() else {
@@ -220,10 +191,6 @@ fn export_from_the_search_server_reads_back_with_pyarrow() {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    expect_success(&out);
     check_fixture_export(&python, &file);
 }

@@ -2,28 +2,10 @@
 //! exposing `logs_api` like the original serves the fixture window, and logpipe
 //! collects exactly its lines, in order, across pages.
 
-use crate::util::{fixture, logpipe, ndjson};
+use crate::util::{expect_success, fixture, logpipe, ndjson, python_with};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn python_with_gradio() -> Option<PathBuf> {
-    let home = std::env::var_os("HOME").map(PathBuf::from);
-    let candidates: Vec<PathBuf> = std::env::var_os("LOGPIPE_TEST_PYTHON")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(home.map(|h| h.join(".cache/logpipe/venv/bin/python")))
-        .chain([PathBuf::from("python3")])
-        .collect();
-    candidates.into_iter().find(|p| {
-        Command::new(p)
-            .args(["-c", "import gradio"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    })
-}
 
 struct App(Child);
 
@@ -36,10 +18,7 @@ impl Drop for App {
 
 #[test]
 fn collects_the_fixture_window_from_a_real_gradio_app() {
-    let Some(python) = python_with_gradio() else {
-        let msg = "no Python with gradio: set LOGPIPE_TEST_PYTHON or run bash .ci/run";
-        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{msg}");
-        eprintln!("skipped: {msg}");
+    let Some(python) = python_with("gradio") else {
         return;
     };
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -86,11 +65,7 @@ fn collects_the_fixture_window_from_a_real_gradio_app() {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    expect_success(&out);
     let docs = ndjson(&std::fs::read(out_dir.join("ml-api-logs.ndjson")).unwrap());
     let sample = std::fs::read_to_string(fixture("api-logs.sample.log")).unwrap();
     // Line 256 has no header: the API leaves it out of `logs`.

@@ -1,6 +1,6 @@
 //! `logpipe once` and `logpipe demo` end to end, through the real binary.
 
-use crate::util::{fixture, logpipe, ndjson};
+use crate::util::{expect_success, fixture, logpipe, ndjson};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -172,11 +172,7 @@ fn demo_exits_zero_and_the_store_holds_what_it_reports() {
         .arg(&store)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    expect_success(&out);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let reported = |index: &str| -> i64 {
         let line = text

@@ -1,18 +1,14 @@
 //! Golden tests: every line of the fixture window through the real components,
 //! and the plugin command line.
 
-use crate::util::{fixture, guest, logpipe, ndjson, run_with_stdin};
+use crate::util::{expect_success, fixture, guest, logpipe, ndjson, run_with_stdin};
 
 fn golden(plugin_file: &str, golden_file: &str) {
     let input = std::fs::read(fixture("api-logs.sample.log")).unwrap();
     let mut cmd = logpipe();
     cmd.args(["plugin", "run"]).arg(guest(plugin_file));
     let out = run_with_stdin(cmd, &input);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    expect_success(&out);
     let got = ndjson(&out.stdout);
     let expected = ndjson(&std::fs::read(fixture(golden_file)).unwrap());
     assert_eq!(got.len(), 309);
@@ -81,11 +77,7 @@ fn filter_keeps_predictions_and_performance_lines() {
     cmd.args(["plugin", "run"])
         .arg(guest("logpipe_filter.wasm"));
     let out = run_with_stdin(cmd, input.as_bytes());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    expect_success(&out);
     let accepted: Vec<bool> = ndjson(&out.stdout)
         .iter()
         .map(|v| v["accept"].as_bool().unwrap())

@@ -1,19 +1,11 @@
 //! `logpipe run` as people run it: against the simulator, with hot reload,
 //! metrics, and a stop and restart.
 
-use crate::util::{guest, logpipe, ndjson};
+use crate::util::{free_port, guest, logpipe, ndjson, wait_for, write_atomically};
 use logpipe::simulate::{Knobs, Simulator};
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn start_run(
     source: &str,
@@ -52,14 +44,6 @@ fn metric(port: u16, name: &str) -> Option<u64> {
         .lines()
         .find(|l| l.starts_with(name))
         .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-}
-
-fn wait_for(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn stop(mut child: Child) {
@@ -105,12 +89,6 @@ fn indexed_lines(dir: &Path) -> Vec<(String, serde_json::Value)> {
             )
         })
         .collect()
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).unwrap();
-    std::fs::rename(&tmp, path).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -5,19 +5,14 @@
 //! and malformed events. At the end every line the simulator logged is indexed
 //! exactly once, and the counters match what was injected.
 
-use crate::util::{OutageProxy, SearchServer, guest, logpipe, prefixed_config, unique_prefix};
+use crate::util::{
+    OutageProxy, SearchServer, free_port, guest, logpipe, prefixed_config, unique_prefix, wait_for,
+    write_atomically,
+};
 use logpipe::simulate::{Fault, Knobs, Simulator};
 use std::path::Path;
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use std::time::Duration;
 
 fn metrics(port: u16) -> String {
     let out = std::process::Command::new("curl")
@@ -40,14 +35,6 @@ fn total(port: u16, name: &str) -> u64 {
         .sum()
 }
 
-fn wait_for(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// The same component with a custom section appended: new bytes, same behaviour.
 fn variant(bytes: &[u8], n: u8) -> Vec<u8> {
     let name = b"logpipe-soak";
@@ -58,12 +45,6 @@ fn variant(bytes: &[u8], n: u8) -> Vec<u8> {
     out.extend_from_slice(name);
     out.push(n);
     out
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).unwrap();
-    std::fs::rename(&tmp, path).unwrap();
 }
 
 fn start(source: &str, sink: &str, dir: &Path, port: u16) -> Child {

@@ -45,6 +45,69 @@ pub fn run_with_stdin(mut cmd: Command, input: &[u8]) -> Output {
     out
 }
 
+/// Fails the test with the command's stderr unless it succeeded.
+pub fn expect_success(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Polls `ok` every 50 ms until it holds, failing after `timeout`.
+pub fn wait_for(what: &str, timeout: std::time::Duration, mut ok: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Replaces `path` atomically (a temporary file renamed over it).
+pub fn write_atomically(path: &Path, bytes: &[u8]) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+/// A Python that can import `module` (`LOGPIPE_TEST_PYTHON`, the venv of
+/// `.ci/run`, or `python3`), or `None` with a message outside CI. In CI a missing
+/// one fails the test.
+pub fn python_with(module: &str) -> Option<PathBuf> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let found = std::env::var_os("LOGPIPE_TEST_PYTHON")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(home.map(|h| h.join(".cache/logpipe/venv/bin/python")))
+        .chain([PathBuf::from("python3")])
+        .find(|p| {
+            Command::new(p)
+                .args(["-c", &format!("import {module}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        });
+    if found.is_none() {
+        let msg = format!("no Python with {module}: set LOGPIPE_TEST_PYTHON or run bash .ci/run");
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{msg}");
+        eprintln!("skipped: {msg}");
+    }
+    found
+}
+
 /// Parses NDJSON text into values.
 pub fn ndjson(text: &[u8]) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(text)

@@ -145,17 +145,7 @@ fn plugin_figures(plan: &Plan, corpus: &Path, lines: usize) -> anyhow::Result<()
             let wasm = start.elapsed().as_nanos() as f64 / n as f64;
             let start = Instant::now();
             for chunk in events.chunks(batch) {
-                let native_events: Vec<NativeEvent<'_>> = chunk
-                    .iter()
-                    .map(|e| NativeEvent {
-                        message: e.message,
-                        fields: e
-                            .fields
-                            .iter()
-                            .map(|(k, v)| (k.to_string(), v.to_string()))
-                            .collect(),
-                    })
-                    .collect();
+                let native_events = NativeEvent::from_params(chunk);
                 match info.kind {
                     Kind::Parser => drop(std::hint::black_box(nat.parse(&native_events))),
                     Kind::Filter => drop(std::hint::black_box(nat.accept(&native_events))),

@@ -218,7 +218,7 @@ impl Worker {
                 Kind::Filter => {
                     let outcomes = match &mut stage.exec {
                         Executor::Wasm(r) => r.accept(&events),
-                        Executor::Native(n) => n.accept(&native_events(&events)),
+                        Executor::Native(n) => n.accept(&NativeEvent::from_params(&events)),
                     };
                     drop(events);
                     for (&i, outcome) in selected.iter().zip(outcomes) {
@@ -238,7 +238,7 @@ impl Worker {
                 Kind::Parser => {
                     let outcomes = match &mut stage.exec {
                         Executor::Wasm(r) => r.parse(&events),
-                        Executor::Native(n) => n.parse(&native_events(&events)),
+                        Executor::Native(n) => n.parse(&NativeEvent::from_params(&events)),
                     };
                     drop(events);
                     for (&i, outcome) in selected.iter().zip(outcomes) {
@@ -363,20 +363,6 @@ fn event_fields<'a>(
                     .map(|(_, v)| v.as_str()),
             }?;
             Some((name.as_str(), value))
-        })
-        .collect()
-}
-
-fn native_events<'a>(events: &[EventParam<'a>]) -> Vec<NativeEvent<'a>> {
-    events
-        .iter()
-        .map(|e| NativeEvent {
-            message: e.message,
-            fields: e
-                .fields
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
         })
         .collect()
 }

@@ -65,6 +65,23 @@ pub struct NativeEvent<'a> {
     pub fields: Vec<(String, String)>,
 }
 
+impl<'a> NativeEvent<'a> {
+    /// The native form of events built for a component.
+    pub fn from_params(events: &[super::EventParam<'a>]) -> Vec<Self> {
+        events
+            .iter()
+            .map(|e| NativeEvent {
+                message: e.message,
+                fields: e
+                    .fields
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
 impl NativePlugin {
     /// Parses a batch the way a component would answer it.
     pub fn parse(&self, events: &[NativeEvent<'_>]) -> Vec<Outcome<Vec<RawDocument>>> {
