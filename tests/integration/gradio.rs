@@ -53,19 +53,16 @@ fn collects_the_fixture_window_from_a_real_gradio_app() {
 
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");
-    let out = logpipe()
-        .args([
-            "once",
-            "--source",
-            &format!("gradio:{url}"),
-            "--sink",
-            &format!("dir:{}", out_dir.display()),
-        ])
-        .arg("--state-dir")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    expect_success(&out);
+    let poll = || {
+        logpipe()
+            .args(["once", "--source", &format!("gradio:{url}"), "--sink"])
+            .arg(format!("dir:{}", out_dir.display()))
+            .arg("--state-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    expect_success(&poll());
     let docs = ndjson(&std::fs::read(out_dir.join("ml-api-logs.ndjson")).unwrap());
     let sample = std::fs::read_to_string(fixture("api-logs.sample.log")).unwrap();
     // Line 256 has no header: the API leaves it out of `logs`.
@@ -82,17 +79,6 @@ fn collects_the_fixture_window_from_a_real_gradio_app() {
     let messages = ndjson(&std::fs::read(out_dir.join("ml-api-message.ndjson")).unwrap());
     assert_eq!(messages.len(), 36);
     // A second poll finds nothing new, in one request.
-    let again = logpipe()
-        .args([
-            "once",
-            "--source",
-            &format!("gradio:{url}"),
-            "--sink",
-            &format!("dir:{}", out_dir.display()),
-        ])
-        .arg("--state-dir")
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let again = poll();
     assert!(String::from_utf8_lossy(&again.stdout).starts_with("lines: 0"));
 }
