@@ -168,7 +168,7 @@ fn demo_exits_zero_and_the_store_holds_what_it_reports() {
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("demo.db");
     let out = logpipe()
-        .args(["demo", "--lines", "600", "--store"])
+        .args(["demo", "--duration", "1", "--store"])
         .arg(&store)
         .output()
         .unwrap();
@@ -323,4 +323,46 @@ fn check_says_what_is_wrong() {
     );
     assert!(text.contains("is the server running"), "{text}");
     assert!(text.contains("ok    plugin message"), "{text}");
+}
+
+#[test]
+fn design_document_routing_each_example_in_its_indices_and_only_there() {
+    // The design document's three examples are elided (`...`), so the reference
+    // gives complete equivalents from the sample: 176 (short format) and 21 (real
+    // format) are predictions, 20 is a performance line, 2 a system line.
+    let sample = std::fs::read_to_string(fixture("api-logs.sample.log")).unwrap();
+    let lines: Vec<&str> = sample.lines().collect();
+    let picked = [lines[175], lines[20], lines[19], lines[1]];
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("design.log");
+    std::fs::write(&log, picked.join("\n") + "\n").unwrap();
+    let out_dir = tmp.path().join("out");
+    once(&[
+        "--source",
+        &format!("file:{}", log.display()),
+        "--sink",
+        &format!("dir:{}", out_dir.display()),
+    ]);
+    let docs = by_index(&out_dir);
+    let ids_in = |index: &str| -> Vec<String> {
+        docs.get(index).map_or(Vec::new(), |d| {
+            d.iter()
+                .map(|d| d["_id"].as_str().unwrap().to_string())
+                .collect()
+        })
+    };
+    let logs = &docs["ml-api-logs"];
+    assert_eq!(logs.len(), 4, "every line in the line index");
+    let id = |i: usize| logs[i]["_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        ids_in("ml-api-message"),
+        [id(0), id(1)],
+        "the two predictions, and only them"
+    );
+    assert_eq!(
+        ids_in("ml-api-perfs"),
+        [id(2)],
+        "the performance line, and only it"
+    );
+    assert_eq!(docs.len(), 3, "no other index");
 }

@@ -1,28 +1,35 @@
-//! `logpipe demo`: the pipeline on simulated traffic, into the embedded store,
-//! with no server to install.
+//! `logpipe demo`: the whole pipeline on simulated traffic, into the embedded
+//! store, with no server to install.
 
 use super::common::PipelineArgs;
-use super::once::print_summary;
-use crate::pipeline::run_file;
-use crate::simulate::{Generator, Knobs};
+use crate::ids::Checkpoint;
+use crate::pipeline::Worker;
+use crate::pipeline::poll::WindowSource;
+use crate::pipeline::run::RunSummary;
+use crate::simulate::{Knobs, Simulator};
 use crate::sink::Sink;
 use crate::sink::sqlite::{SqliteSink, trace};
-use crate::source::FileSource;
+use crate::source::collector::Collector;
+use crate::source::http::{Endpoint, PageFetcher};
 use anyhow::Context;
 use clap::Args;
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
-/// Generates realistic API traffic (start-up, predictions with their performance
-/// lines, health checks, GET calls, failed calls), runs it through the reference
-/// plugins into the embedded store, prints what happened and traces one
-/// prediction across the indices.
+/// Starts the simulator in-process on a free loopback port (start-up lines,
+/// predictions with their performance lines, health checks, GET calls, failed
+/// calls), runs the pipeline against it through Gradio's protocol into the
+/// embedded store, then prints what it did and traces one prediction across
+/// the indices.
 #[derive(Debug, Args)]
 pub struct DemoCommand {
-    /// Lines of traffic to generate.
-    #[arg(long, default_value_t = 2000)]
-    lines: usize,
+    /// How long to run, in seconds.
+    #[arg(long, default_value_t = 5.0)]
+    duration: f64,
+    /// Simulated log lines per second.
+    #[arg(long, default_value_t = 200.0)]
+    rate: f64,
     /// Random seed of the traffic.
     #[arg(long, default_value_t = 20251121)]
     seed: u64,
@@ -36,45 +43,82 @@ pub struct DemoCommand {
 impl DemoCommand {
     /// Runs the demo.
     pub fn execute(self) -> anyhow::Result<ExitCode> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("starting the runtime")?;
+        runtime.block_on(self.run())
+    }
+
+    async fn run(self) -> anyhow::Result<ExitCode> {
         let settings = self.pipeline.resolve()?;
         let dir = tempfile::Builder::new().prefix("logpipe-demo-").tempdir()?;
-        let traffic = dir.path().join("traffic.log");
-        let mut generator = Generator::new(
-            Knobs {
-                seed: self.seed,
-                ..Knobs::default()
-            },
-            jiff::Timestamp::now().as_second() - 3600,
-        );
-        let mut file = std::io::BufWriter::new(std::fs::File::create(&traffic)?);
-        let mut written = 0;
-        while written < self.lines {
-            for line in generator.next_event() {
-                writeln!(file, "{line}")?;
-                written += 1;
-            }
-        }
-        file.flush()?;
-        drop(file);
-
         let temporary = self.store.is_none();
         let store = self.store.unwrap_or_else(|| dir.path().join("store.db"));
+        let knobs = Knobs {
+            seed: self.seed,
+            ..Knobs::default()
+        };
+        let sim = Simulator::start("127.0.0.1:0".parse().expect("address"), knobs, 300)
+            .await
+            .context("starting the simulator")?;
+        sim.grow(self.rate);
+        let url = format!("http://{}", sim.addr());
         println!(
-            "logpipe demo: {written} lines of simulated API traffic -> embedded store {}",
+            "logpipe demo: simulated API on {url}, {} s, embedded store {}",
+            self.duration,
             store.display()
         );
+
         let engine = settings.engine()?;
         let plan = settings.plan(&engine)?;
+        let mut worker = Worker::new(&plan, settings.run.timestamps.clone())?;
         let mut sinks = [Sink::Sqlite(
             SqliteSink::open(&store).context("opening the store")?,
         )];
-        let summary = run_file(
-            FileSource::open(&traffic)?,
-            &plan,
-            &mut sinks,
-            &settings.run,
-        )?;
-        print_summary(&summary);
+        let collector = Collector::new(PageFetcher::new(
+            Endpoint::Gradio {
+                base: url.clone(),
+                api: "logs_api".into(),
+            },
+            None,
+        ));
+        let mut source = WindowSource::open(collector, Checkpoint::new(dir.path(), &url))?;
+        let mut total = RunSummary::default();
+        let (mut polls, mut requests) = (0u32, 0u32);
+        let deadline = Instant::now() + Duration::from_secs_f64(self.duration.max(0.5));
+        let mut last = false;
+        loop {
+            if Instant::now() >= deadline {
+                // Stop the traffic, then one last poll collects what is left.
+                sim.stop_growing();
+                last = true;
+            }
+            let report = source
+                .poll(&mut worker, &mut sinks, settings.run.batch_lines)
+                .await?;
+            polls += 1;
+            requests += report.requests;
+            total.lines += report.summary.lines;
+            total.accepted += report.summary.accepted;
+            total.written.absorb(report.summary.written);
+            for (k, v) in report.summary.plugin_errors {
+                *total.plugin_errors.entry(k).or_default() += v;
+            }
+            for (k, v) in report.summary.plugin_failures {
+                *total.plugin_failures.entry(k).or_default() += v;
+            }
+            if last {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        println!(
+            "{polls} polls, {requests} page requests; the simulator logged {} lines",
+            sim.ledger().len()
+        );
+        super::once::print_summary(&total);
+        println!("  dead letters: {}", total.written.dead_letters);
 
         let conn = SqliteSink::open_read_only(&store)?;
         let tx: Option<String> = conn
@@ -89,13 +133,13 @@ impl DemoCommand {
         if let Some(tx) = tx {
             println!("\none transaction across the indices (logpipe trace {tx}):");
             for (index, id, source) in trace(&conn, &tx)? {
-                let shown: String = source.chars().take(160).collect();
+                let shown: String = source.chars().take(150).collect();
                 println!("  {index:<15} {id}  {shown}…");
             }
         }
         if temporary {
             println!(
-                "\n(the store was temporary; keep one with --store PATH and query it with sqlite3)"
+                "\n(the store was temporary; keep one with --store PATH and read it with sqlite3)"
             );
         }
         Ok(ExitCode::SUCCESS)
