@@ -1,4 +1,5 @@
-//! Reading `ml-api-message` page by page: keyset paging in the embedded store,
+//! Reading `ml-api-message` page by page: keyset paging in the embedded store
+//! (written so that SQLite seeks the `documents_page` index at each page),
 //! scroll in Elasticsearch (always continuing from the latest scroll id).
 
 use crate::sink::elasticsearch::service::EsService;
@@ -74,9 +75,10 @@ impl MessageReader {
                 let mut stmt = conn.prepare_cached(
                     "SELECT COALESCE(timestamp, ''), id, source FROM documents
                      WHERE index_name = ?1
-                       AND (COALESCE(timestamp, ''), id) > (?2, ?3)
-                       AND (?4 IS NULL OR timestamp >= ?4)
-                       AND (?5 IS NULL OR timestamp < ?5)
+                       AND COALESCE(timestamp, '') >= ?2
+                       AND (COALESCE(timestamp, '') > ?2 OR id > ?3)
+                       AND (?4 IS NULL OR COALESCE(timestamp, '') >= ?4)
+                       AND (?5 IS NULL OR COALESCE(timestamp, '') < ?5)
                      ORDER BY COALESCE(timestamp, ''), id LIMIT ?6",
                 )?;
                 let rows = stmt.query_map(

@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS documents (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS documents_transaction ON documents(transaction_id);
 CREATE INDEX IF NOT EXISTS documents_time ON documents(index_name, timestamp);
+CREATE INDEX IF NOT EXISTS documents_page ON documents(index_name, COALESCE(timestamp, ''), id);
 "#;
 
 /// The embedded store.
