@@ -4,7 +4,12 @@
 use crate::util::{expect_success, fixture, guest, logpipe, ndjson, run_with_stdin};
 
 fn golden(plugin_file: &str, golden_file: &str) {
-    let input = std::fs::read(fixture("api-logs.sample.log")).unwrap();
+    golden_from("api-logs.sample.log", plugin_file, golden_file);
+}
+
+/// Runs every line of `input` through the component and compares with the golden file.
+fn golden_from(input: &str, plugin_file: &str, golden_file: &str) {
+    let input = std::fs::read(fixture(input)).unwrap();
     let mut cmd = logpipe();
     cmd.args(["plugin", "run"]).arg(guest(plugin_file));
     let out = run_with_stdin(cmd, &input);
@@ -25,6 +30,32 @@ fn message_parser_golden() {
 #[test]
 fn perf_parser_golden() {
     golden("logpipe_perf.wasm", "golden/perf.ndjson");
+}
+
+#[test]
+fn filter_golden() {
+    // Each sample line with the http fields the message parser found for it.
+    golden_from(
+        "filter-events.ndjson",
+        "logpipe_filter.wasm",
+        "golden/filter.ndjson",
+    );
+    let decisions = ndjson(&std::fs::read(fixture("golden/filter.ndjson")).unwrap());
+    let kept = decisions.iter().filter(|d| d["accept"] == true).count();
+    assert_eq!(
+        kept, 78,
+        "36 predictions, 33 performance lines and the other matching calls"
+    );
+}
+
+#[test]
+fn top_functions_golden() {
+    golden("logpipe_top_functions.wasm", "golden/top-functions.ndjson");
+    let out = ndjson(&std::fs::read(fixture("golden/top-functions.ndjson")).unwrap());
+    let line20 = out[19]["documents"].as_array().unwrap();
+    assert_eq!(line20.len(), 5, "one document per top function");
+    assert_eq!(line20[0]["document"]["function"], "predict_proba");
+    assert_eq!(line20[4]["document"]["rank"], 4);
 }
 
 #[test]
