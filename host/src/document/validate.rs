@@ -109,7 +109,7 @@ pub fn check_document(mut json: String) -> Result<CheckedDocument, InvalidDocume
             }
         }
         if needs_rewrite {
-            return Ok(rewrite_compact(&object));
+            return rewrite_compact(&object);
         }
         object
             .fields
@@ -135,12 +135,13 @@ pub fn check_document(mut json: String) -> Result<CheckedDocument, InvalidDocume
 
 /// Rare path: rewrites compactly. Raw values cannot hold raw line breaks inside
 /// strings (JSON forbids it), so only white space between tokens goes away.
-fn rewrite_compact(object: &RawObject<'_>) -> CheckedDocument {
+fn rewrite_compact(object: &RawObject<'_>) -> Result<CheckedDocument, InvalidDocument> {
     let mut json = String::from("{");
     let mut fields = Vec::with_capacity(object.fields.len());
     for (i, (key, value)) in object.fields.iter().enumerate() {
-        let value: serde_json::Value =
-            serde_json::from_str(value.get()).expect("validated by RawObject");
+        // Valid JSON can still be out of a Value's range (1e400): refuse, never panic.
+        let value: serde_json::Value = serde_json::from_str(value.get())
+            .map_err(|e| InvalidDocument::NotAnObject(e.to_string()))?;
         if i > 0 {
             json.push(',');
         }
@@ -154,7 +155,7 @@ fn rewrite_compact(object: &RawObject<'_>) -> CheckedDocument {
         });
     }
     json.push('}');
-    CheckedDocument { json, fields }
+    Ok(CheckedDocument { json, fields })
 }
 
 /// The text of a scalar raw value as a plugin's `event.fields` entry receives it:
@@ -218,6 +219,11 @@ mod tests {
             check_document(r#"{"a": 1, "a": 2}"#.to_string()).unwrap_err(),
             InvalidDocument::Duplicate("a".into())
         );
+    }
+
+    #[test]
+    fn huge_numbers_with_line_breaks_are_refused_not_a_panic() {
+        assert!(check_document("{\n\"a\": 1e400}".to_string()).is_err());
     }
 
     #[test]
