@@ -33,7 +33,8 @@ pub struct PipelineArgs {
     /// Plugin directory: `<name>.wasm` files override or add to the embedded plugins.
     #[arg(long = "plugins")]
     pub plugins_dir: Option<PathBuf>,
-    /// Plugin worker threads (0: one per core).
+    /// Plugin worker threads for files and benchmarks (0: one per core); a poll of
+    /// `run` (at most a window, 1000 lines) is processed by one worker.
     #[arg(long)]
     pub workers: Option<usize>,
     /// Lines per plugin call.
