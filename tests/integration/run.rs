@@ -295,3 +295,53 @@ async fn configuration_reloads_on_change_and_sighup_and_an_invalid_one_keeps_the
         "no line lost or doubled across reloads"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn run_waits_for_a_search_server_that_is_not_up_yet() {
+    let Some(es) = crate::util::SearchServer::start() else {
+        return;
+    };
+    let proxy = crate::util::OutageProxy::start(&es.url);
+    proxy.down();
+    let sim = Simulator::start("127.0.0.1:0".parse().unwrap(), Knobs::default(), 30)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = crate::util::unique_prefix("late");
+    let config = crate::util::prefixed_config(dir.path(), &prefix);
+    let child = logpipe()
+        .args([
+            "run",
+            "--source",
+            &format!("rest:http://{}/logs", sim.addr()),
+            "--sink",
+            &format!("es:{}", proxy.url),
+        ])
+        .arg("--config")
+        .arg(&config)
+        .arg("--state-dir")
+        .arg(dir.path())
+        .env("PIPELINE_POLL_INTERVAL", "0.2")
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(
+            std::fs::File::create(dir.path().join("run.log")).unwrap(),
+        ))
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    proxy.up();
+    let log = dir.path().join("run.log");
+    // Lines arrive once the server is up; the log says why if they do not.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while es.count(&format!("{prefix}-ml-api-logs")) < sim.ledger().len() as u64 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}",
+            std::fs::read_to_string(&log).unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let index = format!("{prefix}-ml-api-logs");
+    stop(child);
+    assert_eq!(es.count(&index), sim.ledger().len() as u64);
+}

@@ -5,6 +5,7 @@ use super::exit::ExitError;
 use crate::config::{RawConfig, default_stages, default_state_dir};
 use crate::document::TimestampConverter;
 use crate::ids::Checkpoint;
+use crate::ids::checkpoint::CheckpointError;
 use crate::pipeline::poll::WindowSource;
 use crate::pipeline::{Plan, RunOptions, build::build_plan};
 use crate::plugin::{Limits, PluginEngine};
@@ -483,7 +484,15 @@ impl Settings {
         };
         let collector = Collector::new(PageFetcher::new(endpoint, self.token.clone()));
         let checkpoint = Checkpoint::new(&self.state_dir, spec);
-        Ok(Some(WindowSource::open(collector, checkpoint)?))
+        // A corrupt checkpoint is for the operator to look at, not to retry.
+        let source = WindowSource::open(collector, checkpoint).map_err(|e| match e
+            .downcast::<CheckpointError>()
+        {
+            Ok(c @ CheckpointError::Corrupt { .. }) => ExitError::bad_input(c.to_string()).into(),
+            Ok(other) => anyhow::Error::new(other),
+            Err(other) => other,
+        })?;
+        Ok(Some(source))
     }
 
     /// Opens the sinks (installing Elasticsearch mappings for the plan's indices).

@@ -1,7 +1,7 @@
 //! `logpipe run`: polls the source continuously.
 
 use super::common::PipelineArgs;
-use super::exit::ExitError;
+use super::exit::{self, ExitError};
 use crate::ops::metrics::bump;
 use crate::ops::reload::{self, SharedPlan};
 use crate::ops::{self, Metrics};
@@ -42,7 +42,33 @@ impl RunCommand {
 
     async fn run(self) -> anyhow::Result<ExitCode> {
         let metrics = Arc::new(Metrics::default());
-        let mut running = Running::start(&self.pipeline, &metrics)?;
+        // Handlers are installed now, so a signal during start-up or the first poll
+        // is not fatal.
+        let mut stop = StopSignal::install()?;
+        let mut hangup = Hangup::install()?;
+        let mut running = {
+            // A service often starts before its Elasticsearch: wait for it. What the
+            // user must fix (configuration, plugins) ends the run at once.
+            let mut attempt = 0u32;
+            loop {
+                match Running::start(&self.pipeline, &metrics) {
+                    Ok(r) => break r,
+                    Err(e) if exit::code_for(&e) != ExitCode::from(exit::FAILURE) => return Err(e),
+                    Err(e) => {
+                        attempt += 1;
+                        let wait = backoff(attempt);
+                        tracing::warn!(
+                            retry_in_ms = wait.as_millis() as u64,
+                            "cannot start yet, retrying: {e:#}"
+                        );
+                        tokio::select! {
+                            _ = stop.received() => return Ok(ExitCode::SUCCESS),
+                            _ = tokio::time::sleep(wait) => {}
+                        }
+                    }
+                }
+            }
+        };
         if let Some(addr) = self.metrics_listen.or(running.settings.metrics_listen) {
             let bound = ops::server::serve(addr, metrics.clone())
                 .await
@@ -60,9 +86,6 @@ impl RunCommand {
             remembered = running.source.remembered(),
             "logpipe run started"
         );
-        // Handlers are installed now, so a signal during the first poll is not fatal.
-        let mut stop = StopSignal::install()?;
-        let mut hangup = Hangup::install()?;
         let mut failures = 0u32;
         loop {
             if running.shared.generation() != running.generation {

@@ -21,33 +21,54 @@ use std::sync::mpsc;
 
 type Job = (Vec<Document>, mpsc::Sender<Result<WriteReport, String>>);
 
+/// The sink's runtime. A runtime cannot be dropped from async code (`logpipe run`
+/// opens and drops sinks inside its own runtime, also when opening fails), so the
+/// last handle hands it to a plain thread.
+struct OwnedRuntime(Option<tokio::runtime::Runtime>);
+
+impl OwnedRuntime {
+    fn get(&self) -> &tokio::runtime::Runtime {
+        self.0.as_ref().expect("present until dropped")
+    }
+}
+
+impl Drop for OwnedRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            let _ = std::thread::spawn(move || drop(rt)).join();
+        }
+    }
+}
+
 /// The Elasticsearch sink.
 pub struct EsSink {
     label: String,
     jobs: Option<mpsc::Sender<Job>>,
     thread: Option<std::thread::JoinHandle<()>>,
     service: Arc<EsService>,
-    runtime: Option<Arc<tokio::runtime::Runtime>>,
+    runtime: Arc<OwnedRuntime>,
 }
 
 impl EsSink {
     /// Connects and installs the mappings of `indices`.
     pub fn open(config: EsConfig, indices: &[String], line_index: &str) -> Result<Self, String> {
         let service = Arc::new(EsService::new(config)?);
-        let runtime = Arc::new(
+        let runtime = Arc::new(OwnedRuntime(Some(
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
                 .thread_name("logpipe-es")
                 .enable_all()
                 .build()
                 .map_err(|e| e.to_string())?,
-        );
+        )));
         let label = format!("es:{}", service.label());
         {
             let (service, runtime) = (service.clone(), runtime.clone());
             let (indices, line_index) = (indices.to_vec(), line_index.to_string());
             std::thread::spawn(move || {
-                runtime.block_on(service.install_mappings(&indices, &line_index))
+                runtime
+                    .get()
+                    .block_on(service.install_mappings(&indices, &line_index))
             })
             .join()
             .map_err(|_| "mapping installation panicked".to_string())??;
@@ -59,7 +80,7 @@ impl EsSink {
                 .name("logpipe-es-sink".into())
                 .spawn(move || {
                     for (docs, reply) in rx {
-                        let _ = reply.send(runtime.block_on(service.write(&docs)));
+                        let _ = reply.send(runtime.get().block_on(service.write(&docs)));
                     }
                 })
                 .map_err(|e| e.to_string())?
@@ -69,7 +90,7 @@ impl EsSink {
             jobs: Some(tx),
             thread: Some(thread),
             service,
-            runtime: Some(runtime),
+            runtime,
         })
     }
 
@@ -101,8 +122,8 @@ impl EsSink {
     where
         F::Output: Send + 'static,
     {
-        let runtime = self.runtime.clone().expect("open until dropped");
-        std::thread::spawn(move || runtime.block_on(f))
+        let runtime = self.runtime.clone();
+        std::thread::spawn(move || runtime.get().block_on(f))
             .join()
             .expect("runtime thread")
     }
@@ -113,11 +134,6 @@ impl Drop for EsSink {
         self.jobs.take();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
-        }
-        // A runtime cannot be dropped from async code (`logpipe run` drops its
-        // sinks inside its own runtime): let a plain thread do it.
-        if let Some(rt) = self.runtime.take() {
-            let _ = std::thread::spawn(move || drop(rt)).join();
         }
     }
 }
