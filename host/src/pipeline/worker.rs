@@ -163,14 +163,6 @@ impl Worker {
         errors
     }
 
-    /// Names and versions of the plugins this worker runs.
-    pub fn plugin_versions(&self) -> Vec<(String, String)> {
-        self.stages
-            .iter()
-            .map(|s| (s.info.name.clone(), s.info.version.clone()))
-            .collect()
-    }
-
     /// Processes one batch.
     pub fn process(&mut self, lines: &[Line]) -> BatchOutput {
         let n = lines.len();

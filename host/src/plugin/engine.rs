@@ -40,11 +40,6 @@ impl PluginEngine {
         })
     }
 
-    /// The limits given to every instance.
-    pub fn limits(&self) -> Limits {
-        self.limits
-    }
-
     /// Epoch ticks in one batch time limit.
     pub(crate) fn deadline_ticks(&self) -> u64 {
         (self.limits.batch_timeout.as_millis() as u64)

@@ -45,8 +45,6 @@ pub struct EsSink {
     label: String,
     jobs: Option<mpsc::Sender<Job>>,
     thread: Option<std::thread::JoinHandle<()>>,
-    service: Arc<EsService>,
-    runtime: Arc<OwnedRuntime>,
 }
 
 impl EsSink {
@@ -89,8 +87,6 @@ impl EsSink {
             label,
             jobs: Some(tx),
             thread: Some(thread),
-            service,
-            runtime,
         })
     }
 
@@ -110,22 +106,6 @@ impl EsSink {
             .recv()
             .map_err(|_| err("sink thread stopped".into()))?
             .map_err(err)
-    }
-
-    /// The service, for reads.
-    pub fn service(&self) -> &Arc<EsService> {
-        &self.service
-    }
-
-    /// Runs a future on the sink's runtime (for reads from synchronous code).
-    pub fn block_on<F: std::future::Future + Send + 'static>(&self, f: F) -> F::Output
-    where
-        F::Output: Send + 'static,
-    {
-        let runtime = self.runtime.clone();
-        std::thread::spawn(move || runtime.get().block_on(f))
-            .join()
-            .expect("runtime thread")
     }
 }
 
