@@ -84,14 +84,12 @@ pub fn reload(
     started: Instant,
 ) {
     let plan = shared.plan();
+    // A stage runs this file if its plugin has the file's name, or was loaded from it.
     let stages: Vec<usize> = plan
         .stages
         .iter()
         .enumerate()
-        .filter(|(_, s)| {
-            s.plugin.info().name == name
-                || stem(path) == Some(name) && file_backs(s.plugin.as_ref(), path)
-        })
+        .filter(|(_, s)| s.plugin.info().name == name || file_backs(s.plugin.as_ref(), path))
         .map(|(i, _)| i)
         .collect();
     if stages.is_empty() {
