@@ -58,7 +58,14 @@ impl BenchCommand {
         if !self.no_pipeline {
             pipeline_figures(&plan, &self.corpus, &settings.run)?;
         }
-        if let Some(url) = &self.es {
+        // `--sink es:URL` asks for the indexing figures too, like `--es URL`.
+        let es = self.es.clone().or_else(|| {
+            self.pipeline
+                .sinks
+                .iter()
+                .find_map(|s| s.strip_prefix("es:").map(str::to_string))
+        });
+        if let Some(url) = &es {
             es_figures(&plan, &self.corpus, url, self.es_lines, &settings)?;
         }
         Ok(ExitCode::SUCCESS)
