@@ -285,7 +285,7 @@ fn es_figures(
     println!("\nindexing into {url} ({lines} corpus lines), documents per second");
     // The raw loader: bulk `index` requests of 1000 documents, one at a time.
     let raw_docs = corpus_documents(plan, corpus, lines, &format!("bench-{stamp}-raw"))?;
-    let runtime = tokio::runtime::Runtime::new()?;
+    let runtime = super::runtime()?;
     let client = reqwest::Client::new();
     let start = Instant::now();
     runtime.block_on(async {

@@ -91,7 +91,7 @@ impl CheckCommand {
                                 endpoint,
                                 settings.token.clone(),
                             );
-                            tokio::runtime::Runtime::new()?
+                            super::runtime()?
                                 .block_on(fetcher.page(0, 1))
                                 .map(|w| format!("answers; the window holds {} records", w.total))
                                 .map_err(|e| e.to_string())

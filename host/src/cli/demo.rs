@@ -43,11 +43,7 @@ pub struct DemoCommand {
 impl DemoCommand {
     /// Runs the demo.
     pub fn execute(self) -> anyhow::Result<ExitCode> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .context("starting the runtime")?;
-        runtime.block_on(self.run())
+        super::runtime()?.block_on(self.run())
     }
 
     async fn run(self) -> anyhow::Result<ExitCode> {

@@ -92,7 +92,7 @@ impl ExportCommand {
                 EsConfig::from_spec(address, &settings.state_dir).map_err(ExitError::bad_input)?;
             MessageReader::Es {
                 service: Box::new(EsService::new(config).map_err(anyhow::Error::msg)?),
-                runtime: tokio::runtime::Runtime::new()?,
+                runtime: super::runtime()?,
                 index: args.index.clone(),
                 range,
                 scroll: None,

@@ -90,6 +90,15 @@ impl Command {
     }
 }
 
+/// The async runtime of a command (HTTP sources, sinks and servers).
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
 /// Where compiled components are cached: `$LOGPIPE_CACHE_DIR`, else
 /// `$XDG_CACHE_HOME/logpipe`, else `~/.cache/logpipe`; `None` if none is known.
 pub fn default_cache_dir() -> Option<std::path::PathBuf> {

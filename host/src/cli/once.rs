@@ -38,7 +38,7 @@ impl OnceCommand {
                 ))
             })?;
             let mut worker = Worker::new(&plan, settings.run.timestamps.clone())?;
-            let runtime = tokio::runtime::Runtime::new()?;
+            let runtime = super::runtime()?;
             let report = runtime
                 .block_on(window.poll(&mut worker, &mut sinks, settings.run.batch_lines))
                 .with_context(|| format!("polling {source}"))?;

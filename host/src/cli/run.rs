@@ -33,11 +33,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 impl RunCommand {
     /// Runs until a stop signal.
     pub fn execute(self) -> anyhow::Result<ExitCode> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .context("starting the runtime")?;
-        runtime.block_on(self.run())
+        super::runtime()?.block_on(self.run())
     }
 
     async fn run(self) -> anyhow::Result<ExitCode> {

@@ -38,7 +38,7 @@ pub struct SimulateCommand {
 impl SimulateCommand {
     /// Serves until SIGINT.
     pub fn execute(self) -> anyhow::Result<ExitCode> {
-        let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
+        let runtime = super::runtime()?;
         runtime.block_on(async {
             let knobs = Knobs {
                 seed: self.seed,

@@ -46,7 +46,7 @@ impl TraceCommand {
             let config =
                 EsConfig::from_spec(address, &settings.state_dir).map_err(ExitError::bad_input)?;
             let service = EsService::new(config).map_err(anyhow::Error::msg)?;
-            let runtime = tokio::runtime::Runtime::new()?;
+            let runtime = super::runtime()?;
             runtime.block_on(search(&service, &self.transaction_id))?
         };
         if docs.is_empty() {
