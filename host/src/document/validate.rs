@@ -6,6 +6,7 @@
 //! can never add lines to an NDJSON bulk body; a valid document with line breaks
 //! between tokens is re-serialised compactly.
 
+use super::scan::scan_object;
 use logpipe_plugin_sdk::json::RawObject;
 use std::borrow::Cow;
 use std::ops::Range;
@@ -87,50 +88,44 @@ impl CheckedDocument {
     }
 }
 
-fn offset(base: &str, part: &str) -> u32 {
-    (part.as_ptr() as usize - base.as_ptr() as usize) as u32
-}
-
 /// Checks one document returned by a plugin, taking ownership of its text.
 pub fn check_document(mut json: String) -> Result<CheckedDocument, InvalidDocument> {
     if json.trim().len() != json.len() {
         json = json.trim().to_string();
     }
-    let needs_rewrite = json.contains(['\n', '\r']);
-    let fields = {
+    let scanned = scan_object(&json).map_err(InvalidDocument::NotAnObject)?;
+    let mut fields: Vec<Field> = Vec::with_capacity(scanned.fields.len());
+    for span in &scanned.fields {
+        let key = if span.escaped {
+            // The quoted key is valid JSON: decode it.
+            let quoted = &json[span.key.start - 1..span.key.end + 1];
+            let decoded: String = serde_json::from_str(quoted)
+                .map_err(|e| InvalidDocument::NotAnObject(e.to_string()))?;
+            Key::Decoded(decoded.into_boxed_str())
+        } else {
+            Key::Span(span.key.start as u32..span.key.end as u32)
+        };
+        fields.push(Field {
+            key,
+            value: span.value.start as u32..span.value.end as u32,
+        });
+    }
+    let doc = CheckedDocument { json, fields };
+    let keys: Vec<&str> = doc.fields().map(|(k, _)| k).collect();
+    for (i, key) in keys.iter().enumerate() {
+        if key.starts_with('_') {
+            return Err(InvalidDocument::Reserved(key.to_string()));
+        }
+        if keys[..i].contains(key) {
+            return Err(InvalidDocument::Duplicate(key.to_string()));
+        }
+    }
+    if scanned.line_breaks {
         let object =
-            RawObject::parse(&json).map_err(|e| InvalidDocument::NotAnObject(e.to_string()))?;
-        for (i, (key, _)) in object.fields.iter().enumerate() {
-            if key.starts_with('_') {
-                return Err(InvalidDocument::Reserved(key.to_string()));
-            }
-            if object.fields[..i].iter().any(|(k, _)| k == key) {
-                return Err(InvalidDocument::Duplicate(key.to_string()));
-            }
-        }
-        if needs_rewrite {
-            return rewrite_compact(&object);
-        }
-        object
-            .fields
-            .into_iter()
-            .map(|(key, value)| {
-                let start = offset(&json, value.get());
-                let key = match key {
-                    Cow::Borrowed(k) => {
-                        let s = offset(&json, k);
-                        Key::Span(s..s + k.len() as u32)
-                    }
-                    Cow::Owned(k) => Key::Decoded(k.into_boxed_str()),
-                };
-                Field {
-                    key,
-                    value: start..start + value.get().len() as u32,
-                }
-            })
-            .collect()
-    };
-    Ok(CheckedDocument { json, fields })
+            RawObject::parse(&doc.json).map_err(|e| InvalidDocument::NotAnObject(e.to_string()))?;
+        return rewrite_compact(&object);
+    }
+    Ok(doc)
 }
 
 /// Rare path: rewrites compactly. Raw values cannot hold raw line breaks inside
