@@ -27,6 +27,42 @@ const ESCAPE: [u8; 256] = {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// The index of the first byte at or after `from` that a JSON string cannot hold
+/// as is (`"`, `\\` or a control character), or `bytes.len()`.
+///
+/// Eight bytes at a time: a word is looked at byte by byte only when it may hold
+/// one (the tests below have no false negatives), which makes long plain runs cheap.
+#[inline]
+pub fn find_special(bytes: &[u8], from: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut i = from;
+    loop {
+        while let Some(chunk) = bytes.get(i..i + 8) {
+            let v = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+            let quote = zero(v ^ (ONES * u64::from(b'"')));
+            let backslash = zero(v ^ (ONES * u64::from(b'\\')));
+            let control = v.wrapping_sub(ONES * 0x20) & !v & HIGH;
+            if quote | backslash | control != 0 {
+                break;
+            }
+            i += 8;
+        }
+        // A word that may hold one (or the tail): look byte by byte, then go on.
+        let end = (i + 8).min(bytes.len());
+        while i < end {
+            if ESCAPE[bytes[i] as usize] != 0 {
+                return i;
+            }
+            i += 1;
+        }
+        if i >= bytes.len() {
+            return bytes.len();
+        }
+    }
+}
+
 /// Appends the escaped inside of a JSON string (no quotes) for `s` to `out`.
 pub fn push_escaped(out: &mut String, s: &str) {
     out.reserve(s.len() + 8);
@@ -36,11 +72,13 @@ pub fn push_escaped(out: &mut String, s: &str) {
     let v = unsafe { out.as_mut_vec() };
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let e = ESCAPE[b as usize];
-        if e == 0 {
-            continue;
+    loop {
+        let i = find_special(bytes, start);
+        if i == bytes.len() {
+            break;
         }
+        let b = bytes[i];
+        let e = ESCAPE[b as usize];
         v.extend_from_slice(&bytes[start..i]);
         if e == b'u' {
             v.extend_from_slice(&[
@@ -176,6 +214,28 @@ mod tests {
         assert_eq!(v["o"]["x"][1], 2);
         assert_eq!(v["l"][1], "y");
         assert!(!text.contains('\n'));
+    }
+
+    #[test]
+    fn find_special_agrees_with_a_byte_loop() {
+        let mut text: Vec<u8> = Vec::new();
+        for i in 0..2000u32 {
+            let b = match i % 97 {
+                0 => b'"',
+                13 => b'\\',
+                41 => 0x1f,
+                50 => 0x7f,
+                60 => 0xc3,
+                _ => b'a' + (i % 26) as u8,
+            };
+            text.push(b);
+        }
+        for from in 0..text.len() {
+            let want = (from..text.len())
+                .find(|&i| ESCAPE[text[i] as usize] != 0)
+                .unwrap_or(text.len());
+            assert_eq!(find_special(&text, from), want, "from {from}");
+        }
     }
 
     #[test]
