@@ -15,12 +15,18 @@ use std::time::Instant;
 
 /// Benchmarks plugins (component against native, batch sizes 1, 64, 1024) and
 /// the whole pipeline (one worker and all cores, to a null sink) on a corpus of
-/// log lines. Generate the corpus with `bench/gen_real_corpus.py OUT N`.
+/// log lines: a file (`--corpus`, e.g. from `bench/gen_real_corpus.py OUT N`, the
+/// corpus the peers were measured on) or lines written by the simulator's
+/// generator with a fixed seed (`--generate N`, the default with 1,000,000).
 #[derive(Debug, Args)]
 pub struct BenchCommand {
     /// The corpus: a file of log lines.
-    #[arg(long)]
-    corpus: PathBuf,
+    #[arg(long, conflicts_with = "generate")]
+    corpus: Option<PathBuf>,
+    /// Generate this many lines with the simulator's generator (seed 20251121) into
+    /// a temporary file and use them as the corpus.
+    #[arg(long, value_name = "LINES")]
+    generate: Option<usize>,
     /// Lines of the corpus used for the per-plugin figures.
     #[arg(long, default_value_t = 50_000)]
     plugin_lines: usize,
@@ -47,16 +53,17 @@ impl BenchCommand {
         let settings = self.pipeline.resolve()?;
         let engine = settings.engine()?;
         let plan = settings.plan(&engine)?;
-        println!(
-            "machine: {} cores; corpus: {}",
-            cores(),
-            self.corpus.display()
-        );
+        let scratch = tempfile::tempdir()?;
+        let corpus = match &self.corpus {
+            Some(path) => path.clone(),
+            None => generate(scratch.path(), self.generate.unwrap_or(1_000_000))?,
+        };
+        println!("machine: {} cores; corpus: {}", cores(), corpus.display());
         if !self.no_plugins {
-            plugin_figures(&plan, &self.corpus, self.plugin_lines)?;
+            plugin_figures(&plan, &corpus, self.plugin_lines)?;
         }
         if !self.no_pipeline {
-            pipeline_figures(&plan, &self.corpus, &settings.run)?;
+            pipeline_figures(&plan, &corpus, &settings.run)?;
         }
         // `--sink es:URL` asks for the indexing figures too, like `--es URL`.
         let es = self.es.clone().or_else(|| {
@@ -66,10 +73,28 @@ impl BenchCommand {
                 .find_map(|s| s.strip_prefix("es:").map(str::to_string))
         });
         if let Some(url) = &es {
-            es_figures(&plan, &self.corpus, url, self.es_lines, &settings)?;
+            es_figures(&plan, &corpus, url, self.es_lines, &settings)?;
         }
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// Writes `lines` lines of the simulator's traffic (default knobs, fixed seed).
+fn generate(dir: &Path, lines: usize) -> anyhow::Result<PathBuf> {
+    use std::io::Write;
+    let path = dir.join(format!("generated-{lines}.log"));
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
+    let mut generator =
+        crate::simulate::Generator::new(crate::simulate::Knobs::default(), 1_763_716_323);
+    let mut written = 0;
+    while written < lines {
+        for line in generator.next_event() {
+            writeln!(out, "{line}")?;
+            written += 1;
+        }
+    }
+    out.flush()?;
+    Ok(path)
 }
 
 fn cores() -> usize {
