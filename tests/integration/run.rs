@@ -345,3 +345,50 @@ async fn run_waits_for_a_search_server_that_is_not_up_yet() {
     stop(child);
     assert_eq!(es.count(&index), sim.ledger().len() as u64);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_emptied_window_is_not_a_gap_but_the_lines_after_it_are_reported() {
+    let sim = Simulator::start("127.0.0.1:0".parse().unwrap(), Knobs::default(), 40)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let once = || {
+        let out = logpipe()
+            .args([
+                "once",
+                "--source",
+                &format!("rest:http://{}/logs", sim.addr()),
+                "--sink",
+            ])
+            .arg(format!("dir:{}", dir.path().join("out").display()))
+            .arg("--state-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    assert!(once().starts_with(&format!("lines: {}", sim.ledger().len())));
+    sim.clear();
+    let empty = once();
+    assert!(
+        empty.starts_with("lines: 0") && !empty.contains("gap"),
+        "{empty}"
+    );
+    assert!(!once().contains("gap"), "an empty window stays quiet");
+    sim.push_lines(10);
+    let after = once();
+    assert!(
+        after.contains("gap:"),
+        "the lines after a clear do not continue what was delivered: {after}"
+    );
+    assert!(
+        after.contains(&format!("lines: {}", sim.ledger().len() - 40))
+            || after.contains("lines: 1"),
+        "{after}"
+    );
+}

@@ -14,6 +14,8 @@ pub struct WindowSource {
     collector: Collector,
     tracker: WindowTracker,
     checkpoint: Checkpoint,
+    /// The last poll found the window empty (cleared, or the API's store down).
+    empty: bool,
 }
 
 /// What one poll did.
@@ -52,6 +54,7 @@ impl WindowSource {
             collector,
             tracker,
             checkpoint,
+            empty: false,
         })
     }
 
@@ -67,7 +70,22 @@ impl WindowSource {
         sinks: &mut [Sink],
         batch_lines: usize,
     ) -> Result<PollReport, PollError> {
-        let poll = self.collector.poll(&self.tracker).await?;
+        let mut poll = self.collector.poll(&self.tracker).await?;
+        if poll.read == 0 {
+            // Nothing to read is not a gap of its own: say it once, when it starts.
+            // The API answers an empty window both when it was cleared and when its
+            // log store is down (source-api.md §2.1); lines logged meanwhile are lost.
+            if !self.empty && !self.tracker.is_empty() {
+                tracing::warn!(
+                    window_total = poll.window_total,
+                    "the window is empty although lines were delivered before: it was cleared, or the API's log store is down"
+                );
+            }
+            self.empty = true;
+            poll.gap = None;
+        } else {
+            self.empty = false;
+        }
         if let Some(gap) = poll.gap {
             tracing::warn!(
                 window_entries = gap.window_entries,

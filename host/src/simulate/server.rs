@@ -126,6 +126,11 @@ impl Simulator {
         lock(&self.state).churn = lines;
     }
 
+    /// Empties the window, as `DELETE /logs` does (the ledger keeps every line).
+    pub fn clear(&self) {
+        lock(&self.state).window.clear();
+    }
+
     /// Every line logged so far, oldest first.
     pub fn ledger(&self) -> Vec<String> {
         lock(&self.state).ledger.clone()
