@@ -207,3 +207,54 @@ fn server_gone_mid_run_then_back_every_document_once() {
         "{stdout}"
     );
 }
+
+#[test]
+fn check_compares_mappings_and_creates_nothing() {
+    let Some(es) = SearchServer::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let p = unique_prefix("check");
+    let config = prefixed_config(dir.path(), &p);
+    let sample = format!("file:{}", fixture("api-logs.sample.log").display());
+    let check = || {
+        logpipe()
+            .args([
+                "check",
+                "--source",
+                &sample,
+                "--sink",
+                &format!("es:{}", es.url),
+                "--config",
+            ])
+            .arg(&config)
+            .arg("--state-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = check();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("will be created at start") && text.contains(&format!("{p}-ml-api-logs")),
+        "{text}"
+    );
+    assert_eq!(
+        es.get(&format!("/{p}-ml-api-logs")).unwrap().0,
+        404,
+        "a check creates no index"
+    );
+    es.put(
+        &format!("/{p}-ml-api-perfs"),
+        r#"{"mappings":{"properties":{"top_functions":{"type":"keyword"}}}}"#,
+    )
+    .unwrap();
+    let out = check();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text.contains("FAIL") && text.contains("top_functions") && text.contains("nested"),
+        "{text}"
+    );
+}

@@ -27,6 +27,32 @@ fn report(ok: &mut bool, what: &str, result: Result<String, String>) {
     }
 }
 
+/// Reaches Elasticsearch and compares the mappings, changing nothing.
+fn check_es(
+    address: &str,
+    context: &crate::sink::SinkContext,
+) -> Result<String, crate::sink::SinkError> {
+    use crate::sink::elasticsearch::{config::EsConfig, service::EsService};
+    let err = |message: String| crate::sink::SinkError {
+        sink: format!("es:{address}"),
+        message,
+    };
+    let config = EsConfig::from_spec(address, &context.state_dir).map_err(err)?;
+    let service = EsService::new(config).map_err(err)?;
+    let missing = super::runtime()
+        .map_err(|e| err(e.to_string()))?
+        .block_on(service.verify_mappings(&context.indices, &context.line_index))
+        .map_err(err)?;
+    Ok(if missing.is_empty() {
+        "reachable; every index exists with a compatible mapping".into()
+    } else {
+        format!(
+            "reachable; mappings compatible; {} will be created at start",
+            missing.join(", ")
+        )
+    })
+}
+
 impl CheckCommand {
     /// Runs the checks.
     pub fn execute(self) -> anyhow::Result<ExitCode> {
@@ -108,13 +134,16 @@ impl CheckCommand {
                 line_index: plan.line_index.to_string(),
             };
             for spec in &settings.sinks {
-                let result = Sink::open(spec, &context).map(|_| {
-                    if spec.starts_with("es:") {
-                        "reachable; mappings installed or compatible".to_string()
-                    } else {
-                        "writable".to_string()
-                    }
-                });
+                let result = match spec.strip_prefix("es:") {
+                    // Elasticsearch is only read: a check creates no index.
+                    Some(address) => check_es(address, &context),
+                    None => Sink::open(spec, &context)
+                        .map(|_| "writable".to_string())
+                        .map_err(|e| crate::sink::SinkError {
+                            sink: spec.clone(),
+                            message: e.message,
+                        }),
+                };
                 let hint = |m: String| {
                     if m.contains("error sending request") {
                         format!("{m} (is the server running and reachable at that URL?)")

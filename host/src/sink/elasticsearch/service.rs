@@ -93,6 +93,28 @@ impl EsService {
         indices: &[String],
         line_index: &str,
     ) -> Result<(), String> {
+        self.mappings(indices, line_index, true).await.map(|_| ())
+    }
+
+    /// Checks the mappings without changing anything: the indices that are
+    /// missing (they would be created at start), or the first conflict.
+    pub async fn verify_mappings(
+        &self,
+        indices: &[String],
+        line_index: &str,
+    ) -> Result<Vec<String>, String> {
+        self.mappings(indices, line_index, false).await
+    }
+
+    /// Compares each index's mapping with ours; creates missing indices when
+    /// `create`, else returns their names.
+    async fn mappings(
+        &self,
+        indices: &[String],
+        line_index: &str,
+        create: bool,
+    ) -> Result<Vec<String>, String> {
+        let mut missing = Vec::new();
         for index in indices {
             let Some(wanted) = mapping_for(index, line_index) else {
                 tracing::info!(
@@ -108,6 +130,10 @@ impl EsService {
                 .send()
                 .await
                 .map_err(|e| format!("{}: checking index {index}: {e}", self.label))?;
+            if exists.status_code().as_u16() == 404 && !create {
+                missing.push(index.clone());
+                continue;
+            }
             if exists.status_code().as_u16() == 404 {
                 let resp = self
                     .client
@@ -160,7 +186,7 @@ impl EsService {
                 ));
             }
         }
-        Ok(())
+        Ok(missing)
     }
 
     /// Indexes the documents: every one ends stored, already present, or in the
