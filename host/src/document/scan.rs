@@ -43,6 +43,7 @@ impl Scanner<'_> {
         Err(format!("{what} at byte {}", self.i))
     }
 
+    #[inline(always)]
     fn ws(&mut self) {
         while let Some(&c) = self.b.get(self.i) {
             match c {
@@ -54,6 +55,7 @@ impl Scanner<'_> {
         }
     }
 
+    #[inline(always)]
     fn expect(&mut self, c: u8) -> Result<()> {
         if self.b.get(self.i) == Some(&c) {
             self.i += 1;
@@ -64,6 +66,7 @@ impl Scanner<'_> {
     }
 
     /// Scans a string starting at its opening quote; returns whether it had escapes.
+    #[inline(always)]
     fn string(&mut self) -> Result<bool> {
         self.expect(b'"')?;
         let mut escaped = false;
@@ -95,6 +98,7 @@ impl Scanner<'_> {
         }
     }
 
+    #[inline(always)]
     fn digits(&mut self) -> usize {
         let start = self.i;
         while self.b.get(self.i).is_some_and(u8::is_ascii_digit) {
@@ -103,6 +107,7 @@ impl Scanner<'_> {
         self.i - start
     }
 
+    #[inline(always)]
     fn number(&mut self) -> Result<()> {
         if self.b.get(self.i) == Some(&b'-') {
             self.i += 1;
@@ -132,6 +137,7 @@ impl Scanner<'_> {
         Ok(())
     }
 
+    #[inline(always)]
     fn literal(&mut self, word: &[u8]) -> Result<()> {
         if self.b.get(self.i..self.i + word.len()) == Some(word) {
             self.i += word.len();
