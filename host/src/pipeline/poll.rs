@@ -70,22 +70,17 @@ impl WindowSource {
         sinks: &mut [Sink],
         batch_lines: usize,
     ) -> Result<PollReport, PollError> {
-        let mut poll = self.collector.poll(&self.tracker).await?;
-        if poll.read == 0 {
-            // Nothing to read is not a gap of its own: say it once, when it starts.
-            // The API answers an empty window both when it was cleared and when its
-            // log store is down (source-api.md §2.1); lines logged meanwhile are lost.
-            if !self.empty && !self.tracker.is_empty() {
-                tracing::warn!(
-                    window_total = poll.window_total,
-                    "the window is empty although lines were delivered before: it was cleared, or the API's log store is down"
-                );
-            }
-            self.empty = true;
-            poll.gap = None;
-        } else {
-            self.empty = false;
+        let poll = self.collector.poll(&self.tracker).await?;
+        // The API answers an empty window both when its log was cleared and when
+        // its store is down (source-api.md §2.1): say it once, when it starts.
+        let empty = poll.read == 0;
+        if empty && !self.empty && !self.tracker.is_empty() {
+            tracing::warn!(
+                window_total = poll.window_total,
+                "the window is empty although lines were delivered before: it was cleared, or the API's log store is down"
+            );
         }
+        self.empty = empty;
         if let Some(gap) = poll.gap {
             tracing::warn!(
                 window_entries = gap.window_entries,

@@ -82,6 +82,11 @@ impl Collector {
                 Boundary::New(n) => {
                     return Ok(finish(tracker, records, n, requests, None, window.total));
                 }
+                // An empty window holds nothing to lose: not a gap (the caller
+                // says once that the window is empty).
+                Boundary::Gap if records.is_empty() => {
+                    return Ok(finish(tracker, records, 0, requests, None, window.total));
+                }
                 Boundary::Gap => {
                     let gap = Gap {
                         window_entries: records.len(),
