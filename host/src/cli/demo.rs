@@ -95,15 +95,7 @@ impl DemoCommand {
                 .await?;
             polls += 1;
             requests += report.requests;
-            total.lines += report.summary.lines;
-            total.accepted += report.summary.accepted;
-            total.written.absorb(report.summary.written);
-            for (k, v) in report.summary.plugin_errors {
-                *total.plugin_errors.entry(k).or_default() += v;
-            }
-            for (k, v) in report.summary.plugin_failures {
-                *total.plugin_failures.entry(k).or_default() += v;
-            }
+            total.absorb(report.summary);
             if last {
                 break;
             }

@@ -113,7 +113,6 @@ impl WindowSource {
         tokio::task::block_in_place(|| -> anyhow::Result<()> {
             for batch in lines.chunks(batch_lines.max(1)) {
                 let output = worker.process(batch);
-                report.summary.lines += batch.len() as u64;
                 report.summary.absorb_batch(&output);
                 let started = std::time::Instant::now();
                 for (i, sink) in sinks.iter_mut().enumerate() {

@@ -80,9 +80,23 @@ impl IdAssigner {
 const MAX_LOGGED_PROBLEMS: u64 = 50;
 
 impl RunSummary {
+    /// Adds another summary (of a later poll) to this one.
+    pub fn absorb(&mut self, other: RunSummary) {
+        self.lines += other.lines;
+        self.accepted += other.accepted;
+        self.written.absorb(other.written);
+        for (k, v) in other.plugin_errors {
+            *self.plugin_errors.entry(k).or_default() += v;
+        }
+        for (k, v) in other.plugin_failures {
+            *self.plugin_failures.entry(k).or_default() += v;
+        }
+    }
+
     /// Counts a processed batch's filter decisions and plugin problems, logging
     /// the first problems with the line id, plugin name and version.
     pub fn absorb_batch(&mut self, output: &BatchOutput) {
+        self.lines += output.lines as u64;
         self.accepted += output.accepted as u64;
         for p in &output.problems {
             let map = if p.failed {
@@ -165,11 +179,6 @@ pub fn run_file(
             pending.insert(seq, output);
             while let Some(output) = pending.remove(&next) {
                 next += 1;
-                summary.lines += output
-                    .documents
-                    .iter()
-                    .filter(|d| d.index == plan.line_index)
-                    .count() as u64;
                 summary.absorb_batch(&output);
                 for (i, sink) in sinks.iter_mut().enumerate() {
                     let report = sink.write(&output.documents).context("writing documents")?;

@@ -43,6 +43,8 @@ pub struct BatchOutput {
     pub documents: Vec<Document>,
     /// Problems plugins had, one per line and plugin.
     pub problems: Vec<PluginProblem>,
+    /// Lines in the batch.
+    pub lines: usize,
     /// Lines the filters kept.
     pub accepted: usize,
 }
@@ -331,6 +333,7 @@ impl Worker {
         BatchOutput {
             documents,
             problems,
+            lines: n,
             accepted: accepted.iter().filter(|a| **a).count(),
         }
     }
