@@ -26,7 +26,15 @@ fn collects_the_fixture_window_from_a_real_gradio_app() {
         .local_addr()
         .unwrap()
         .port();
-    let app_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/gradio_app.py");
+    // The app runs from a temporary copy, so that `.ci/run`, which stops whatever
+    // runs from its scratch directory, also stops it if this test cannot.
+    let app_dir = tempfile::tempdir().unwrap();
+    let app_path = app_dir.path().join("gradio_app.py");
+    std::fs::copy(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/gradio_app.py"),
+        &app_path,
+    )
+    .unwrap();
     let _app = App(Command::new(&python)
         .arg(&app_path)
         .arg(fixture("api-logs.sample.log"))
