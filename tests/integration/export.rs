@@ -124,7 +124,7 @@ fn export_from_the_embedded_store_reads_back_with_pyarrow() {
     );
     check_fixture_export(&python, &file);
 
-    // A time range, and failed calls on request.
+    // A time range.
     let ranged = dir.path().join("ranged.parquet");
     let out = logpipe()
         .args([
