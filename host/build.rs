@@ -15,11 +15,13 @@ const REFERENCE: [(&str, &str); 4] = [
     ("perf", "logpipe_perf"),
     ("top-functions", "logpipe_top_functions"),
 ];
-const TEST_GUESTS: [&str; 4] = [
+const TEST_GUESTS: [&str; 6] = [
     "logpipe-misbehave",
     "logpipe-not-a-plugin",
     "logpipe-tagger-a",
     "logpipe-tagger-b",
+    "logpipe-legacy-parser",
+    "logpipe-legacy-filter",
 ];
 
 fn main() {

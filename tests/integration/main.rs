@@ -2,6 +2,7 @@
 //! in `util`. They run the real `logpipe` binary and the real components.
 
 mod collect;
+mod contract;
 mod elasticsearch;
 mod export;
 mod gradio;

@@ -168,7 +168,7 @@ fn plugin_check_reports_kind_and_errors() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["kind"], "parser");
     assert_eq!(report["name"], "perf");
-    assert_eq!(report["contract"], "0.1.0");
+    assert_eq!(report["contract"], "0.2.0");
     assert_eq!(report["channels"][0], "metrics");
 
     let out = logpipe()

@@ -3,7 +3,7 @@
 
 use crate::util::{cache_dir, guest};
 use logpipe::plugin::{
-    CallError, EventParam, Limits, LoadError, Outcome, PluginEngine, PluginRunner,
+    CallError, EventBatch, Limits, LoadError, Outcome, PluginEngine, PluginRunner,
 };
 use std::time::{Duration, Instant};
 
@@ -13,12 +13,17 @@ fn runner(mode: &str, limits: Limits) -> PluginRunner {
     PluginRunner::new(plugin, vec![("mode".into(), mode.into())]).unwrap()
 }
 
-fn events<'a>(messages: &'a [&'a str]) -> Vec<EventParam<'a>> {
-    messages
-        .iter()
-        .map(|m| EventParam {
-            message: m,
-            fields: &[],
+/// One outcome per message, documents as their JSON text.
+fn parse(r: &mut PluginRunner, messages: &[&str]) -> Vec<Outcome<Vec<String>>> {
+    let batch = EventBatch::of_messages(messages.iter().copied());
+    let parsed = r.parse(&batch);
+    parsed
+        .outcomes(batch.len())
+        .into_iter()
+        .map(|o| match o {
+            Outcome::Ok(docs) => Outcome::Ok(docs.iter().map(|d| d.json.to_string()).collect()),
+            Outcome::Rejected(reason) => Outcome::Rejected(reason),
+            Outcome::Failed(e) => Outcome::Failed(e),
         })
         .collect()
 }
@@ -28,7 +33,7 @@ const BATCH: [&str; 4] = ["first line", "second TRIGGER line", "third", "fourth 
 /// Runs a batch with one offending line, then a clean batch.
 fn contained(mode: &str, limits: Limits) -> CallError {
     let mut r = runner(mode, limits);
-    let outcomes = r.parse(&events(&BATCH));
+    let outcomes = parse(&mut r, &BATCH);
     assert_eq!(outcomes.len(), 4);
     for i in [0, 2, 3] {
         match &outcomes[i] {
@@ -43,7 +48,7 @@ fn contained(mode: &str, limits: Limits) -> CallError {
         );
     };
     assert_eq!(r.isolated_batches, 1);
-    let next = r.parse(&events(&["a clean", "batch"]));
+    let next = parse(&mut r, &["a clean", "batch"]);
     assert!(
         next.iter().all(|o| matches!(o, Outcome::Ok(_))),
         "mode {mode}: {next:?}"
@@ -92,11 +97,11 @@ fn invalid_and_injected_output_is_refused_by_the_document_check() {
         ("metadata", true),
     ] {
         let mut r = runner(mode, Limits::default());
-        let outcomes = r.parse(&events(&BATCH));
+        let outcomes = parse(&mut r, &BATCH);
         let Outcome::Ok(docs) = &outcomes[1] else {
             panic!("{mode}: {:?}", outcomes[1])
         };
-        let err = check_document(docs[0].json.clone()).unwrap_err();
+        let err = check_document(docs[0].clone()).unwrap_err();
         if expect_reserved {
             assert_eq!(err, InvalidDocument::Reserved("_index".into()));
         } else {
@@ -108,14 +113,14 @@ fn invalid_and_injected_output_is_refused_by_the_document_check() {
         let Outcome::Ok(fine) = &outcomes[0] else {
             panic!()
         };
-        assert!(check_document(fine[0].json.clone()).is_ok());
+        assert!(check_document(fine[0].clone()).is_ok());
     }
 }
 
 #[test]
 fn per_event_errors_are_not_failures() {
     let mut r = runner("error", Limits::default());
-    let outcomes = r.parse(&events(&BATCH));
+    let outcomes = parse(&mut r, &BATCH);
     assert!(
         matches!(&outcomes[1], Outcome::Rejected(r) if r == "misbehave: refusing this line"),
         "{:?}",
@@ -127,7 +132,7 @@ fn per_event_errors_are_not_failures() {
 #[test]
 fn printing_is_bounded_and_harmless() {
     let mut r = runner("print", Limits::default());
-    let outcomes = r.parse(&events(&BATCH));
+    let outcomes = parse(&mut r, &BATCH);
     assert!(
         outcomes.iter().all(|o| matches!(o, Outcome::Ok(_))),
         "{outcomes:?}"
@@ -143,7 +148,7 @@ fn wrong_world_is_refused_with_expected_and_found() {
     assert!(matches!(err, LoadError::WrongWorld { .. }), "{err:?}");
     let text = err.to_string();
     assert!(
-        text.contains("logpipe:plugin/parser@0.1.0") && text.contains("wasi:cli/run"),
+        text.contains("logpipe:plugin/parser@0.2.0") && text.contains("wasi:cli/run"),
         "{text}"
     );
 }

@@ -104,10 +104,12 @@ pub fn push_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Writes one JSON object field by field.
+/// Writes one JSON object field by field, into its own string
+/// ([`ObjectWriter::with_capacity`]) or at the end of a string it is given
+/// ([`ObjectWriter::into`], e.g. in [`crate::Emit::write`]).
 #[derive(Debug)]
-pub struct ObjectWriter {
-    out: String,
+pub struct ObjectWriter<B = String> {
+    out: B,
     empty: bool,
 }
 
@@ -125,14 +127,36 @@ impl ObjectWriter {
         Self { out, empty: true }
     }
 
+    /// Closes the object and returns its text.
+    pub fn finish(mut self) -> String {
+        self.out.push('}');
+        self.out
+    }
+}
+
+impl<'a> ObjectWriter<&'a mut String> {
+    /// An object written at the end of `out`.
+    pub fn into(out: &'a mut String) -> Self {
+        out.push('{');
+        Self { out, empty: true }
+    }
+
+    /// Closes the object.
+    pub fn close(self) {
+        self.out.push('}');
+    }
+}
+
+impl<B: std::borrow::BorrowMut<String>> ObjectWriter<B> {
     fn key(&mut self, key: &str) -> &mut String {
+        let out = self.out.borrow_mut();
         if !self.empty {
-            self.out.push(',');
+            out.push(',');
         }
         self.empty = false;
-        push_str(&mut self.out, key);
-        self.out.push(':');
-        &mut self.out
+        push_str(out, key);
+        out.push(':');
+        out
     }
 
     /// Adds a string field.
@@ -183,12 +207,6 @@ impl ObjectWriter {
     /// True when no field was written.
     pub fn is_empty(&self) -> bool {
         self.empty
-    }
-
-    /// Closes the object and returns its text.
-    pub fn finish(mut self) -> String {
-        self.out.push('}');
-        self.out
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! A plugin is plain Rust: implement [`Parser`] or [`Filter`] on a type and
 //! register it with [`export_parser!`] or [`export_filter!`]. The SDK owns the
-//! generated WebAssembly bindings (contract `logpipe:plugin@0.1.0`, see `wit/`),
+//! generated WebAssembly bindings (contract `logpipe:plugin@0.2.0`, see `wit/`),
 //! so plugin authors never see them, and the same code compiles natively for unit
 //! tests and benchmarks.
 //!
@@ -42,10 +42,10 @@ pub mod bindings;
 pub use config::Config;
 pub use event::Event;
 pub use info::Info;
-pub use output::Emit;
+pub use output::{Emit, Emitted};
 
 /// The version of the WIT contract this SDK builds plugins against.
-pub const CONTRACT_VERSION: &str = "0.1.0";
+pub const CONTRACT_VERSION: &str = "0.2.0";
 
 /// A parser plugin: turns one log event into zero, one or several documents.
 pub trait Parser: Sized + 'static {
@@ -97,10 +97,8 @@ macro_rules! export_parser {
                         config,
                     )
                 }
-                fn parse(
-                    events: ::std::vec::Vec<__wp::Event>,
-                ) -> ::std::vec::Vec<Result<::std::vec::Vec<__wp::Document>, String>> {
-                    $crate::bindings::parse_batch(&__PLUGIN, events)
+                fn parse(batch: __wp::Batch) -> __wp::Parsed {
+                    $crate::bindings::parse_batch(&__PLUGIN, batch)
                 }
             }
             $crate::bindings::parser::__export_parser_world!(__Export);
@@ -133,10 +131,8 @@ macro_rules! export_filter {
                         config,
                     )
                 }
-                fn accept(
-                    events: ::std::vec::Vec<__wf::Event>,
-                ) -> ::std::vec::Vec<Result<bool, String>> {
-                    $crate::bindings::accept_batch(&__PLUGIN, events)
+                fn accept(batch: __wf::Batch) -> __wf::Decisions {
+                    $crate::bindings::accept_batch(&__PLUGIN, batch)
                 }
             }
             $crate::bindings::filter::__export_filter_world!(__Export);

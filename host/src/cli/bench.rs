@@ -4,8 +4,8 @@
 use super::common::PipelineArgs;
 use super::exit::ExitError;
 use crate::pipeline::{Execution, Plan, RunOptions, run_file};
-use crate::plugin::native::{NativeEvent, native};
-use crate::plugin::{EventParam, Kind, PluginRunner};
+use crate::plugin::native::native;
+use crate::plugin::{EventBatch, Kind, PluginRunner};
 use crate::sink::Sink;
 use crate::source::{FileSource, Record};
 use clap::Args;
@@ -113,28 +113,19 @@ fn plugin_figures(plan: &Plan, corpus: &Path, lines: usize) -> anyhow::Result<()
     let message = native("message", &[])
         .expect("reference plugin")
         .map_err(anyhow::Error::msg)?;
-    let fields: Vec<Vec<(String, String)>> = records
-        .iter()
-        .map(|r| {
-            let out = message.parse(&[NativeEvent {
-                message: r.message(),
-                fields: vec![],
-            }]);
-            let mut f = Vec::new();
-            if let Some(crate::plugin::Outcome::Ok(docs)) = out.into_iter().next() {
-                for d in docs.iter().filter(|d| d.channel == 0) {
-                    if let Ok(v) = serde_json::from_str::<serde_json::Value>(&d.json) {
-                        for key in ["http_method", "http_path"] {
-                            if let Some(s) = v[key].as_str() {
-                                f.push((key.to_string(), s.to_string()));
-                            }
-                        }
-                    }
+    let parsed = message.parse(&EventBatch::of_messages(
+        records.iter().map(|r| r.message()),
+    ));
+    let mut fields: Vec<Vec<(String, String)>> = vec![Vec::new(); n];
+    for d in parsed.documents.iter().filter(|d| d.channel == 0) {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(parsed.json(d)) {
+            for key in ["http_method", "http_path"] {
+                if let Some(s) = v[key].as_str() {
+                    fields[d.event as usize].push((key.to_string(), s.to_string()));
                 }
             }
-            f
-        })
-        .collect();
+        }
+    }
     println!("\nplugins, {n} lines, one core, ns per line (component / native = ratio)");
     println!(
         "{:<10} {:>6} {:>12} {:>12} {:>7}",
@@ -143,44 +134,43 @@ fn plugin_figures(plan: &Plan, corpus: &Path, lines: usize) -> anyhow::Result<()
     let mut totals = [(0.0, 0.0); 3];
     for stage in &plan.stages {
         let info = stage.plugin.info();
-        let needs_fields = info.needs.iter().any(|n| n.starts_with("http_"));
         for (b, batch) in [1usize, 64, 1024].into_iter().enumerate() {
             let mut runner = PluginRunner::new(stage.plugin.clone(), stage.config.clone())?;
             let nat = native(&info.name, &stage.config)
                 .ok_or_else(|| anyhow::anyhow!("no native build of `{}`", info.name))?
                 .map_err(anyhow::Error::msg)?;
-            let field_refs: Vec<Vec<(&str, &str)>> = fields
-                .iter()
-                .map(|f| {
-                    if needs_fields {
-                        f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
-                    } else {
-                        vec![]
+            // Both paths get the same packed batches, built untimed.
+            let batches: Vec<EventBatch> = (0..n)
+                .step_by(batch)
+                .map(|first| {
+                    let mut events = EventBatch::new(info.needs.len());
+                    for i in first..n.min(first + batch) {
+                        events.push(
+                            records[i].message(),
+                            info.needs.iter().map(|name| {
+                                fields[i]
+                                    .iter()
+                                    .find(|(k, _)| k == name)
+                                    .map(|(_, v)| v.as_str())
+                            }),
+                        );
                     }
-                })
-                .collect();
-            let events: Vec<EventParam<'_>> = records
-                .iter()
-                .zip(&field_refs)
-                .map(|(r, f)| EventParam {
-                    message: r.message(),
-                    fields: f,
+                    events
                 })
                 .collect();
             let start = Instant::now();
-            for chunk in events.chunks(batch) {
+            for events in &batches {
                 match info.kind {
-                    Kind::Parser => drop(std::hint::black_box(runner.parse(chunk))),
-                    Kind::Filter => drop(std::hint::black_box(runner.accept(chunk))),
+                    Kind::Parser => drop(std::hint::black_box(runner.parse(events))),
+                    Kind::Filter => drop(std::hint::black_box(runner.accept(events))),
                 }
             }
             let wasm = start.elapsed().as_nanos() as f64 / n as f64;
             let start = Instant::now();
-            for chunk in events.chunks(batch) {
-                let native_events = NativeEvent::from_params(chunk);
+            for events in &batches {
                 match info.kind {
-                    Kind::Parser => drop(std::hint::black_box(nat.parse(&native_events))),
-                    Kind::Filter => drop(std::hint::black_box(nat.accept(&native_events))),
+                    Kind::Parser => drop(std::hint::black_box(nat.parse(events))),
+                    Kind::Filter => drop(std::hint::black_box(nat.accept(events))),
                 }
             }
             let natv = start.elapsed().as_nanos() as f64 / n as f64;

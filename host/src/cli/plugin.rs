@@ -3,7 +3,7 @@
 use super::exit::{self, ExitError};
 use crate::document::line_document::LineStamp;
 use crate::document::{TimestampConverter, check_document};
-use crate::plugin::{EventParam, Kind, Limits, Outcome, PluginEngine, PluginRunner};
+use crate::plugin::{EventBatch, Kind, Limits, Outcome, PluginEngine, PluginRunner};
 use crate::source::record::Record;
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -245,40 +245,27 @@ fn run_batch(
         .iter()
         .map(|e| LineStamp::of(&e.record, timestamps))
         .collect();
-    let fields: Vec<Vec<(&str, &str)>> = batch
-        .iter()
-        .zip(&stamps)
-        .map(|(e, stamp)| {
-            needs
-                .iter()
-                .filter_map(|n| {
-                    let v = match n.as_str() {
-                        "timestamp" => stamp.timestamp.as_deref(),
-                        "level" => e.record.level(),
-                        "logger" => e.record.logger(),
-                        other => e
-                            .extra
-                            .iter()
-                            .find(|(k, _)| k == other)
-                            .map(|(_, v)| v.as_str()),
-                    }?;
-                    Some((n.as_str(), v))
-                })
-                .collect()
-        })
-        .collect();
-    let events: Vec<EventParam<'_>> = batch
-        .iter()
-        .zip(&fields)
-        .map(|(e, f)| EventParam {
-            message: e.record.message(),
-            fields: f,
-        })
-        .collect();
+    let mut events = EventBatch::new(needs.len());
+    for (e, stamp) in batch.iter().zip(&stamps) {
+        events.push(
+            e.record.message(),
+            needs.iter().map(|n| match n.as_str() {
+                "timestamp" => stamp.timestamp.as_deref(),
+                "level" => e.record.level(),
+                "logger" => e.record.logger(),
+                other => e
+                    .extra
+                    .iter()
+                    .find(|(k, _)| k == other)
+                    .map(|(_, v)| v.as_str()),
+            }),
+        );
+    }
     let mut failed = false;
     let results: Vec<Value> = match kind {
         Kind::Filter => runner
             .accept(&events)
+            .outcomes()
             .into_iter()
             .enumerate()
             .map(|(i, o)| match o {
@@ -292,6 +279,7 @@ fn run_batch(
             .collect(),
         Kind::Parser => runner
             .parse(&events)
+            .outcomes(events.len())
             .into_iter()
             .enumerate()
             .map(|(i, o)| match o {
@@ -300,7 +288,7 @@ fn run_batch(
                     let mut invalid = Vec::new();
                     for d in docs {
                         let channel = channels.get(d.channel as usize).cloned();
-                        match (channel, check_document(d.json)) {
+                        match (channel, check_document(d.json.to_string())) {
                             (Some(c), Ok(doc)) => {
                                 let v: Value =
                                     serde_json::from_str(doc.json()).expect("checked JSON");

@@ -9,7 +9,7 @@
 use super::metrics::{Metrics, bump};
 use crate::document::check_document;
 use crate::pipeline::Plan;
-use crate::plugin::{EventParam, Kind, LoadedPlugin, Outcome, PluginEngine, PluginRunner};
+use crate::plugin::{EventBatch, Kind, LoadedPlugin, Outcome, PluginEngine, PluginRunner};
 use std::collections::{BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -167,17 +167,17 @@ fn smoke_run(
     if recent.is_empty() {
         return Ok(());
     }
-    let events: Vec<EventParam<'_>> = recent
-        .iter()
-        .map(|m| EventParam {
-            message: m,
-            fields: &[],
-        })
-        .collect();
+    // Recent messages without their fields: enough to see the plugin run.
+    let needs = plugin.info().needs.len();
+    let mut events = EventBatch::new(needs);
+    for m in recent {
+        events.push(m, std::iter::repeat_n(None, needs));
+    }
     match plugin.info().kind {
         Kind::Filter => {
             if let Some(Outcome::Failed(e)) = runner
                 .accept(&events)
+                .outcomes()
                 .into_iter()
                 .find(|o| matches!(o, Outcome::Failed(_)))
             {
@@ -185,12 +185,13 @@ fn smoke_run(
             }
         }
         Kind::Parser => {
-            for outcome in runner.parse(&events) {
+            let parsed = runner.parse(&events);
+            for outcome in parsed.outcomes(events.len()) {
                 match outcome {
                     Outcome::Failed(e) => return Err(format!("smoke run failed: {e}")),
                     Outcome::Ok(docs) => {
                         for d in docs {
-                            check_document(d.json).map_err(|e| {
+                            check_document(d.json.to_string()).map_err(|e| {
                                 format!("smoke run produced an invalid document: {e}")
                             })?;
                         }

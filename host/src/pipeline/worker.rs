@@ -7,8 +7,8 @@ use crate::document::{
     write_derived_document, write_line_document,
 };
 use crate::ids::LineId;
-use crate::plugin::native::{NativeEvent, NativePlugin, native};
-use crate::plugin::{EventParam, Kind, LoadError, Outcome, PluginInfo, PluginRunner};
+use crate::plugin::native::{NativePlugin, native};
+use crate::plugin::{EventBatch, Kind, LoadError, PluginInfo, PluginRunner, Problem};
 use crate::source::record::Record;
 use std::sync::Arc;
 
@@ -81,6 +81,8 @@ pub struct Worker {
     needed: Vec<String>,
     timestamps: TimestampConverter,
     scratch: String,
+    /// The events of the stage being run, reused from batch to batch.
+    batch: EventBatch,
 }
 
 impl Worker {
@@ -136,6 +138,7 @@ impl Worker {
             needed,
             timestamps,
             scratch: String::new(),
+            batch: EventBatch::new(0),
         })
     }
 
@@ -186,19 +189,23 @@ impl Worker {
                 break;
             }
             let info = &stage.info;
-            let field_lists: Vec<Vec<(&str, &str)>> = selected
-                .iter()
-                .map(|&i| event_fields(&info.needs, &lines[i].record, &stamps[i], &scalars[i]))
-                .collect();
-            let events: Vec<EventParam<'_>> = selected
-                .iter()
-                .zip(&field_lists)
-                .map(|(&i, fields)| EventParam {
-                    message: lines[i].record.message(),
-                    fields,
-                })
-                .collect();
-            let mut report = |i: usize, reason: String, failed: bool| {
+            let batch = &mut self.batch;
+            batch.reset(info.needs.len());
+            for &i in &selected {
+                let (record, stamp, scalars) = (&lines[i].record, &stamps[i], &scalars[i]);
+                batch.push(
+                    record.message(),
+                    info.needs
+                        .iter()
+                        .map(|name| field_value(name, record, stamp, scalars)),
+                );
+            }
+            let mut report = |event: u32, problem: Problem| {
+                let i = selected[event as usize];
+                let (reason, failed) = match problem {
+                    Problem::Rejected(reason) => (reason, false),
+                    Problem::Failed(e) => (e.to_string(), true),
+                };
                 errors[i].push(format!("{} {}: {reason}", info.name, info.version));
                 problems.push(PluginProblem {
                     line: lines[i].id,
@@ -210,76 +217,62 @@ impl Worker {
             };
             match stage.kind {
                 Kind::Filter => {
-                    let outcomes = match &mut stage.exec {
-                        Executor::Wasm(r) => r.accept(&events),
-                        Executor::Native(n) => n.accept(&NativeEvent::from_params(&events)),
+                    let decisions = match &mut stage.exec {
+                        Executor::Wasm(r) => r.accept(batch),
+                        Executor::Native(n) => n.accept(batch),
                     };
-                    drop(events);
-                    for (&i, outcome) in selected.iter().zip(outcomes) {
-                        match outcome {
-                            Outcome::Ok(keep) => accepted[i] = keep,
-                            Outcome::Rejected(reason) => {
-                                accepted[i] = false;
-                                report(i, reason, false);
-                            }
-                            Outcome::Failed(e) => {
-                                accepted[i] = false;
-                                report(i, e.to_string(), true);
-                            }
-                        }
+                    for (&i, &keep) in selected.iter().zip(&decisions.keep) {
+                        accepted[i] = keep;
+                    }
+                    for p in decisions.problems {
+                        report(p.event, p.problem);
                     }
                 }
                 Kind::Parser => {
-                    let outcomes = match &mut stage.exec {
-                        Executor::Wasm(r) => r.parse(&events),
-                        Executor::Native(n) => n.parse(&NativeEvent::from_params(&events)),
+                    let parsed = match &mut stage.exec {
+                        Executor::Wasm(r) => r.parse(batch),
+                        Executor::Native(n) => n.parse(batch),
                     };
-                    drop(events);
-                    for (&i, outcome) in selected.iter().zip(outcomes) {
-                        let docs = match outcome {
-                            Outcome::Ok(docs) => docs,
-                            Outcome::Rejected(reason) => {
-                                report(i, reason, false);
-                                continue;
-                            }
-                            Outcome::Failed(e) => {
-                                report(i, e.to_string(), true);
+                    for doc in &parsed.documents {
+                        let i = selected[doc.event as usize];
+                        let Some(route) = stage.routes.get(doc.channel as usize) else {
+                            report(
+                                doc.event,
+                                Problem::Rejected(format!(
+                                    "emitted on unknown channel {}",
+                                    doc.channel
+                                )),
+                            );
+                            continue;
+                        };
+                        if *route == Route::Drop {
+                            continue;
+                        }
+                        let checked = match check_document(parsed.json(doc).to_string()) {
+                            Ok(c) => c,
+                            Err(e) => {
+                                report(
+                                    doc.event,
+                                    Problem::Rejected(format!("invalid document: {e}")),
+                                );
                                 continue;
                             }
                         };
-                        for doc in docs {
-                            let Some(route) = stage.routes.get(doc.channel as usize) else {
-                                report(
-                                    i,
-                                    format!("emitted on unknown channel {}", doc.channel),
-                                    false,
-                                );
-                                continue;
-                            };
-                            if *route == Route::Drop {
-                                continue;
-                            }
-                            let checked = match check_document(doc.json) {
-                                Ok(c) => c,
-                                Err(e) => {
-                                    report(i, format!("invalid document: {e}"), false);
-                                    continue;
-                                }
-                            };
-                            match route {
-                                Route::Line => {
-                                    for name in &self.needed {
-                                        if let Some(text) = checked.get(name).and_then(scalar_text)
-                                        {
-                                            scalars[i].push((name.clone(), text.into_owned()));
-                                        }
+                        match route {
+                            Route::Line => {
+                                for name in &self.needed {
+                                    if let Some(text) = checked.get(name).and_then(scalar_text) {
+                                        scalars[i].push((name.clone(), text.into_owned()));
                                     }
-                                    merged[i].push(checked);
                                 }
-                                Route::Index(index) => derived[i].push((index.clone(), checked)),
-                                Route::Drop => {}
+                                merged[i].push(checked);
                             }
+                            Route::Index(index) => derived[i].push((index.clone(), checked)),
+                            Route::Drop => {}
                         }
+                    }
+                    for p in parsed.problems {
+                        report(p.event, p.problem);
                     }
                 }
             }
@@ -339,25 +332,20 @@ impl Worker {
     }
 }
 
-fn event_fields<'a>(
-    needs: &'a [String],
+/// The text of needed field `name` of a line, if it has it.
+fn field_value<'a>(
+    name: &str,
     record: &'a Record,
     stamp: &'a LineStamp,
     scalars: &'a [(String, String)],
-) -> Vec<(&'a str, &'a str)> {
-    needs
-        .iter()
-        .filter_map(|name| {
-            let value = match name.as_str() {
-                "timestamp" => stamp.timestamp.as_deref(),
-                "level" => record.level(),
-                "logger" => record.logger(),
-                other => scalars
-                    .iter()
-                    .find(|(k, _)| k == other)
-                    .map(|(_, v)| v.as_str()),
-            }?;
-            Some((name.as_str(), value))
-        })
-        .collect()
+) -> Option<&'a str> {
+    match name {
+        "timestamp" => stamp.timestamp.as_deref(),
+        "level" => record.level(),
+        "logger" => record.logger(),
+        other => scalars
+            .iter()
+            .find(|(k, _)| k == other)
+            .map(|(_, v)| v.as_str()),
+    }
 }

@@ -4,12 +4,34 @@ use super::error::LoadError;
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-/// The contract version this host implements.
-pub const CONTRACT_VERSION: &str = "0.1.0";
+/// The contract version plugins are built against today.
+pub const CONTRACT_VERSION: &str = "0.2.0";
 /// The export of a parser plugin.
-pub const PARSER_EXPORT: &str = "logpipe:plugin/parser@0.1.0";
+pub const PARSER_EXPORT: &str = "logpipe:plugin/parser@0.2.0";
 /// The export of a filter plugin.
-pub const FILTER_EXPORT: &str = "logpipe:plugin/filter@0.1.0";
+pub const FILTER_EXPORT: &str = "logpipe:plugin/filter@0.2.0";
+
+/// The contract versions this host runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// 0.1.0: one record per event, one result per event.
+    V0_1,
+    /// 0.2.0: packed batches (current).
+    V0_2,
+}
+
+impl Version {
+    /// Every version the host runs, newest first.
+    pub const ALL: [Version; 2] = [Version::V0_2, Version::V0_1];
+
+    /// The version's number.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Version::V0_1 => "0.1.0",
+            Version::V0_2 => "0.2.0",
+        }
+    }
+}
 
 /// The two kinds of plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -44,8 +66,13 @@ pub fn check_header(bytes: &[u8], origin: &str) -> Result<(), LoadError> {
     }
 }
 
-/// The kind of plugin a compiled component is, from its export names.
-pub fn kind_of(component: &Component, engine: &Engine, origin: &str) -> Result<Kind, LoadError> {
+/// The kind of plugin a compiled component is and the contract version it was
+/// built against, from its export names.
+pub fn kind_of(
+    component: &Component,
+    engine: &Engine,
+    origin: &str,
+) -> Result<(Kind, Version), LoadError> {
     let exports: Vec<String> = component
         .component_type()
         .exports(engine)
@@ -54,13 +81,16 @@ pub fn kind_of(component: &Component, engine: &Engine, origin: &str) -> Result<K
     kind_from_exports(&exports, origin)
 }
 
-/// Decides the kind from export names (split out to be testable without a component).
-pub fn kind_from_exports(exports: &[String], origin: &str) -> Result<Kind, LoadError> {
-    if exports.iter().any(|e| e == PARSER_EXPORT) {
-        return Ok(Kind::Parser);
-    }
-    if exports.iter().any(|e| e == FILTER_EXPORT) {
-        return Ok(Kind::Filter);
+/// Decides the kind and contract version from export names (split out to be
+/// testable without a component).
+pub fn kind_from_exports(exports: &[String], origin: &str) -> Result<(Kind, Version), LoadError> {
+    for version in Version::ALL {
+        for kind in [Kind::Parser, Kind::Filter] {
+            let name = format!("logpipe:plugin/{kind}@{}", version.as_str());
+            if exports.contains(&name) {
+                return Ok((kind, version));
+            }
+        }
     }
     let other_version = exports.iter().find_map(|e| {
         let rest = e
@@ -72,7 +102,7 @@ pub fn kind_from_exports(exports: &[String], origin: &str) -> Result<Kind, LoadE
         return Err(LoadError::WrongVersion {
             origin: origin.into(),
             found,
-            supported: CONTRACT_VERSION.into(),
+            supported: Version::ALL.map(Version::as_str).join(" and "),
         });
     }
     Err(LoadError::WrongWorld {
@@ -99,17 +129,21 @@ mod tests {
     fn kinds_versions_and_wrong_worlds() {
         assert_eq!(
             kind_from_exports(&names(&[PARSER_EXPORT]), "p").unwrap(),
-            Kind::Parser
+            (Kind::Parser, Version::V0_2)
         );
         assert_eq!(
             kind_from_exports(&names(&[FILTER_EXPORT]), "f").unwrap(),
-            Kind::Filter
+            (Kind::Filter, Version::V0_2)
         );
-        let err = kind_from_exports(&names(&["logpipe:plugin/parser@0.2.0"]), "new.wasm")
+        assert_eq!(
+            kind_from_exports(&names(&["logpipe:plugin/filter@0.1.0"]), "old").unwrap(),
+            (Kind::Filter, Version::V0_1)
+        );
+        let err = kind_from_exports(&names(&["logpipe:plugin/parser@0.3.0"]), "new.wasm")
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("0.2.0") && err.contains(CONTRACT_VERSION),
+            err.contains("0.3.0") && err.contains("0.2.0 and 0.1.0"),
             "{err}"
         );
         let err = kind_from_exports(&names(&["wasi:cli/run@0.2.6"]), "cmd.wasm")

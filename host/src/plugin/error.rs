@@ -132,6 +132,13 @@ pub enum CallError {
         /// Results received.
         got: usize,
     },
+    /// The plugin's answer breaks the contract (a span outside its text, an event
+    /// out of range…).
+    #[error("answered against the contract: {message}")]
+    BadAnswer {
+        /// What was wrong.
+        message: String,
+    },
     /// A fresh instance could not even be configured.
     #[error("could not start a fresh instance: {message}")]
     Instantiate {

@@ -1,20 +1,24 @@
 //! One running instance of a plugin, in its own store with its own limits.
+//!
+//! Plugins built against contract 0.1.0 get their batch unpacked into one record
+//! per event and their answers packed here, so everything above this file sees
+//! one form.
 
-use super::bindings::{filter, parser};
+use super::batch::{Decisions, EventBatch, EventProblem, PackedDocument, ParsedBatch, Problem};
+use super::bindings::v0_1::parser::logpipe::plugin::types as legacy;
+use super::bindings::v0_2::parser::logpipe::plugin::types::{Batch, EventError};
+use super::bindings::{v0_1, v0_2};
 use super::error::{CallError, LoadError};
 use super::loaded::{LoadedPlugin, PluginInfo, Pre};
 use super::state::PluginState;
 use std::sync::Arc;
 use wasmtime::Store;
 
-/// An event as it crosses into a plugin.
-pub type EventParam<'a> = parser::logpipe::plugin::types::Event<'a>;
-/// A document as it comes back from a parser.
-pub type RawDocument = parser::logpipe::plugin::types::Document;
-
 enum Bound {
-    Parser(parser::ParserPlugin),
-    Filter(filter::FilterPlugin),
+    Parser(v0_2::parser::ParserPlugin),
+    Filter(v0_2::filter::FilterPlugin),
+    LegacyParser(v0_1::parser::ParserPlugin),
+    LegacyFilter(v0_1::filter::FilterPlugin),
 }
 
 /// A configured instance. Used by one worker at a time; thrown away after any
@@ -40,7 +44,16 @@ fn instantiate(plugin: &LoadedPlugin, store: &mut Store<PluginState>) -> wasmtim
     Ok(match &plugin.pre {
         Pre::Parser(pre) => Bound::Parser(pre.instantiate(&mut *store)?),
         Pre::Filter(pre) => Bound::Filter(pre.instantiate(&mut *store)?),
+        Pre::LegacyParser(pre) => Bound::LegacyParser(pre.instantiate(&mut *store)?),
+        Pre::LegacyFilter(pre) => Bound::LegacyFilter(pre.instantiate(&mut *store)?),
     })
+}
+
+/// The self-description fields every contract version has.
+macro_rules! described {
+    ($call:expr) => {
+        $call.map(|i| (i.name, i.version, i.needs, i.channels))
+    };
 }
 
 impl PluginInstance {
@@ -49,22 +62,19 @@ impl PluginInstance {
         let mut store = new_store(plugin);
         let bound = instantiate(plugin, &mut store).map_err(|e| format!("{e:#}"))?;
         let base = plugin.info().clone();
-        let info = match &bound {
-            Bound::Parser(p) => {
-                let i = p.logpipe_plugin_parser().call_info(&mut store);
-                i.map(|i| (i.name, i.version, i.needs, i.channels))
-            }
-            Bound::Filter(f) => {
-                let i = f.logpipe_plugin_filter().call_info(&mut store);
-                i.map(|i| (i.name, i.version, i.needs, i.channels))
-            }
+        let s = &mut store;
+        let (name, version, needs, channels) = match &bound {
+            Bound::Parser(p) => described!(p.logpipe_plugin_parser().call_info(s)),
+            Bound::Filter(f) => described!(f.logpipe_plugin_filter().call_info(s)),
+            Bound::LegacyParser(p) => described!(p.logpipe_plugin_parser().call_info(s)),
+            Bound::LegacyFilter(f) => described!(f.logpipe_plugin_filter().call_info(s)),
         }
         .map_err(|e| format!("{e:#}"))?;
         Ok(PluginInfo {
-            name: info.0,
-            version: info.1,
-            needs: info.2,
-            channels: info.3,
+            name,
+            version,
+            needs,
+            channels,
             ..base
         })
     }
@@ -85,9 +95,12 @@ impl PluginInstance {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
+        let s = &mut store;
         let answer = match &bound {
-            Bound::Parser(p) => p.logpipe_plugin_parser().call_configure(&mut store, &pairs),
-            Bound::Filter(f) => f.logpipe_plugin_filter().call_configure(&mut store, &pairs),
+            Bound::Parser(p) => p.logpipe_plugin_parser().call_configure(s, &pairs),
+            Bound::Filter(f) => f.logpipe_plugin_filter().call_configure(s, &pairs),
+            Bound::LegacyParser(p) => p.logpipe_plugin_parser().call_configure(s, &pairs),
+            Bound::LegacyFilter(f) => f.logpipe_plugin_filter().call_configure(s, &pairs),
         };
         match answer {
             Ok(Ok(())) => {}
@@ -109,51 +122,73 @@ impl PluginInstance {
     }
 
     /// Parses a batch (parsers only).
-    pub fn parse(
-        &mut self,
-        events: &[EventParam<'_>],
-    ) -> Result<Vec<Result<Vec<RawDocument>, String>>, CallError> {
+    pub fn parse(&mut self, batch: &EventBatch) -> Result<ParsedBatch, CallError> {
         self.store
             .set_epoch_deadline(self.plugin.engine.deadline_ticks());
-        let Bound::Parser(p) = &self.bound else {
-            unreachable!("parse called on a filter instance");
+        let events = batch.len();
+        let answer = match &self.bound {
+            Bound::Parser(p) => p
+                .logpipe_plugin_parser()
+                .call_parse(&mut self.store, packed(batch))
+                .map(|answer| {
+                    Ok(ParsedBatch {
+                        text: answer.text,
+                        documents: answer
+                            .documents
+                            .into_iter()
+                            .map(|d| PackedDocument {
+                                event: d.event,
+                                channel: d.channel,
+                                json: d.json.start..d.json.start.saturating_add(d.json.len),
+                            })
+                            .collect(),
+                        problems: rejected(answer.errors),
+                    })
+                }),
+            Bound::LegacyParser(p) => {
+                let fields = legacy_fields(batch, &self.plugin.info().needs);
+                let events = legacy_events(batch, &fields);
+                p.logpipe_plugin_parser()
+                    .call_parse(&mut self.store, &events)
+                    .map(|results| pack_legacy_documents(results, events.len()))
+            }
+            Bound::Filter(_) | Bound::LegacyFilter(_) => {
+                unreachable!("parse called on a filter instance")
+            }
         };
-        let answer = p
-            .logpipe_plugin_parser()
-            .call_parse(&mut self.store, events);
-        self.finish(answer, events.len())
+        self.finish(answer)??.checked(events)
     }
 
     /// Decides a batch (filters only).
-    pub fn accept(
-        &mut self,
-        events: &[EventParam<'_>],
-    ) -> Result<Vec<Result<bool, String>>, CallError> {
+    pub fn accept(&mut self, batch: &EventBatch) -> Result<Decisions, CallError> {
         self.store
             .set_epoch_deadline(self.plugin.engine.deadline_ticks());
-        let Bound::Filter(f) = &self.bound else {
-            unreachable!("accept called on a parser instance");
+        let events = batch.len();
+        let answer = match &self.bound {
+            Bound::Filter(f) => f
+                .logpipe_plugin_filter()
+                .call_accept(&mut self.store, packed(batch))
+                .map(|answer| Decisions {
+                    keep: answer.keep,
+                    problems: rejected(answer.errors),
+                }),
+            Bound::LegacyFilter(f) => {
+                let fields = legacy_fields(batch, &self.plugin.info().needs);
+                let events = legacy_events(batch, &fields);
+                f.logpipe_plugin_filter()
+                    .call_accept(&mut self.store, &events)
+                    .map(pack_legacy_decisions)
+            }
+            Bound::Parser(_) | Bound::LegacyParser(_) => {
+                unreachable!("accept called on a parser instance")
+            }
         };
-        let answer = f
-            .logpipe_plugin_filter()
-            .call_accept(&mut self.store, events);
-        self.finish(answer, events.len())
+        self.finish(answer)?.checked(events)
     }
 
-    fn finish<T>(
-        &mut self,
-        answer: wasmtime::Result<Vec<T>>,
-        expected: usize,
-    ) -> Result<Vec<T>, CallError> {
+    fn finish<T>(&mut self, answer: wasmtime::Result<T>) -> Result<T, CallError> {
         self.forward_output();
-        match answer {
-            Ok(results) if results.len() == expected => Ok(results),
-            Ok(results) => Err(CallError::ResultCount {
-                expected,
-                got: results.len(),
-            }),
-            Err(e) => Err(self.classify(e)),
-        }
+        answer.map_err(|e| self.classify(e))
     }
 
     fn classify(&self, error: wasmtime::Error) -> CallError {
@@ -191,4 +226,99 @@ impl PluginInstance {
             }
         }
     }
+}
+
+fn packed(batch: &EventBatch) -> Batch<'_> {
+    Batch {
+        text: batch.text(),
+        parts: batch.parts(),
+    }
+}
+
+fn rejected(errors: Vec<EventError>) -> Vec<EventProblem> {
+    errors
+        .into_iter()
+        .map(|e| EventProblem {
+            event: e.event,
+            problem: Problem::Rejected(e.reason),
+        })
+        .collect()
+}
+
+/// Contract 0.1.0: each event's present fields as `(name, text)` pairs.
+fn legacy_fields<'a>(batch: &'a EventBatch, needs: &'a [String]) -> Vec<Vec<(&'a str, &'a str)>> {
+    (0..batch.len())
+        .map(|i| {
+            needs
+                .iter()
+                .zip(batch.values(i))
+                .filter_map(|(name, value)| Some((name.as_str(), value?)))
+                .collect()
+        })
+        .collect()
+}
+
+fn legacy_events<'a>(
+    batch: &'a EventBatch,
+    fields: &'a [Vec<(&'a str, &'a str)>],
+) -> Vec<legacy::Event<'a>> {
+    fields
+        .iter()
+        .enumerate()
+        .map(|(i, fields)| legacy::Event {
+            message: batch.message(i),
+            fields,
+        })
+        .collect()
+}
+
+fn pack_legacy_documents(
+    results: Vec<Result<Vec<legacy::Document>, String>>,
+    events: usize,
+) -> Result<ParsedBatch, CallError> {
+    if results.len() != events {
+        return Err(CallError::ResultCount {
+            expected: events,
+            got: results.len(),
+        });
+    }
+    let mut parsed = ParsedBatch::default();
+    for (event, result) in results.into_iter().enumerate() {
+        let event = event as u32;
+        match result {
+            Ok(docs) => {
+                for d in docs {
+                    let start = parsed.text.len() as u32;
+                    parsed.text.push_str(&d.json);
+                    parsed.documents.push(PackedDocument {
+                        event,
+                        channel: d.channel,
+                        json: start..parsed.text.len() as u32,
+                    });
+                }
+            }
+            Err(reason) => parsed.problems.push(EventProblem {
+                event,
+                problem: Problem::Rejected(reason),
+            }),
+        }
+    }
+    Ok(parsed)
+}
+
+fn pack_legacy_decisions(results: Vec<Result<bool, String>>) -> Decisions {
+    let mut decisions = Decisions::default();
+    for (event, result) in results.into_iter().enumerate() {
+        match result {
+            Ok(keep) => decisions.keep.push(keep),
+            Err(reason) => {
+                decisions.keep.push(false);
+                decisions.problems.push(EventProblem {
+                    event: event as u32,
+                    problem: Problem::Rejected(reason),
+                });
+            }
+        }
+    }
+    decisions
 }

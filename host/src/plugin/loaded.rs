@@ -1,8 +1,8 @@
 //! A plugin compiled, checked against the contract and ready to instantiate.
 
-use super::bindings::{filter, parser};
+use super::bindings::{v0_1, v0_2};
 use super::cache::digest;
-use super::contract::{self, CONTRACT_VERSION, Kind};
+use super::contract::{self, Kind, Version};
 use super::engine::PluginEngine;
 use super::error::LoadError;
 use super::instance::PluginInstance;
@@ -31,9 +31,12 @@ pub struct PluginInfo {
     pub origin: String,
 }
 
+/// A component ready to instantiate, by contract version and kind.
 pub(crate) enum Pre {
-    Parser(parser::ParserPluginPre<PluginState>),
-    Filter(filter::FilterPluginPre<PluginState>),
+    Parser(v0_2::parser::ParserPluginPre<PluginState>),
+    Filter(v0_2::filter::FilterPluginPre<PluginState>),
+    LegacyParser(v0_1::parser::ParserPluginPre<PluginState>),
+    LegacyFilter(v0_1::filter::FilterPluginPre<PluginState>),
 }
 
 /// A compiled plugin: type-checked once, instantiated many times.
@@ -72,15 +75,25 @@ impl PluginEngine {
                 origin: origin.into(),
                 message: format!("{e:#}"),
             })?;
-        let kind = contract::kind_of(&component, &self.engine, origin)?;
+        let (kind, version) = contract::kind_of(&component, &self.engine, origin)?;
         let link = |e: wasmtime::Error| LoadError::Link {
             origin: origin.into(),
             message: format!("{e:#}"),
         };
         let instance_pre = self.linker.instantiate_pre(&component).map_err(link)?;
-        let pre = match kind {
-            Kind::Parser => Pre::Parser(parser::ParserPluginPre::new(instance_pre).map_err(link)?),
-            Kind::Filter => Pre::Filter(filter::FilterPluginPre::new(instance_pre).map_err(link)?),
+        let pre = match (version, kind) {
+            (Version::V0_2, Kind::Parser) => {
+                Pre::Parser(v0_2::parser::ParserPluginPre::new(instance_pre).map_err(link)?)
+            }
+            (Version::V0_2, Kind::Filter) => {
+                Pre::Filter(v0_2::filter::FilterPluginPre::new(instance_pre).map_err(link)?)
+            }
+            (Version::V0_1, Kind::Parser) => {
+                Pre::LegacyParser(v0_1::parser::ParserPluginPre::new(instance_pre).map_err(link)?)
+            }
+            (Version::V0_1, Kind::Filter) => {
+                Pre::LegacyFilter(v0_1::filter::FilterPluginPre::new(instance_pre).map_err(link)?)
+            }
         };
         let placeholder = PluginInfo {
             name: String::new(),
@@ -88,7 +101,7 @@ impl PluginEngine {
             kind,
             needs: Vec::new(),
             channels: Vec::new(),
-            contract: CONTRACT_VERSION.into(),
+            contract: version.as_str().into(),
             sha256,
             origin: origin.into(),
         };

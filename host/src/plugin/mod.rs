@@ -3,6 +3,7 @@
 //! `InstancePre`, run in a sandbox with memory and time limits, with failures
 //! contained to the batch and isolated to the event.
 
+pub mod batch;
 pub mod bindings;
 pub mod cache;
 pub mod captured_output;
@@ -18,10 +19,13 @@ pub mod native;
 pub mod runner;
 pub mod state;
 
+pub use batch::{
+    Decisions, DocumentRef, EventBatch, EventProblem, PackedDocument, ParsedBatch, Problem,
+};
 pub use contract::Kind;
 pub use engine::PluginEngine;
 pub use error::{CallError, LoadError};
-pub use instance::{EventParam, PluginInstance, RawDocument};
+pub use instance::PluginInstance;
 pub use limits::Limits;
 pub use loaded::{LoadedPlugin, PluginInfo};
 pub use runner::{Outcome, PluginRunner};

@@ -1,8 +1,7 @@
 //! The reference plugins compiled natively, for benchmarks: the same logic the
 //! components run, called without WebAssembly, so the sandbox's cost is a ratio.
 
-use super::instance::RawDocument;
-use super::runner::Outcome;
+use super::batch::{Decisions, EventBatch, EventProblem, ParsedBatch, Problem};
 use logpipe_plugin_sdk::{Config, Emit, Event, Filter, Info, Parser};
 
 /// A configured parser's function.
@@ -57,68 +56,68 @@ pub fn native(name: &str, config: &[(String, String)]) -> Option<Result<NativePl
     })
 }
 
-/// An event as the native plugins see it.
-pub struct NativeEvent<'a> {
-    /// The message.
-    pub message: &'a str,
-    /// Needed fields, owned as the component would receive them.
-    pub fields: Vec<(String, String)>,
-}
-
-impl<'a> NativeEvent<'a> {
-    /// The native form of events built for a component.
-    pub fn from_params(events: &[super::EventParam<'a>]) -> Vec<Self> {
-        events
-            .iter()
-            .map(|e| NativeEvent {
-                message: e.message,
-                fields: e
-                    .fields
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-            })
-            .collect()
-    }
-}
-
 impl NativePlugin {
+    fn info(&self) -> &Info {
+        match self {
+            NativePlugin::Parser { info, .. } | NativePlugin::Filter { info, .. } => info,
+        }
+    }
+
+    /// Calls `each` with every event of `batch` as the plugin sees it.
+    fn for_each_event(&self, batch: &EventBatch, mut each: impl FnMut(u32, &Event<'_>)) {
+        let needs = self.info().needs;
+        let mut values: Vec<Option<&str>> = Vec::with_capacity(needs.len());
+        for i in 0..batch.len() {
+            values.clear();
+            values.extend(batch.values(i));
+            each(
+                i as u32,
+                &Event::with_needs(batch.message(i), needs, &values),
+            );
+        }
+    }
+
     /// Parses a batch the way a component would answer it.
-    pub fn parse(&self, events: &[NativeEvent<'_>]) -> Vec<Outcome<Vec<RawDocument>>> {
+    pub fn parse(&self, batch: &EventBatch) -> ParsedBatch {
         let NativePlugin::Parser { parse, .. } = self else {
             unreachable!("parse on a filter");
         };
         let mut emit = Emit::new();
-        events
-            .iter()
-            .map(|e| {
-                emit.clear();
-                match parse(&Event::with_fields(e.message, &e.fields), &mut emit) {
-                    Ok(()) => Outcome::Ok(
-                        emit.take()
-                            .into_iter()
-                            .map(|(channel, json)| RawDocument { channel, json })
-                            .collect(),
-                    ),
-                    Err(reason) => Outcome::Rejected(reason),
-                }
-            })
-            .collect()
+        let mut problems = Vec::new();
+        self.for_each_event(batch, |i, event| {
+            emit.start_event(i);
+            if let Err(reason) = parse(event, &mut emit) {
+                emit.discard_event();
+                problems.push(EventProblem {
+                    event: i,
+                    problem: Problem::Rejected(reason),
+                });
+            }
+        });
+        let (text, documents) = emit.into_parts();
+        ParsedBatch {
+            text,
+            documents,
+            problems,
+        }
     }
 
     /// Decides a batch the way a component would answer it.
-    pub fn accept(&self, events: &[NativeEvent<'_>]) -> Vec<Outcome<bool>> {
+    pub fn accept(&self, batch: &EventBatch) -> Decisions {
         let NativePlugin::Filter { accept, .. } = self else {
             unreachable!("accept on a parser");
         };
-        events
-            .iter()
-            .map(
-                |e| match accept(&Event::with_fields(e.message, &e.fields)) {
-                    Ok(b) => Outcome::Ok(b),
-                    Err(reason) => Outcome::Rejected(reason),
-                },
-            )
-            .collect()
+        let mut decisions = Decisions::default();
+        self.for_each_event(batch, |i, event| match accept(event) {
+            Ok(keep) => decisions.keep.push(keep),
+            Err(reason) => {
+                decisions.keep.push(false);
+                decisions.problems.push(EventProblem {
+                    event: i,
+                    problem: Problem::Rejected(reason),
+                });
+            }
+        });
+        decisions
     }
 }

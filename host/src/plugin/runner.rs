@@ -5,8 +5,9 @@
 //! every event of the batch is retried alone on fresh instances, so only the
 //! offending events are lost to this plugin and they can be reported by id.
 
+use super::batch::{Decisions, EventBatch, EventProblem, ParsedBatch, Problem};
 use super::error::{CallError, LoadError};
-use super::instance::{EventParam, PluginInstance, RawDocument};
+use super::instance::PluginInstance;
 use super::loaded::LoadedPlugin;
 use std::sync::Arc;
 
@@ -60,29 +61,26 @@ impl PluginRunner {
     }
 
     /// Parses a batch (the plugin must be a parser).
-    pub fn parse(&mut self, events: &[EventParam<'_>]) -> Vec<Outcome<Vec<RawDocument>>> {
-        self.run(events, PluginInstance::parse)
+    pub fn parse(&mut self, batch: &EventBatch) -> ParsedBatch {
+        self.run(batch, PluginInstance::parse)
     }
 
     /// Filters a batch (the plugin must be a filter).
-    pub fn accept(&mut self, events: &[EventParam<'_>]) -> Vec<Outcome<bool>> {
-        self.run(events, PluginInstance::accept)
+    pub fn accept(&mut self, batch: &EventBatch) -> Decisions {
+        self.run(batch, PluginInstance::accept)
     }
 
-    fn run<T>(
+    fn run<A: Answer>(
         &mut self,
-        events: &[EventParam<'_>],
-        call: impl Fn(
-            &mut PluginInstance,
-            &[EventParam<'_>],
-        ) -> Result<Vec<Result<T, String>>, CallError>,
-    ) -> Vec<Outcome<T>> {
-        if events.is_empty() {
-            return Vec::new();
+        batch: &EventBatch,
+        call: impl Fn(&mut PluginInstance, &EventBatch) -> Result<A, CallError>,
+    ) -> A {
+        if batch.is_empty() {
+            return A::default();
         }
         let failure = match self.fresh_instance() {
-            Ok(instance) => match call(instance, events) {
-                Ok(results) => return results.into_iter().map(into_outcome).collect(),
+            Ok(instance) => match call(instance, batch) {
+                Ok(answer) => return answer,
                 Err(e) => e,
             },
             Err(e) => e,
@@ -93,29 +91,30 @@ impl PluginRunner {
         tracing::warn!(
             plugin = %info.name,
             version = %info.version,
-            events = events.len(),
+            events = batch.len(),
             error = %failure,
             "plugin batch failed; retrying its events one by one on fresh instances"
         );
-        if events.len() == 1 {
-            return vec![Outcome::Failed(failure)];
+        let mut answer = A::default();
+        if batch.len() == 1 {
+            answer.append_failed(failure, 0);
+            return answer;
         }
-        events
-            .iter()
-            .map(|event| {
-                let single = std::slice::from_ref(event);
-                let result = self
-                    .fresh_instance()
-                    .and_then(|instance| call(instance, single));
-                match result {
-                    Ok(mut results) => into_outcome(results.pop().expect("one result checked")),
-                    Err(e) => {
-                        self.instance = None;
-                        Outcome::Failed(e)
-                    }
+        for i in 0..batch.len() {
+            let event = i as u32;
+            let single = batch.one(i);
+            let result = self
+                .fresh_instance()
+                .and_then(|instance| call(instance, &single));
+            match result {
+                Ok(one) => answer.append_single(one, event),
+                Err(e) => {
+                    self.instance = None;
+                    answer.append_failed(e, event);
                 }
-            })
-            .collect()
+            }
+        }
+        answer
     }
 
     fn fresh_instance(&mut self) -> Result<&mut PluginInstance, CallError> {
@@ -132,9 +131,35 @@ impl PluginRunner {
     }
 }
 
-fn into_outcome<T>(result: Result<T, String>) -> Outcome<T> {
-    match result {
-        Ok(v) => Outcome::Ok(v),
-        Err(reason) => Outcome::Rejected(reason),
+/// What [`PluginRunner::run`] needs of an answer to rebuild it event by event.
+trait Answer: Default {
+    fn append_single(&mut self, single: Self, event: u32);
+    fn append_failed(&mut self, error: CallError, event: u32);
+}
+
+impl Answer for ParsedBatch {
+    fn append_single(&mut self, single: Self, event: u32) {
+        ParsedBatch::append_single(self, single, event);
+    }
+
+    fn append_failed(&mut self, error: CallError, event: u32) {
+        self.problems.push(EventProblem {
+            event,
+            problem: Problem::Failed(error),
+        });
+    }
+}
+
+impl Answer for Decisions {
+    fn append_single(&mut self, single: Self, event: u32) {
+        Decisions::append_single(self, single, event);
+    }
+
+    fn append_failed(&mut self, error: CallError, event: u32) {
+        self.keep.push(false);
+        self.problems.push(EventProblem {
+            event,
+            problem: Problem::Failed(error),
+        });
     }
 }
