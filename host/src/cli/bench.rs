@@ -59,11 +59,13 @@ impl BenchCommand {
             None => generate(scratch.path(), self.generate.unwrap_or(1_000_000))?,
         };
         println!("machine: {} cores; corpus: {}", cores(), corpus.display());
-        if !self.no_plugins {
-            plugin_figures(&plan, &corpus, self.plugin_lines)?;
-        }
+        // The pipeline first: its peak memory is then not the allocator still
+        // holding what the per-plugin figures used.
         if !self.no_pipeline {
             pipeline_figures(&plan, &corpus, &settings.run)?;
+        }
+        if !self.no_plugins {
+            plugin_figures(&plan, &corpus, self.plugin_lines)?;
         }
         // `--sink es:URL` asks for the indexing figures too, like `--es URL`.
         let es = self.es.clone().or_else(|| {
