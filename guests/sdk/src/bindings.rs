@@ -2,8 +2,9 @@
 //!
 //! Only compiled for `wasm32`: natively a plugin is a plain Rust type.
 
+use crate::batch::{PackedEvents, Parsed};
 use crate::output::Emitted;
-use crate::{Config, Emit, Event, Filter, Info, Parser};
+use crate::{Config, Filter, Info, Parser};
 use std::cell::RefCell;
 
 /// Bindings of the `parser-plugin` world.
@@ -71,36 +72,37 @@ pub fn configure<T>(
 
 const NOT_CONFIGURED: &str = "plugin called before `configure` succeeded";
 
-/// Calls `each` with every event of `batch`, whose fields are `needs`.
-fn for_each_event(batch: &Batch, needs: &[&str], mut each: impl FnMut(u32, &Event<'_>)) {
+/// `batch` seen through its parts.
+fn events<'b>(
+    batch: &'b Batch,
+    needs: &'b [&'b str],
+) -> PackedEvents<'b, impl Fn(usize) -> Option<&'b str>> {
     let text = batch.text.as_str();
-    let part = |p: &Option<Span>| {
-        p.as_ref().map(|s| {
-            text.get(s.start as usize..(s.start + s.len) as usize)
-                .unwrap_or("")
-        })
-    };
-    let width = 1 + needs.len();
-    let mut values: Vec<Option<&str>> = Vec::with_capacity(needs.len());
-    for (i, parts) in batch.parts.chunks_exact(width).enumerate() {
-        values.clear();
-        values.extend(parts[1..].iter().map(part));
-        let message = part(&parts[0]).unwrap_or("");
-        each(i as u32, &Event::with_needs(message, needs, &values));
+    PackedEvents {
+        parts: batch.parts.len(),
+        needs,
+        part: move |k: usize| {
+            batch.parts[k].as_ref().map(|s| {
+                text.get(s.start as usize..(s.start + s.len) as usize)
+                    .unwrap_or("")
+            })
+        },
     }
 }
 
-fn events(batch: &Batch, needs: &[&str]) -> u32 {
-    (batch.parts.len() / (1 + needs.len())) as u32
+fn event_errors(errors: Vec<(u32, String)>) -> Vec<EventError> {
+    errors
+        .into_iter()
+        .map(|(event, reason)| EventError { event, reason })
+        .collect()
 }
 
-fn not_configured(count: u32) -> Vec<EventError> {
-    (0..count)
-        .map(|event| EventError {
-            event,
-            reason: NOT_CONFIGURED.into(),
-        })
-        .collect()
+fn not_configured(count: usize) -> Vec<EventError> {
+    event_errors(
+        (0..count as u32)
+            .map(|e| (e, NOT_CONFIGURED.into()))
+            .collect(),
+    )
 }
 
 /// Runs a parser over one batch.
@@ -109,28 +111,23 @@ pub fn parse_batch<P: Parser>(
     batch: Batch,
 ) -> wp::Parsed {
     slot.with(|cell| {
-        let needs = P::info().needs;
+        let events = events(&batch, P::info().needs);
         let guard = cell.borrow();
         let Some(plugin) = guard.as_ref() else {
             return wp::Parsed {
                 text: String::new(),
                 documents: Vec::new(),
-                errors: not_configured(events(&batch, needs)),
+                errors: not_configured(events.count()),
             };
         };
-        let mut emit = Emit::new();
-        let mut errors = Vec::new();
-        for_each_event(&batch, needs, |i, event| {
-            emit.start_event(i);
-            if let Err(reason) = plugin.parse(event, &mut emit) {
-                emit.discard_event();
-                errors.push(EventError { event: i, reason });
-            }
-        });
-        let (text, docs) = emit.into_parts();
+        let Parsed {
+            text,
+            documents,
+            errors,
+        } = events.parse(|event, emit| plugin.parse(event, emit));
         wp::Parsed {
             text,
-            documents: docs
+            documents: documents
                 .into_iter()
                 .map(
                     |Emitted {
@@ -147,7 +144,7 @@ pub fn parse_batch<P: Parser>(
                     },
                 )
                 .collect(),
-            errors,
+            errors: event_errors(errors),
         }
     })
 }
@@ -158,24 +155,18 @@ pub fn accept_batch<F: Filter>(
     batch: Batch,
 ) -> wf::Decisions {
     slot.with(|cell| {
-        let needs = F::info().needs;
+        let events = events(&batch, F::info().needs);
         let guard = cell.borrow();
         let Some(plugin) = guard.as_ref() else {
-            let count = events(&batch, needs);
             return wf::Decisions {
-                keep: vec![false; count as usize],
-                errors: not_configured(count),
+                keep: vec![false; events.count()],
+                errors: not_configured(events.count()),
             };
         };
-        let mut keep = Vec::with_capacity(events(&batch, needs) as usize);
-        let mut errors = Vec::new();
-        for_each_event(&batch, needs, |i, event| match plugin.accept(event) {
-            Ok(k) => keep.push(k),
-            Err(reason) => {
-                keep.push(false);
-                errors.push(EventError { event: i, reason });
-            }
-        });
-        wf::Decisions { keep, errors }
+        let decided = events.accept(|event| plugin.accept(event));
+        wf::Decisions {
+            keep: decided.keep,
+            errors: event_errors(decided.errors),
+        }
     })
 }

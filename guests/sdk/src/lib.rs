@@ -28,6 +28,7 @@
 //! // In the plugin crate: logpipe_plugin_sdk::export_parser!(WordCount);
 //! ```
 
+pub mod batch;
 mod config;
 mod event;
 pub mod formats;

@@ -101,23 +101,20 @@ impl Emit {
     }
 
     /// Starts the documents of event `event` of a batch.
-    #[doc(hidden)]
-    pub fn start_event(&mut self, event: u32) {
+    pub(crate) fn start_event(&mut self, event: u32) {
         self.event = event;
         self.event_text = self.text.len();
         self.event_docs = self.docs.len();
     }
 
     /// Drops the documents of the current event (it failed).
-    #[doc(hidden)]
-    pub fn discard_event(&mut self) {
+    pub(crate) fn discard_event(&mut self) {
         self.text.truncate(self.event_text);
         self.docs.truncate(self.event_docs);
     }
 
     /// The text and the documents, for the batch's answer.
-    #[doc(hidden)]
-    pub fn into_parts(self) -> (String, Vec<Emitted>) {
+    pub(crate) fn into_parts(self) -> (String, Vec<Emitted>) {
         (self.text, self.docs)
     }
 }

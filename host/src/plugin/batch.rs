@@ -71,8 +71,9 @@ impl EventBatch {
         }
     }
 
-    fn part(&self, span: Option<Span>) -> Option<&str> {
-        span.map(|s| &self.text[s.start as usize..(s.start + s.len) as usize])
+    /// The text of part `k` (events are `1 + fields` parts each, the message first).
+    pub(crate) fn part(&self, k: usize) -> Option<&str> {
+        self.parts[k].map(|s| &self.text[s.start as usize..(s.start + s.len) as usize])
     }
 
     /// Number of events.
@@ -92,15 +93,13 @@ impl EventBatch {
 
     /// The message of event `i`.
     pub fn message(&self, i: usize) -> &str {
-        self.part(self.parts[i * self.width]).unwrap_or("")
+        self.part(i * self.width).unwrap_or("")
     }
 
     /// The values of event `i`'s needed fields, in order.
     pub fn values(&self, i: usize) -> impl Iterator<Item = Option<&str>> {
-        let start = i * self.width + 1;
-        self.parts[start..start + self.width - 1]
-            .iter()
-            .map(|p| self.part(*p))
+        let first = i * self.width;
+        (first + 1..first + self.width).map(|k| self.part(k))
     }
 
     /// A batch holding only event `i` (to isolate a failing event).

@@ -2,6 +2,7 @@
 //! components run, called without WebAssembly, so the sandbox's cost is a ratio.
 
 use super::batch::{Decisions, EventBatch, EventProblem, ParsedBatch, Problem};
+use logpipe_plugin_sdk::batch::PackedEvents;
 use logpipe_plugin_sdk::{Config, Emit, Event, Filter, Info, Parser};
 
 /// A configured parser's function.
@@ -63,17 +64,15 @@ impl NativePlugin {
         }
     }
 
-    /// Calls `each` with every event of `batch` as the plugin sees it.
-    fn for_each_event(&self, batch: &EventBatch, mut each: impl FnMut(u32, &Event<'_>)) {
-        let needs = self.info().needs;
-        let mut values: Vec<Option<&str>> = Vec::with_capacity(needs.len());
-        for i in 0..batch.len() {
-            values.clear();
-            values.extend(batch.values(i));
-            each(
-                i as u32,
-                &Event::with_needs(batch.message(i), needs, &values),
-            );
+    /// `batch` as the SDK's batch runner sees it.
+    fn events<'b>(
+        &self,
+        batch: &'b EventBatch,
+    ) -> PackedEvents<'static, impl Fn(usize) -> Option<&'b str>> {
+        PackedEvents {
+            parts: batch.parts().len(),
+            needs: self.info().needs,
+            part: |k: usize| batch.part(k),
         }
     }
 
@@ -82,23 +81,11 @@ impl NativePlugin {
         let NativePlugin::Parser { parse, .. } = self else {
             unreachable!("parse on a filter");
         };
-        let mut emit = Emit::new();
-        let mut problems = Vec::new();
-        self.for_each_event(batch, |i, event| {
-            emit.start_event(i);
-            if let Err(reason) = parse(event, &mut emit) {
-                emit.discard_event();
-                problems.push(EventProblem {
-                    event: i,
-                    problem: Problem::Rejected(reason),
-                });
-            }
-        });
-        let (text, documents) = emit.into_parts();
+        let parsed = self.events(batch).parse(parse);
         ParsedBatch {
-            text,
-            documents,
-            problems,
+            text: parsed.text,
+            documents: parsed.documents,
+            problems: rejected(parsed.errors),
         }
     }
 
@@ -107,17 +94,20 @@ impl NativePlugin {
         let NativePlugin::Filter { accept, .. } = self else {
             unreachable!("accept on a parser");
         };
-        let mut decisions = Decisions::default();
-        self.for_each_event(batch, |i, event| match accept(event) {
-            Ok(keep) => decisions.keep.push(keep),
-            Err(reason) => {
-                decisions.keep.push(false);
-                decisions.problems.push(EventProblem {
-                    event: i,
-                    problem: Problem::Rejected(reason),
-                });
-            }
-        });
-        decisions
+        let decided = self.events(batch).accept(accept);
+        Decisions {
+            keep: decided.keep,
+            problems: rejected(decided.errors),
+        }
     }
+}
+
+fn rejected(errors: Vec<(u32, String)>) -> Vec<EventProblem> {
+    errors
+        .into_iter()
+        .map(|(event, reason)| EventProblem {
+            event,
+            problem: Problem::Rejected(reason),
+        })
+        .collect()
 }
