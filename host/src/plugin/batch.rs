@@ -26,7 +26,8 @@ impl EventBatch {
         }
     }
 
-    /// A batch of messages without fields (tools and tests).
+    /// A batch of messages without fields, for plugins that need none (tools and
+    /// tests).
     pub fn of_messages<'a>(messages: impl IntoIterator<Item = &'a str>) -> Self {
         let mut batch = Self::new(0);
         for m in messages {
@@ -203,24 +204,6 @@ impl ParsedBatch {
         Ok(self)
     }
 
-    /// Appends the answer for a batch of one event, which is event `event` here.
-    pub(crate) fn append_single(&mut self, single: ParsedBatch, event: u32) {
-        let shift = self.text.len() as u32;
-        self.text.push_str(&single.text);
-        self.documents
-            .extend(single.documents.into_iter().map(|d| PackedDocument {
-                event,
-                channel: d.channel,
-                json: d.json.start + shift..d.json.end + shift,
-            }));
-        self.problems.extend(
-            single
-                .problems
-                .into_iter()
-                .map(|p| EventProblem { event, ..p }),
-        );
-    }
-
     /// One outcome per event, for tools and tests (the pipeline reads the packed
     /// form directly).
     pub fn outcomes(&self, events: usize) -> Vec<Outcome<Vec<DocumentRef<'_>>>> {
@@ -270,8 +253,53 @@ impl Decisions {
         Ok(self)
     }
 
+    /// One outcome per event, for tools and tests.
+    pub fn outcomes(&self) -> Vec<Outcome<bool>> {
+        let mut out: Vec<Outcome<bool>> = self.keep.iter().map(|k| Outcome::Ok(*k)).collect();
+        for p in &self.problems {
+            out[p.event as usize] = p.problem.clone().into();
+        }
+        out
+    }
+}
+
+/// An answer the runner can rebuild event by event when a batch failed as a
+/// whole and its events are retried alone.
+pub(crate) trait Answer: Default {
     /// Appends the answer for a batch of one event, which is event `event` here.
-    pub(crate) fn append_single(&mut self, single: Decisions, event: u32) {
+    fn append_single(&mut self, single: Self, event: u32);
+    /// Records that event `event` failed the plugin on its own.
+    fn append_failed(&mut self, error: CallError, event: u32);
+}
+
+impl Answer for ParsedBatch {
+    fn append_single(&mut self, single: Self, event: u32) {
+        let shift = self.text.len() as u32;
+        self.text.push_str(&single.text);
+        self.documents
+            .extend(single.documents.into_iter().map(|d| PackedDocument {
+                event,
+                channel: d.channel,
+                json: d.json.start + shift..d.json.end + shift,
+            }));
+        self.problems.extend(
+            single
+                .problems
+                .into_iter()
+                .map(|p| EventProblem { event, ..p }),
+        );
+    }
+
+    fn append_failed(&mut self, error: CallError, event: u32) {
+        self.problems.push(EventProblem {
+            event,
+            problem: Problem::Failed(error),
+        });
+    }
+}
+
+impl Answer for Decisions {
+    fn append_single(&mut self, single: Self, event: u32) {
         self.keep.extend(single.keep);
         self.problems.extend(
             single
@@ -281,13 +309,12 @@ impl Decisions {
         );
     }
 
-    /// One outcome per event, for tools and tests.
-    pub fn outcomes(&self) -> Vec<Outcome<bool>> {
-        let mut out: Vec<Outcome<bool>> = self.keep.iter().map(|k| Outcome::Ok(*k)).collect();
-        for p in &self.problems {
-            out[p.event as usize] = p.problem.clone().into();
-        }
-        out
+    fn append_failed(&mut self, error: CallError, event: u32) {
+        self.keep.push(false);
+        self.problems.push(EventProblem {
+            event,
+            problem: Problem::Failed(error),
+        });
     }
 }
 

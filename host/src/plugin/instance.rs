@@ -123,6 +123,7 @@ impl PluginInstance {
 
     /// Parses a batch (parsers only).
     pub fn parse(&mut self, batch: &EventBatch) -> Result<ParsedBatch, CallError> {
+        self.check_width(batch);
         self.store
             .set_epoch_deadline(self.plugin.engine.deadline_ticks());
         let events = batch.len();
@@ -161,6 +162,7 @@ impl PluginInstance {
 
     /// Decides a batch (filters only).
     pub fn accept(&mut self, batch: &EventBatch) -> Result<Decisions, CallError> {
+        self.check_width(batch);
         self.store
             .set_epoch_deadline(self.plugin.engine.deadline_ticks());
         let events = batch.len();
@@ -184,6 +186,18 @@ impl PluginInstance {
             }
         };
         self.finish(answer)?.checked(events)
+    }
+
+    /// The host's side of the contract: every event carries one part per needed
+    /// field. A batch built otherwise is a bug of the host, not of the plugin.
+    fn check_width(&self, batch: &EventBatch) {
+        let needs = &self.plugin.info().needs;
+        assert_eq!(
+            batch.fields(),
+            needs.len(),
+            "a batch for plugin `{}` must carry its needed fields {needs:?}",
+            self.plugin.info().name
+        );
     }
 
     fn finish<T>(&mut self, answer: wasmtime::Result<T>) -> Result<T, CallError> {

@@ -5,7 +5,7 @@
 //! every event of the batch is retried alone on fresh instances, so only the
 //! offending events are lost to this plugin and they can be reported by id.
 
-use super::batch::{Decisions, EventBatch, EventProblem, ParsedBatch, Problem};
+use super::batch::{Answer, Decisions, EventBatch, ParsedBatch};
 use super::error::{CallError, LoadError};
 use super::instance::PluginInstance;
 use super::loaded::LoadedPlugin;
@@ -128,38 +128,5 @@ impl PluginRunner {
             self.instance = Some(instance);
         }
         Ok(self.instance.as_mut().expect("set above"))
-    }
-}
-
-/// What [`PluginRunner::run`] needs of an answer to rebuild it event by event.
-trait Answer: Default {
-    fn append_single(&mut self, single: Self, event: u32);
-    fn append_failed(&mut self, error: CallError, event: u32);
-}
-
-impl Answer for ParsedBatch {
-    fn append_single(&mut self, single: Self, event: u32) {
-        ParsedBatch::append_single(self, single, event);
-    }
-
-    fn append_failed(&mut self, error: CallError, event: u32) {
-        self.problems.push(EventProblem {
-            event,
-            problem: Problem::Failed(error),
-        });
-    }
-}
-
-impl Answer for Decisions {
-    fn append_single(&mut self, single: Self, event: u32) {
-        Decisions::append_single(self, single, event);
-    }
-
-    fn append_failed(&mut self, error: CallError, event: u32) {
-        self.keep.push(false);
-        self.problems.push(EventProblem {
-            event,
-            problem: Problem::Failed(error),
-        });
     }
 }
