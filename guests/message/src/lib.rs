@@ -77,7 +77,9 @@ impl Parser for MessageParser {
             .as_ref()
             .and_then(|b| b.object.as_ref())
             .map(|o| input_data(o, false));
-        emit.raw(FIELDS, fields_document(&call, normalised.as_deref()));
+        emit.write(FIELDS, |out| {
+            fields_document(out, &call, normalised.as_deref())
+        });
         if let Some(object) = call.input.as_ref().and_then(|b| b.object.as_ref())
             && self.is_prediction(&call)
         {
@@ -87,7 +89,7 @@ impl Parser for MessageParser {
             } else {
                 normalised.clone().unwrap_or_default()
             };
-            emit.raw(PREDICTION, prediction_document(&call, &typed));
+            emit.write(PREDICTION, |out| prediction_document(out, &call, &typed));
         }
         Ok(())
     }
@@ -105,9 +107,9 @@ impl MessageParser {
     }
 }
 
-/// The fields merged into `ml-api-logs`.
-fn fields_document(call: &ApiCall<'_>, input_data: Option<&str>) -> String {
-    let mut w = ObjectWriter::with_capacity(input_data.map_or(160, |i| i.len() + 256));
+/// Writes the fields merged into `ml-api-logs`.
+fn fields_document(out: &mut String, call: &ApiCall<'_>, input_data: Option<&str>) {
+    let mut w = ObjectWriter::into(out);
     common_fields(&mut w, call);
     if let Some(input) = input_data {
         w.raw("input_data", input);
@@ -129,23 +131,21 @@ fn fields_document(call: &ApiCall<'_>, input_data: Option<&str>) -> String {
                 .chain(not_object.as_deref()),
         );
     }
-    w.finish()
+    w.close();
 }
 
-/// The `ml-api-message` document.
-fn prediction_document(call: &ApiCall<'_>, input_data: &str) -> String {
-    let mut w = ObjectWriter::with_capacity(
-        input_data.len() + call.result.map_or(0, |r| r.get().len()) + 160,
-    );
+/// Writes the `ml-api-message` document.
+fn prediction_document(out: &mut String, call: &ApiCall<'_>, input_data: &str) {
+    let mut w = ObjectWriter::into(out);
     common_fields(&mut w, call);
     w.raw("input_data", input_data);
     if let Some(result) = call.result {
         w.raw("result", result.get());
     }
-    w.finish()
+    w.close();
 }
 
-fn common_fields(w: &mut ObjectWriter, call: &ApiCall<'_>) {
+fn common_fields(w: &mut ObjectWriter<&mut String>, call: &ApiCall<'_>) {
     if let Some(tx) = call.transaction_id {
         w.str("transaction_id", tx);
     }

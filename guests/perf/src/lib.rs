@@ -39,18 +39,23 @@ impl Parser for PerfParser {
             return Ok(());
         };
         top_functions(&metrics)?;
-        let mut w = ObjectWriter::with_capacity(event.message.len() + 16);
-        if let Some(tx) = metrics.get("transaction_id") {
-            w.raw("transaction_id", tx.get());
-        }
-        for (key, value) in metrics.fields.iter().filter(|(k, _)| k != "transaction_id") {
-            w.raw(key, value.get());
-        }
-        emit.raw(METRICS, w.finish());
-        if let Some(tx) = metrics.get("transaction_id") {
-            let mut fields = ObjectWriter::with_capacity(64);
-            fields.raw("transaction_id", tx.get());
-            emit.raw(FIELDS, fields.finish());
+        let tx = metrics.get("transaction_id");
+        emit.write(METRICS, |out| {
+            let mut w = ObjectWriter::into(out);
+            if let Some(tx) = tx {
+                w.raw("transaction_id", tx.get());
+            }
+            for (key, value) in metrics.fields.iter().filter(|(k, _)| k != "transaction_id") {
+                w.raw(key, value.get());
+            }
+            w.close();
+        });
+        if let Some(tx) = tx {
+            emit.write(FIELDS, |out| {
+                let mut w = ObjectWriter::into(out);
+                w.raw("transaction_id", tx.get());
+                w.close();
+            });
         }
         Ok(())
     }

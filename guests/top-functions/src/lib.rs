@@ -37,15 +37,17 @@ impl Parser for TopFunctionsParser {
         for (rank, entry) in entries.iter().enumerate() {
             let entry = RawObject::parse(entry.get())
                 .map_err(|e| format!("top_functions[{rank}] is not an object: {e}"))?;
-            let mut w = ObjectWriter::with_capacity(256);
-            if let Some(tx) = tx {
-                w.raw("transaction_id", tx.get());
-            }
-            w.int("rank", rank as i64);
-            for (key, value) in &entry.fields {
-                w.raw(key, value.get());
-            }
-            emit.raw(FUNCTION, w.finish());
+            emit.write(FUNCTION, |out| {
+                let mut w = ObjectWriter::into(out);
+                if let Some(tx) = tx {
+                    w.raw("transaction_id", tx.get());
+                }
+                w.int("rank", rank as i64);
+                for (key, value) in &entry.fields {
+                    w.raw(key, value.get());
+                }
+                w.close();
+            });
         }
         Ok(())
     }
