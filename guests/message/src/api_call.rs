@@ -7,8 +7,7 @@
 //! short: ["[" TXID "] "] METHOD " " PATH " - " CODE " - " MS "ms" [" - " JSON [" - " JSON]]
 //! ```
 
-use logpipe_plugin_sdk::json::{RawObject, split_object, split_value};
-use serde_json::value::RawValue;
+use logpipe_plugin_sdk::json::{JsonError, RawObject, split_object, split_value};
 
 /// A request body as logged: its text, and its fields when it is a JSON object.
 #[derive(Debug)]
@@ -46,7 +45,7 @@ pub struct ApiCall<'a> {
     /// The request body as logged.
     pub input: Option<Body<'a>>,
     /// The response body as logged.
-    pub result: Option<&'a RawValue>,
+    pub result: Option<&'a str>,
     /// What could not be read, for the line's `parse_errors`.
     pub problems: Vec<String>,
 }
@@ -138,7 +137,7 @@ const RESULT: &str = " - Result: ";
 
 /// Reads the request body at the start of `text`: an object in one pass, or any
 /// other JSON value.
-fn read_body(text: &str) -> Result<(Body<'_>, &str), serde_json::Error> {
+fn read_body(text: &str) -> Result<(Body<'_>, &str), JsonError> {
     if text.starts_with('{') {
         let (object, raw, rest) = split_object(text)?;
         Ok((
@@ -152,7 +151,7 @@ fn read_body(text: &str) -> Result<(Body<'_>, &str), serde_json::Error> {
         let (value, rest) = split_value(text)?;
         Ok((
             Body {
-                raw: value.get(),
+                raw: value,
                 object: None,
             },
             rest,
@@ -254,7 +253,7 @@ mod tests {
         );
         assert_eq!(c.time_ms, Some(51.14));
         assert_eq!(c.input.unwrap().raw, r#"{"AGE": 59}"#);
-        assert_eq!(c.result.unwrap().get(), r#"{"prediction": 1}"#);
+        assert_eq!(c.result.unwrap(), r#"{"prediction": 1}"#);
         assert!(c.problems.is_empty(), "{:?}", c.problems);
     }
 
@@ -273,11 +272,11 @@ mod tests {
     fn result_only_and_string_bodies() {
         let c = parse(r#"API Call - OPTIONS /predict - Status: 400 - Time: 0.3ms - Result: "<unable to parse>""#)
             .unwrap();
-        assert_eq!(c.result.unwrap().get(), r#""<unable to parse>""#);
+        assert_eq!(c.result.unwrap(), r#""<unable to parse>""#);
         let c = parse(r#"[x] API Call - POST /predict - Status: 422 - Time: 1.0ms - Input: "<unable to parse>" - Result: {"detail": []}"#)
             .unwrap();
         assert_eq!(c.input.unwrap().raw, r#""<unable to parse>""#);
-        assert_eq!(c.result.unwrap().get(), r#"{"detail": []}"#);
+        assert_eq!(c.result.unwrap(), r#"{"detail": []}"#);
     }
 
     #[test]
@@ -285,7 +284,7 @@ mod tests {
         let m = r#"[t] API Call - POST /predict - Status: 200 - Time: 1.5ms - Input: {"note": "contr\u00f4le {J+7}, rappel - urgent, voir \"dossier B\" - Result: {x}"} - Result: {"prediction": 0}"#;
         let c = parse(m).unwrap();
         assert!(c.input.unwrap().raw.ends_with(r#"B\" - Result: {x}"}"#));
-        assert_eq!(c.result.unwrap().get(), r#"{"prediction": 0}"#);
+        assert_eq!(c.result.unwrap(), r#"{"prediction": 0}"#);
     }
 
     #[test]
@@ -320,7 +319,7 @@ mod tests {
         let c = parse(m).unwrap();
         assert_eq!(c.status, Some(200));
         assert!(c.input.is_none());
-        assert_eq!(c.result.unwrap().get(), r#"{"prediction": 1}"#);
+        assert_eq!(c.result.unwrap(), r#"{"prediction": 1}"#);
         assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
     }
 }

@@ -99,7 +99,7 @@ impl MessageParser {
     fn is_prediction(&self, call: &ApiCall<'_>) -> bool {
         call.method == "POST"
             && matches!(call.path, "/predict" | "/predict_proba")
-            && call.result.is_some_and(|r| r.get().starts_with('{'))
+            && call.result.is_some_and(|r| r.starts_with('{'))
             && match self.prediction_status {
                 PredictionStatus::Any => true,
                 PredictionStatus::Success => call.status.is_some_and(|s| (200..300).contains(&s)),
@@ -115,7 +115,7 @@ fn fields_document(out: &mut String, call: &ApiCall<'_>, input_data: Option<&str
         w.raw("input_data", input);
     }
     if let Some(result) = call.result {
-        w.raw("result", result.get());
+        w.raw("result", result);
     }
     let not_object = call
         .input
@@ -140,7 +140,7 @@ fn prediction_document(out: &mut String, call: &ApiCall<'_>, input_data: &str) {
     common_fields(&mut w, call);
     w.raw("input_data", input_data);
     if let Some(result) = call.result {
-        w.raw("result", result.get());
+        w.raw("result", result);
     }
     w.close();
 }
@@ -165,9 +165,9 @@ fn input_data(input: &RawObject<'_>, typed: bool) -> String {
     for (key, value) in &input.fields {
         let key = features::normalise_key(key);
         if typed && features::FEATURES.contains(&key.as_ref()) {
-            w.raw(&key, &features::type_value(value.get()));
+            w.raw(&key, &features::type_value(value));
         } else {
-            w.raw(&key, value.get());
+            w.raw(&key, value);
         }
     }
     w.finish()
@@ -176,7 +176,7 @@ fn input_data(input: &RawObject<'_>, typed: bool) -> String {
 /// True when a feature value would change when typed.
 fn needs_typing(input: &RawObject<'_>) -> bool {
     input.fields.iter().any(|(key, value)| {
-        let v = value.get();
+        let v = *value;
         !v.bytes().all(|b| b.is_ascii_digit() || b == b'-')
             && features::FEATURES.contains(&features::normalise_key(key).as_ref())
     })

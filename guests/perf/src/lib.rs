@@ -43,17 +43,17 @@ impl Parser for PerfParser {
         emit.write(METRICS, |out| {
             let mut w = ObjectWriter::into(out);
             if let Some(tx) = tx {
-                w.raw("transaction_id", tx.get());
+                w.raw("transaction_id", tx);
             }
             for (key, value) in metrics.fields.iter().filter(|(k, _)| k != "transaction_id") {
-                w.raw(key, value.get());
+                w.raw(key, value);
             }
             w.close();
         });
         if let Some(tx) = tx {
             emit.write(FIELDS, |out| {
                 let mut w = ObjectWriter::into(out);
-                w.raw("transaction_id", tx.get());
+                w.raw("transaction_id", tx);
                 w.close();
             });
         }

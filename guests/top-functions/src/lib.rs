@@ -31,7 +31,7 @@ impl Parser for TopFunctionsParser {
         let Some(list) = top_functions(&metrics)? else {
             return Ok(());
         };
-        let entries: Vec<&serde_json::value::RawValue> = serde_json::from_str(list.get())
+        let entries: Vec<&serde_json::value::RawValue> = serde_json::from_str(list)
             .map_err(|e| format!("top_functions is not readable: {e}"))?;
         let tx = metrics.get("transaction_id");
         for (rank, entry) in entries.iter().enumerate() {
@@ -40,11 +40,11 @@ impl Parser for TopFunctionsParser {
             emit.write(FUNCTION, |out| {
                 let mut w = ObjectWriter::into(out);
                 if let Some(tx) = tx {
-                    w.raw("transaction_id", tx.get());
+                    w.raw("transaction_id", tx);
                 }
                 w.int("rank", rank as i64);
                 for (key, value) in &entry.fields {
-                    w.raw(key, value.get());
+                    w.raw(key, value);
                 }
                 w.close();
             });

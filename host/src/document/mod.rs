@@ -1,7 +1,6 @@
 //! Documents: checking what plugins return, and writing the JSON that sinks store.
 
 pub mod line_document;
-pub mod scan;
 pub mod timestamp;
 pub mod validate;
 

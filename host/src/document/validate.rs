@@ -6,8 +6,7 @@
 //! can never add lines to an NDJSON bulk body; a valid document with line breaks
 //! between tokens is re-serialised compactly.
 
-use super::scan::scan_object;
-use logpipe_plugin_sdk::json::RawObject;
+use logpipe_plugin_sdk::json::{JsonError, ObjectFields, RawObject, decode_key};
 use std::borrow::Cow;
 use std::ops::Range;
 
@@ -93,34 +92,39 @@ pub fn check_document(mut json: String) -> Result<CheckedDocument, InvalidDocume
     if json.trim().len() != json.len() {
         json = json.trim().to_string();
     }
-    let scanned = scan_object(&json).map_err(InvalidDocument::NotAnObject)?;
-    let mut fields: Vec<Field> = Vec::with_capacity(scanned.fields.len());
-    for span in &scanned.fields {
-        let key = if span.escaped {
-            // The quoted key is valid JSON: decode it.
-            let quoted = &json[span.key.start - 1..span.key.end + 1];
-            let decoded: String = serde_json::from_str(quoted)
-                .map_err(|e| InvalidDocument::NotAnObject(e.to_string()))?;
-            Key::Decoded(decoded.into_boxed_str())
+    let not_object = |e: JsonError| InvalidDocument::NotAnObject(e.to_string());
+    let mut reader = ObjectFields::new(json.as_bytes(), 0).map_err(not_object)?;
+    let mut fields: Vec<Field> = Vec::with_capacity(16);
+    while let Some(field) = reader.next() {
+        let field = field.map_err(not_object)?;
+        let key = if field.escaped {
+            let decoded = decode_key(&json, field.key, true).map_err(not_object)?;
+            Key::Decoded(decoded.into_owned().into_boxed_str())
         } else {
-            Key::Span(span.key.start as u32..span.key.end as u32)
+            Key::Span(field.key.start as u32..field.key.end as u32)
         };
         fields.push(Field {
             key,
-            value: span.value.start as u32..span.value.end as u32,
+            value: field.value.start as u32..field.value.end as u32,
         });
     }
+    if reader.end() != Some(json.len()) {
+        return Err(InvalidDocument::NotAnObject(format!(
+            "trailing characters after the object at byte {}",
+            reader.end().unwrap_or_default()
+        )));
+    }
     let doc = CheckedDocument { json, fields };
-    let keys: Vec<&str> = doc.fields().map(|(k, _)| k).collect();
-    for (i, key) in keys.iter().enumerate() {
+    for (i, (key, _)) in doc.fields().enumerate() {
         if key.starts_with('_') {
             return Err(InvalidDocument::Reserved(key.to_string()));
         }
-        if keys[..i].contains(key) {
+        if doc.fields().take(i).any(|(k, _)| k == key) {
             return Err(InvalidDocument::Duplicate(key.to_string()));
         }
     }
-    if scanned.line_breaks {
+    // Valid JSON holds raw line breaks only between tokens.
+    if memchr::memchr2(b'\n', b'\r', doc.json.as_bytes()).is_some() {
         let object =
             RawObject::parse(&doc.json).map_err(|e| InvalidDocument::NotAnObject(e.to_string()))?;
         return rewrite_compact(&object);
@@ -135,8 +139,8 @@ fn rewrite_compact(object: &RawObject<'_>) -> Result<CheckedDocument, InvalidDoc
     let mut fields = Vec::with_capacity(object.fields.len());
     for (i, (key, value)) in object.fields.iter().enumerate() {
         // Valid JSON can still be out of a Value's range (1e400): refuse, never panic.
-        let value: serde_json::Value = serde_json::from_str(value.get())
-            .map_err(|e| InvalidDocument::NotAnObject(e.to_string()))?;
+        let value: serde_json::Value =
+            serde_json::from_str(value).map_err(|e| InvalidDocument::NotAnObject(e.to_string()))?;
         if i > 0 {
             json.push(',');
         }

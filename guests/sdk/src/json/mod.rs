@@ -1,0 +1,13 @@
+//! JSON for plugins and the host, without building trees: a strict scanner
+//! ([`skip_value`], [`ObjectFields`]), objects read one level deep
+//! ([`RawObject`]) and an allocation-frugal writer ([`ObjectWriter`]).
+
+mod raw;
+mod read;
+mod special;
+mod write;
+
+pub use raw::{RawObject, decode_key, split_object, split_value};
+pub use read::{FieldSpan, JsonError, KeySpan, MAX_DEPTH, ObjectFields, skip_value, skip_ws};
+pub use special::find_special;
+pub use write::{ObjectWriter, push_escaped, push_str};

@@ -1,0 +1,97 @@
+//! The bytes a JSON string cannot hold as is, found eight at a time; shared by
+//! the writer (escaping) and the reader (skipping strings).
+
+/// What each byte becomes inside a JSON string: 0 stays as is, `u` is written
+/// `\u00XX`, anything else is the letter after a backslash.
+pub(crate) const ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = b'u';
+        b += 1;
+    }
+    t[b'\n' as usize] = b'n';
+    t[b'\r' as usize] = b'r';
+    t[b'\t' as usize] = b't';
+    t[0x08] = b'b';
+    t[0x0c] = b'f';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t
+};
+
+/// One flag (the high bit of its byte) for each byte of `word` (little endian)
+/// that a JSON string cannot hold as is: `"`, `\\` or a control character.
+///
+/// Each test flags exactly the bytes it looks for up to the first one it finds
+/// (a flag can only be wrong above a byte that borrowed, which is itself
+/// flagged), so the lowest flag is always right; higher ones may not be.
+#[inline(always)]
+pub(crate) fn special_flags(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let quote = zero(word ^ (ONES * u64::from(b'"')));
+    let backslash = zero(word ^ (ONES * u64::from(b'\\')));
+    let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+    quote | backslash | control
+}
+
+/// The eight bytes at `i` as a little-endian word.
+#[inline(always)]
+pub(crate) fn word_at(bytes: &[u8], i: usize) -> u64 {
+    u64::from_le_bytes(bytes[i..i + 8].try_into().expect("eight bytes"))
+}
+
+/// The index of the first byte at or after `from` that a JSON string cannot hold
+/// as is (`"`, `\\` or a control character), or `bytes.len()`.
+#[inline]
+pub fn find_special(bytes: &[u8], from: usize) -> usize {
+    let mut i = from;
+    while i + 8 <= bytes.len() {
+        let found = special_flags(word_at(bytes, i));
+        if found != 0 {
+            return i + (found.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < bytes.len() {
+        if ESCAPE[bytes[i] as usize] != 0 {
+            return i;
+        }
+        i += 1;
+    }
+    bytes.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_special_agrees_with_a_byte_loop() {
+        let mut text: Vec<u8> = Vec::new();
+        for i in 0..2000u32 {
+            let b = match i % 97 {
+                0 => b'"',
+                13 => b'\\',
+                41 => 0x1f,
+                42 => 0x20, // just above a control character: must not be flagged
+                43 => b'"' + 1,
+                44 => b'\\' + 1,
+                50 => 0x7f,
+                60 => 0xc3,
+                61 => 0x00,
+                62 => 0x21,
+                _ => b'a' + (i % 26) as u8,
+            };
+            text.push(b);
+        }
+        for from in 0..text.len() {
+            let want = (from..text.len())
+                .find(|&i| ESCAPE[text[i] as usize] != 0)
+                .unwrap_or(text.len());
+            assert_eq!(find_special(&text, from), want, "from {from}");
+        }
+    }
+}

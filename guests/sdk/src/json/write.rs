@@ -1,0 +1,237 @@
+//! Writing JSON: string escaping and an allocation-frugal object writer.
+//!
+//! Plugins emit documents as JSON text. Building a `serde_json::Value` first costs
+//! an allocation per field; this writer appends straight into one `String`, which
+//! keeps the per-line cost of the reference parsers low.
+
+use super::special::{ESCAPE, special_flags, word_at};
+use std::fmt::Write as _;
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends the escaped inside of a JSON string (no quotes) for `s` to `out`.
+///
+/// This is the hot path of every line document (a performance line holds a
+/// hundred quotes), so it works a word at a time: each word of `s` is stored
+/// whole at the end of `out`, and only the bytes up to its first special byte
+/// are kept; that byte is then escaped and the next word starts after it.
+pub fn push_escaped(out: &mut String, s: &str) {
+    let bytes = s.as_bytes();
+    // SAFETY (UTF-8): the bytes kept are runs of `s` (valid UTF-8) cut only
+    // before an ASCII byte, and ASCII escape sequences: `out` stays valid UTF-8.
+    let v = unsafe { out.as_mut_vec() };
+    // Invariant of the loop: spare capacity >= bytes left in `s` + 8, so a whole
+    // word always fits; each escape reserves its own extra first.
+    v.reserve(bytes.len() + 8);
+    let mut i = 0;
+    while i + 8 <= bytes.len() {
+        let found = special_flags(word_at(bytes, i));
+        let len = v.len();
+        // SAFETY: 8 bytes of spare capacity (the invariant); `i + 8 <= bytes.len()`.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr().add(i), v.as_mut_ptr().add(len), 8);
+        }
+        if found == 0 {
+            // SAFETY: the 8 bytes were just written.
+            unsafe { v.set_len(len + 8) };
+            i += 8;
+            continue;
+        }
+        let clean = (found.trailing_zeros() / 8) as usize;
+        // SAFETY: the first `clean` of the bytes just written are kept.
+        unsafe { v.set_len(len + clean) };
+        i += clean;
+        push_escape(v, bytes[i], bytes.len() - i - 1);
+        i += 1;
+    }
+    for (k, &b) in bytes[i..].iter().enumerate() {
+        if ESCAPE[b as usize] == 0 {
+            v.push(b);
+        } else {
+            push_escape(v, b, bytes.len() - i - k - 1);
+        }
+    }
+}
+
+/// Appends the escape sequence of special byte `b`, keeping room for the `rest`
+/// bytes of the text plus one word (the invariant of [`push_escaped`]).
+#[inline(always)]
+fn push_escape(v: &mut Vec<u8>, b: u8, rest: usize) {
+    v.reserve(rest + 8 + 6);
+    match ESCAPE[b as usize] {
+        b'u' => v.extend_from_slice(&[
+            b'\\',
+            b'u',
+            b'0',
+            b'0',
+            HEX[(b >> 4) as usize],
+            HEX[(b & 0xf) as usize],
+        ]),
+        e => v.extend_from_slice(&[b'\\', e]),
+    }
+}
+
+/// Appends `s` to `out` as a JSON string literal (quoted and escaped).
+pub fn push_str(out: &mut String, s: &str) {
+    out.push('"');
+    push_escaped(out, s);
+    out.push('"');
+}
+
+/// Writes one JSON object field by field, into its own string
+/// ([`ObjectWriter::with_capacity`]) or at the end of a string it is given
+/// ([`ObjectWriter::into`], e.g. in [`crate::Emit::write`]).
+#[derive(Debug)]
+pub struct ObjectWriter<B = String> {
+    out: B,
+    empty: bool,
+}
+
+impl Default for ObjectWriter {
+    fn default() -> Self {
+        Self::with_capacity(256)
+    }
+}
+
+impl ObjectWriter {
+    /// An empty object with room for `capacity` bytes.
+    pub fn with_capacity(capacity: usize) -> Self {
+        let mut out = String::with_capacity(capacity);
+        out.push('{');
+        Self { out, empty: true }
+    }
+
+    /// Closes the object and returns its text.
+    pub fn finish(mut self) -> String {
+        self.out.push('}');
+        self.out
+    }
+}
+
+impl<'a> ObjectWriter<&'a mut String> {
+    /// An object written at the end of `out`.
+    pub fn into(out: &'a mut String) -> Self {
+        out.push('{');
+        Self { out, empty: true }
+    }
+
+    /// Closes the object.
+    pub fn close(self) {
+        self.out.push('}');
+    }
+}
+
+impl<B: std::borrow::BorrowMut<String>> ObjectWriter<B> {
+    fn key(&mut self, key: &str) -> &mut String {
+        let out = self.out.borrow_mut();
+        if !self.empty {
+            out.push(',');
+        }
+        self.empty = false;
+        push_str(out, key);
+        out.push(':');
+        out
+    }
+
+    /// Adds a string field.
+    pub fn str(&mut self, key: &str, value: &str) -> &mut Self {
+        let out = self.key(key);
+        push_str(out, value);
+        self
+    }
+
+    /// Adds a field whose value is already valid JSON text (a number, an object…).
+    /// The caller guarantees the text is one valid JSON value without raw newlines.
+    pub fn raw(&mut self, key: &str, json: &str) -> &mut Self {
+        self.key(key).push_str(json);
+        self
+    }
+
+    /// Adds an integer field.
+    pub fn int(&mut self, key: &str, value: i64) -> &mut Self {
+        let _ = write!(self.key(key), "{value}");
+        self
+    }
+
+    /// Adds a finite float field; a non-finite value is written as `null`.
+    pub fn float(&mut self, key: &str, value: f64) -> &mut Self {
+        let out = self.key(key);
+        if value.is_finite() {
+            let _ = write!(out, "{value}");
+        } else {
+            out.push_str("null");
+        }
+        self
+    }
+
+    /// Adds an array of strings.
+    pub fn strs<'s>(&mut self, key: &str, values: impl IntoIterator<Item = &'s str>) -> &mut Self {
+        let out = self.key(key);
+        out.push('[');
+        for (i, v) in values.into_iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_str(out, v);
+        }
+        out.push(']');
+        self
+    }
+
+    /// True when no field was written.
+    pub fn is_empty(&self) -> bool {
+        self.empty
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_valid_escaped_json() {
+        let mut w = ObjectWriter::default();
+        w.str("a\"b", "line\nbreak \u{1} é \\ \u{8}\u{c}\t\r")
+            .int("n", -3)
+            .float("f", 51.14)
+            .float("nan", f64::NAN)
+            .raw("o", r#"{"x":[1,2]}"#)
+            .strs("l", ["x", "y"]);
+        let text = w.finish();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["a\"b"], "line\nbreak \u{1} é \\ \u{8}\u{c}\t\r");
+        assert_eq!(v["n"], -3);
+        assert_eq!(v["f"], 51.14);
+        assert!(v["nan"].is_null());
+        assert_eq!(v["o"]["x"][1], 2);
+        assert_eq!(v["l"][1], "y");
+        assert!(!text.contains('\n'));
+    }
+
+    #[test]
+    fn escaping_agrees_with_serde_json_at_every_position() {
+        // Special bytes, multi-byte characters and plain runs at every offset
+        // around the word boundaries, appended to a string that already holds text.
+        let pieces = [
+            "\"", "\\", "\n", "\u{1}", "\u{1f}", "é", "€", "a", "bcdefgh", "\t",
+        ];
+        for len in 0..40 {
+            for shift in 0..pieces.len() {
+                let s: String = (0..len)
+                    .map(|k| pieces[(k * 7 + shift) % pieces.len()])
+                    .collect();
+                let mut out = String::from("prefix");
+                push_escaped(&mut out, &s);
+                let want = serde_json::to_string(&s).unwrap();
+                assert_eq!(out, format!("prefix{}", &want[1..want.len() - 1]), "{s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn empty_object() {
+        let w = ObjectWriter::with_capacity(2);
+        assert!(w.is_empty());
+        assert_eq!(w.finish(), "{}");
+    }
+}
