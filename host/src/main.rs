@@ -6,6 +6,12 @@ use logpipe::cli::{Cli, LogFormat, exit};
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
+// The pipeline allocates small buffers per line in its workers and frees them
+// in the sink threads; glibc's allocator spent about 13 % of a worker's time on
+// that (perf, one worker). mimalloc keeps per-thread heaps with cheap remote frees.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("info"));

@@ -40,8 +40,12 @@ pub struct ApiCall<'a> {
     pub path: &'a str,
     /// Final HTTP status, when readable.
     pub status: Option<u16>,
+    /// The status as written, when readable.
+    pub status_text: Option<&'a str>,
     /// Duration in milliseconds, when readable (may be negative: clock steps).
     pub time_ms: Option<f64>,
+    /// The duration as written, when readable.
+    pub time_text: Option<&'a str>,
     /// The request body as logged.
     pub input: Option<Body<'a>>,
     /// The response body as logged.
@@ -56,7 +60,7 @@ const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OP
 pub fn parse(message: &str) -> Option<ApiCall<'_>> {
     let (transaction_id, rest) = match message.strip_prefix('[') {
         Some(after) => {
-            let close = after.find("] ")?;
+            let close = find_pair(after, b']', b' ')?;
             (Some(&after[..close]), &after[close + 2..])
         }
         None => (None, message),
@@ -72,7 +76,7 @@ pub fn parse(message: &str) -> Option<ApiCall<'_>> {
     if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
         return None;
     }
-    let (path, rest) = match rest.find(" - ") {
+    let (path, rest) = match find_separator(rest) {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, ""),
     };
@@ -82,7 +86,9 @@ pub fn parse(message: &str) -> Option<ApiCall<'_>> {
         method,
         path,
         status: None,
+        status_text: None,
         time_ms: None,
+        time_text: None,
         input: None,
         result: None,
         problems: Vec::new(),
@@ -98,6 +104,7 @@ pub fn parse(message: &str) -> Option<ApiCall<'_>> {
     {
         Some((code, after)) => {
             call.status = code.parse().ok();
+            call.status_text = call.status.and(Some(code));
             rest = after;
         }
         None => call.problems.push("status code not found".into()),
@@ -108,6 +115,7 @@ pub fn parse(message: &str) -> Option<ApiCall<'_>> {
     {
         Some((ms, after)) => {
             call.time_ms = ms.parse::<f64>().ok().filter(|v| v.is_finite());
+            call.time_text = call.time_ms.and(Some(ms));
             rest = after;
         }
         None => call.problems.push("duration not found".into()),
@@ -117,6 +125,33 @@ pub fn parse(message: &str) -> Option<ApiCall<'_>> {
         Format::Short => read_bare_bodies(&mut call, rest),
     }
     Some(call)
+}
+
+/// The index of the first `a` followed by `b` in `text`.
+fn find_pair(text: &str, a: u8, b: u8) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(p) = bytes[from..].iter().position(|&c| c == a) {
+        let at = from + p;
+        if bytes.get(at + 1) == Some(&b) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// The index of the first `" - "` in `text` (a short search: the path before it).
+fn find_separator(text: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(at) = find_pair(&text[from..], b'-', b' ') {
+        let at = from + at;
+        if at > 0 && text.as_bytes()[at - 1] == b' ' {
+            return Some(at - 1);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// Splits a leading number (optionally followed by `unit`) off `text`.
@@ -285,6 +320,17 @@ mod tests {
         let c = parse(m).unwrap();
         assert!(c.input.unwrap().raw.ends_with(r#"B\" - Result: {x}"}"#));
         assert_eq!(c.result.unwrap(), r#"{"prediction": 0}"#);
+    }
+
+    #[test]
+    fn separator_search() {
+        assert_eq!(find_separator("/predict - Status: 200"), Some(8));
+        assert_eq!(find_separator("/a-b -x - y"), Some(7));
+        assert_eq!(find_separator("- x"), None);
+        assert_eq!(find_separator("/path"), None);
+        assert_eq!(find_pair("abc] d", b']', b' '), Some(3));
+        assert_eq!(find_pair("a]b] ", b']', b' '), Some(3));
+        assert_eq!(find_pair("ab]", b']', b' '), None);
     }
 
     #[test]

@@ -22,6 +22,28 @@ pub const FEATURES: [&str; 15] = [
     "CHEST_PAIN",
 ];
 
+/// True for one of the 15 [`FEATURES`] (a match, not a search of the list).
+pub fn is_feature(key: &str) -> bool {
+    matches!(
+        key,
+        "GENDER"
+            | "AGE"
+            | "SMOKING"
+            | "YELLOW_FINGERS"
+            | "ANXIETY"
+            | "PEER_PRESSURE"
+            | "CHRONIC_DISEASE"
+            | "FATIGUE"
+            | "ALLERGY"
+            | "WHEEZING"
+            | "ALCOHOL"
+            | "COUGHING"
+            | "SHORTNESS_OF_BREATH"
+            | "SWALLOWING_DIFFICULTY"
+            | "CHEST_PAIN"
+    )
+}
+
 /// Normalises a top-level input key: spaces become underscores, then
 /// `ALCOHOL_CONSUMING` becomes `ALCOHOL`. Values are never touched.
 pub fn normalise_key(key: &str) -> Cow<'_, str> {
@@ -95,6 +117,12 @@ mod tests {
         assert_eq!(normalise_key("SHORTNESS_OF_BREATH"), "SHORTNESS_OF_BREATH");
         assert_eq!(normalise_key("AGE"), "AGE");
         assert_eq!(normalise_key("commentaire"), "commentaire");
+    }
+
+    #[test]
+    fn is_feature_is_the_list() {
+        assert!(FEATURES.iter().all(|f| is_feature(f)));
+        assert!(!is_feature("ALCOHOL_CONSUMING") && !is_feature("age") && !is_feature(""));
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub mod api_call;
 pub mod features;
 
 use api_call::ApiCall;
-use logpipe_plugin_sdk::json::{ObjectWriter, RawObject};
+use logpipe_plugin_sdk::json::{ObjectWriter, RawObject, is_number};
 use logpipe_plugin_sdk::{Config, Emit, Event, Info, Parser, export_parser};
 
 /// Channel of the fields merged into the line's document.
@@ -72,24 +72,18 @@ impl Parser for MessageParser {
         let Some(call) = api_call::parse(event.message) else {
             return Ok(());
         };
-        let normalised = call
-            .input
-            .as_ref()
-            .and_then(|b| b.object.as_ref())
-            .map(|o| input_data(o, false));
+        let object = call.input.as_ref().and_then(|b| b.object.as_ref());
+        let normalised = object.map(|o| input_data(o, false));
         emit.write(FIELDS, |out| {
             fields_document(out, &call, normalised.as_deref())
         });
-        if let Some(object) = call.input.as_ref().and_then(|b| b.object.as_ref())
+        if let (Some(object), Some(normalised)) = (object, normalised.as_deref())
             && self.is_prediction(&call)
         {
             // Typing changes nothing for ordinary integer features: reuse the text.
-            let typed = if needs_typing(object) {
-                input_data(object, true)
-            } else {
-                normalised.clone().unwrap_or_default()
-            };
-            emit.write(PREDICTION, |out| prediction_document(out, &call, &typed));
+            let typed = needs_typing(object).then(|| input_data(object, true));
+            let input = typed.as_deref().unwrap_or(normalised);
+            emit.write(PREDICTION, |out| prediction_document(out, &call, input));
         }
         Ok(())
     }
@@ -151,11 +145,25 @@ fn common_fields(w: &mut ObjectWriter<&mut String>, call: &ApiCall<'_>) {
     }
     w.str("http_method", call.method)
         .str("http_path", call.path);
-    if let Some(status) = call.status {
-        w.int("status_code", i64::from(status));
+    // Numbers are written as the API wrote them when that is valid JSON
+    // (formatting a float costs more than the rest of the field).
+    match (call.status, call.status_text) {
+        (_, Some(text)) if is_number(text) => {
+            w.raw("status_code", text);
+        }
+        (Some(status), _) => {
+            w.int("status_code", i64::from(status));
+        }
+        _ => {}
     }
-    if let Some(ms) = call.time_ms {
-        w.float("execution_time_ms", ms);
+    match (call.time_ms, call.time_text) {
+        (_, Some(text)) if is_number(text) => {
+            w.raw("execution_time_ms", text);
+        }
+        (Some(ms), _) => {
+            w.float("execution_time_ms", ms);
+        }
+        _ => {}
     }
 }
 
@@ -164,7 +172,7 @@ fn input_data(input: &RawObject<'_>, typed: bool) -> String {
     let mut w = ObjectWriter::with_capacity(input.fields.len() * 32 + 16);
     for (key, value) in &input.fields {
         let key = features::normalise_key(key);
-        if typed && features::FEATURES.contains(&key.as_ref()) {
+        if typed && features::is_feature(&key) {
             w.raw(&key, &features::type_value(value));
         } else {
             w.raw(&key, value);
@@ -178,7 +186,7 @@ fn needs_typing(input: &RawObject<'_>) -> bool {
     input.fields.iter().any(|(key, value)| {
         let v = *value;
         !v.bytes().all(|b| b.is_ascii_digit() || b == b'-')
-            && features::FEATURES.contains(&features::normalise_key(key).as_ref())
+            && features::is_feature(&features::normalise_key(key))
     })
 }
 

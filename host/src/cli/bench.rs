@@ -8,6 +8,7 @@ use crate::plugin::native::native;
 use crate::plugin::{EventBatch, Kind, PluginRunner};
 use crate::sink::Sink;
 use crate::source::{FileSource, Record};
+use anyhow::Context;
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -27,6 +28,10 @@ pub struct BenchCommand {
     /// a temporary file and use them as the corpus.
     #[arg(long, value_name = "LINES")]
     generate: Option<usize>,
+    /// Keep the generated corpus in this file (to run it again, or through other
+    /// tools); the benchmark then runs on it.
+    #[arg(long, value_name = "PATH", conflicts_with = "corpus")]
+    save_corpus: Option<PathBuf>,
     /// Lines of the corpus used for the per-plugin figures.
     #[arg(long, default_value_t = 50_000)]
     plugin_lines: usize,
@@ -56,7 +61,15 @@ impl BenchCommand {
         let scratch = tempfile::tempdir()?;
         let corpus = match &self.corpus {
             Some(path) => path.clone(),
-            None => generate(scratch.path(), self.generate.unwrap_or(1_000_000))?,
+            None => {
+                let lines = self.generate.unwrap_or(1_000_000);
+                let path = match &self.save_corpus {
+                    Some(path) => path.clone(),
+                    None => scratch.path().join(format!("generated-{lines}.log")),
+                };
+                generate(&path, lines)?;
+                path
+            }
         };
         println!("machine: {} cores; corpus: {}", cores(), corpus.display());
         // The pipeline first: its peak memory is then not the allocator still
@@ -82,10 +95,11 @@ impl BenchCommand {
 }
 
 /// Writes `lines` lines of the simulator's traffic (default knobs, fixed seed).
-fn generate(dir: &Path, lines: usize) -> anyhow::Result<PathBuf> {
+fn generate(path: &Path, lines: usize) -> anyhow::Result<()> {
     use std::io::Write;
-    let path = dir.join(format!("generated-{lines}.log"));
-    let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
+    let file = std::fs::File::create(path)
+        .with_context(|| format!("creating the corpus file {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
     let mut generator =
         crate::simulate::Generator::new(crate::simulate::Knobs::default(), 1_763_716_323);
     let mut written = 0;
@@ -96,7 +110,7 @@ fn generate(dir: &Path, lines: usize) -> anyhow::Result<PathBuf> {
         }
     }
     out.flush()?;
-    Ok(path)
+    Ok(())
 }
 
 fn cores() -> usize {

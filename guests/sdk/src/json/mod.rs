@@ -8,6 +8,8 @@ mod special;
 mod write;
 
 pub use raw::{RawObject, decode_key, split_object, split_value};
-pub use read::{FieldSpan, JsonError, KeySpan, MAX_DEPTH, ObjectFields, skip_value, skip_ws};
+pub use read::{
+    FieldSpan, JsonError, KeySpan, MAX_DEPTH, ObjectFields, is_number, skip_value, skip_ws,
+};
 pub use special::find_special;
 pub use write::{ObjectWriter, push_escaped, push_str};

@@ -122,6 +122,11 @@ fn number(b: &[u8], start: usize) -> Result<usize> {
     Ok(i)
 }
 
+/// True when `text` is exactly one JSON number (so it can be written as is).
+pub fn is_number(text: &str) -> bool {
+    number(text.as_bytes(), 0).is_ok_and(|end| end == text.len())
+}
+
 #[inline(always)]
 fn literal(b: &[u8], i: usize, word: &[u8]) -> Result<usize> {
     if b.get(i..i + word.len()) == Some(word) {
@@ -464,6 +469,18 @@ mod tests {
         assert_eq!(err.to_string(), "expected `,` or `]` at byte 11");
         let err = skip_value(br#"{"a": "x"#, 0).unwrap_err();
         assert_eq!(err.what, "unterminated string");
+    }
+
+    #[test]
+    fn numbers_as_json_writes_them() {
+        for ok in ["0", "-0", "51.14", "-0.21", "200", "1e3", "2.5E-3"] {
+            assert!(is_number(ok), "{ok}");
+        }
+        for bad in [
+            "", "-", "007", "1.", ".5", "+1", "1e", "51.14ms", " 1", "NaN",
+        ] {
+            assert!(!is_number(bad), "{bad}");
+        }
     }
 
     #[test]

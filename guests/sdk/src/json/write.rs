@@ -4,7 +4,7 @@
 //! an allocation per field; this writer appends straight into one `String`, which
 //! keeps the per-line cost of the reference parsers low.
 
-use super::special::{ESCAPE, special_flags, word_at};
+use super::special::{ESCAPE, find_special, special_flags, word_at};
 use std::fmt::Write as _;
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -17,13 +17,19 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// are kept; that byte is then escaped and the next word starts after it.
 pub fn push_escaped(out: &mut String, s: &str) {
     let bytes = s.as_bytes();
+    // Most strings (keys, values, plain messages) need no escape at all.
+    let mut i = find_special(bytes, 0);
+    if i == bytes.len() {
+        out.push_str(s);
+        return;
+    }
     // SAFETY (UTF-8): the bytes kept are runs of `s` (valid UTF-8) cut only
     // before an ASCII byte, and ASCII escape sequences: `out` stays valid UTF-8.
     let v = unsafe { out.as_mut_vec() };
     // Invariant of the loop: spare capacity >= bytes left in `s` + 8, so a whole
     // word always fits; each escape reserves its own extra first.
     v.reserve(bytes.len() + 8);
-    let mut i = 0;
+    v.extend_from_slice(&bytes[..i]);
     while i + 8 <= bytes.len() {
         let found = special_flags(word_at(bytes, i));
         let len = v.len();
@@ -73,6 +79,7 @@ fn push_escape(v: &mut Vec<u8>, b: u8, rest: usize) {
 
 /// Appends `s` to `out` as a JSON string literal (quoted and escaped).
 pub fn push_str(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('"');
     push_escaped(out, s);
     out.push('"');
