@@ -15,7 +15,6 @@ use elasticsearch::http::transport::{
 use elasticsearch::indices::{IndicesCreateParts, IndicesExistsParts, IndicesGetMappingParts};
 use elasticsearch::{BulkParts, Elasticsearch};
 use futures_util::StreamExt;
-use logpipe_plugin_sdk::json::push_str;
 use std::time::{Duration, Instant};
 
 /// A connected Elasticsearch sink.
@@ -274,21 +273,17 @@ impl EsService {
 
     /// One bulk request; `Err` for a whole-request failure worth retrying.
     async fn send_once(&self, docs: &[&Document]) -> Result<Vec<ItemOutcome>, String> {
-        let mut body: Vec<String> = Vec::with_capacity(docs.len() * 2);
+        let mut body = String::with_capacity(docs.iter().map(|d| d.source.len() + 100).sum());
         for doc in docs {
-            let mut action = String::with_capacity(64 + doc.id.len());
-            action.push_str("{\"create\":{\"_index\":");
-            push_str(&mut action, &doc.index);
-            action.push_str(",\"_id\":");
-            push_str(&mut action, &doc.id);
-            action.push_str("}}");
-            body.push(action);
-            body.push(doc.source.clone());
+            crate::sink::bulk::encode(doc, &mut body);
         }
+        // The client ends every body item with a line feed: one item, the last
+        // line feed left to it.
+        body.pop();
         let resp = self
             .client
             .bulk(BulkParts::None)
-            .body(body)
+            .body(vec![body])
             .send()
             .await
             .map_err(|e| format!("{}: bulk request failed: {e}", self.label))?;

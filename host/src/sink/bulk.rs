@@ -1,0 +1,37 @@
+//! The bulk NDJSON encoding of documents: an action line, then the source line.
+
+use crate::document::Document;
+use logpipe_plugin_sdk::json::push_str;
+
+/// Appends the bulk lines of `doc` (a `create` action, so that a document
+/// already stored under the same `_id` is reported, never overwritten).
+pub fn encode(doc: &Document, out: &mut String) {
+    out.reserve(doc.source.len() + doc.index.len() + doc.id.len() + 40);
+    out.push_str("{\"create\":{\"_index\":");
+    push_str(out, &doc.index);
+    out.push_str(",\"_id\":");
+    push_str(out, &doc.id);
+    out.push_str("}}\n");
+    out.push_str(&doc.source);
+    out.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_lines_per_document() {
+        let doc = Document {
+            index: "ml-api-logs".into(),
+            id: "0a1b".into(),
+            source: r#"{"message":"x"}"#.into(),
+        };
+        let mut out = String::new();
+        encode(&doc, &mut out);
+        assert_eq!(
+            out,
+            "{\"create\":{\"_index\":\"ml-api-logs\",\"_id\":\"0a1b\"}}\n{\"message\":\"x\"}\n"
+        );
+    }
+}
