@@ -1,6 +1,6 @@
 //! Helpers for the source API's own formats, shared by plugins that read them.
 
-use crate::json::{ObjectFields, RawObject, decode_key};
+use crate::json::{JsonError, ObjectFields, RawObject, decode_key, skip_ws};
 
 /// The metrics object of a performance line: `Ok(None)` when the message is not
 /// one, `Err` when it looks like one but cannot be read.
@@ -8,32 +8,45 @@ use crate::json::{ObjectFields, RawObject, decode_key};
 /// One pass over the line: the top-level object is validated field by field and
 /// the `performance_metrics` object is read while it is passed over.
 pub fn performance_metrics(message: &str) -> Result<Option<RawObject<'_>>, String> {
-    if !(message.starts_with('{') && message.contains("\"performance_metrics\"")) {
+    if !message.starts_with('{') {
         return Ok(None);
     }
-    let invalid = |e: crate::json::JsonError| format!("performance line is not valid JSON: {e}");
-    let mut line = ObjectFields::new(message.as_bytes(), 0).map_err(invalid)?;
+    // Unreadable JSON is a broken performance line only if it says it is one
+    // (searched only then: a substring search costs more than reading the line).
+    read_performance_line(message).or_else(|e| {
+        if message.contains("\"performance_metrics\"") {
+            Err(format!("performance line is not valid JSON: {e}"))
+        } else {
+            Ok(None)
+        }
+    })
+}
+
+/// Reads a JSON object message, returning its `performance_metrics` object.
+fn read_performance_line(message: &str) -> Result<Option<RawObject<'_>>, JsonError> {
+    let mut line = ObjectFields::new(message.as_bytes(), 0)?;
     let mut metrics = None;
     while let Some(key) = line.next_key() {
-        let key = key.map_err(invalid)?;
-        let name = decode_key(message, key.key, key.escaped).map_err(invalid)?;
+        let key = key?;
+        let name = decode_key(message, key.key, key.escaped)?;
         if name == "performance_metrics"
             && metrics.is_none()
             && message.as_bytes()[key.value] == b'{'
         {
             // Read in the same pass as the line.
-            let (object, end) = RawObject::read(message, key.value).map_err(invalid)?;
+            let (object, end) = RawObject::read(message, key.value)?;
             line.value_ends(end);
             metrics = Some(object);
         } else {
-            line.skip_value().map_err(invalid)?;
+            line.skip_value()?;
         }
     }
-    let end = line.end().expect("all fields read");
-    if end != message.trim_end().len() {
-        return Err(format!(
-            "performance line is not valid JSON: trailing characters at byte {end}"
-        ));
+    let end = skip_ws(message.as_bytes(), line.end().expect("all fields read"));
+    if end != message.len() {
+        return Err(JsonError {
+            what: "trailing characters after the object",
+            at: end,
+        });
     }
     Ok(metrics)
 }

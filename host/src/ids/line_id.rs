@@ -17,9 +17,33 @@ pub struct ContentKey(pub u128);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LineId(pub u128);
 
+impl LineId {
+    /// The 32 lowercase hex digits (the `_id`), without the formatting machinery.
+    pub fn hex(&self) -> HexId {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 32];
+        for (i, byte) in self.0.to_be_bytes().iter().enumerate() {
+            out[2 * i] = DIGITS[usize::from(byte >> 4)];
+            out[2 * i + 1] = DIGITS[usize::from(byte & 0xf)];
+        }
+        HexId(out)
+    }
+}
+
+/// A line id written out: 32 hex digits, on the stack.
+#[derive(Debug, Clone, Copy)]
+pub struct HexId([u8; 32]);
+
+impl HexId {
+    /// The digits.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("hex digits are ASCII")
+    }
+}
+
 impl std::fmt::Display for LineId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:032x}", self.0)
+        f.write_str(self.hex().as_str())
     }
 }
 
@@ -73,6 +97,20 @@ impl IdHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_32_lowercase_digits() {
+        for n in [
+            0u128,
+            1,
+            0xabc,
+            u128::MAX,
+            0x0123_4567_89ab_cdef_fedc_ba98_7654_3210,
+        ] {
+            assert_eq!(LineId(n).to_string(), format!("{n:032x}"));
+            assert_eq!(LineId(n).to_string().parse::<LineId>().unwrap(), LineId(n));
+        }
+    }
 
     fn rec(s: &str) -> Record {
         Record::from_line(s.into())

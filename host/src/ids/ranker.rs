@@ -2,6 +2,29 @@
 
 use super::line_id::ContentKey;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Content keys are already xxh3 hashes: their low 64 bits are the map's hash
+/// (SipHash over them again cost more than the rest of ranking).
+#[derive(Debug, Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write_u128(&mut self, n: u128) {
+        self.0 = n as u64;
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used by `ContentKey`; any other input still hashes (FNV-1a).
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+}
+
+type KeyMap = HashMap<ContentKey, u32, BuildHasherDefault<KeyHasher>>;
 
 /// Counts identical lines, remembering at least the last `capacity` distinct keys.
 ///
@@ -9,8 +32,8 @@ use std::collections::HashMap;
 /// so the keys of the most recent lines are never forgotten at once.
 #[derive(Debug)]
 pub struct Ranker {
-    current: HashMap<ContentKey, u32>,
-    previous: HashMap<ContentKey, u32>,
+    current: KeyMap,
+    previous: KeyMap,
     capacity: usize,
 }
 
@@ -18,8 +41,8 @@ impl Ranker {
     /// A ranker remembering at least `capacity` distinct keys.
     pub fn new(capacity: usize) -> Self {
         Self {
-            current: HashMap::with_capacity(capacity.min(4096)),
-            previous: HashMap::new(),
+            current: KeyMap::with_capacity_and_hasher(capacity.min(4096), Default::default()),
+            previous: KeyMap::default(),
             capacity: capacity.max(1),
         }
     }
@@ -46,7 +69,9 @@ impl Ranker {
 
     fn set(&mut self, key: ContentKey, count: u32) {
         if self.current.len() >= self.capacity && !self.current.contains_key(&key) {
-            self.previous = std::mem::take(&mut self.current);
+            // The old generation's table is reused for the new one.
+            std::mem::swap(&mut self.previous, &mut self.current);
+            self.current.clear();
         }
         self.current.insert(key, count);
     }

@@ -280,7 +280,7 @@ impl Worker {
 
         let mut documents = Vec::with_capacity(n * 2);
         for (i, line) in lines.iter().enumerate() {
-            let id = line.id.to_string();
+            let id = String::from(line.id.hex().as_str());
             let mut source = String::with_capacity(line.record.raw().len() * 2 + 128);
             write_line_document(
                 &mut source,

@@ -132,14 +132,14 @@ impl Record {
 type HeaderSpans = (Range<u32>, Range<u32>, Range<u32>, Range<u32>);
 
 fn split_header(line: &str) -> Option<HeaderSpans> {
-    let ts_end = line.find(SEP)?;
+    let ts_end = find_sep(line)?;
     if !looks_like_timestamp(&line[..ts_end]) {
         return None;
     }
     let lg_start = ts_end + SEP.len();
-    let lg_end = lg_start + line[lg_start..].find(SEP)?;
+    let lg_end = lg_start + find_sep(&line[lg_start..])?;
     let lv_start = lg_end + SEP.len();
-    let lv_end = lv_start + line[lv_start..].find(SEP)?;
+    let lv_end = lv_start + find_sep(&line[lv_start..])?;
     let msg_start = lv_end + SEP.len();
     let r = |a: usize, b: usize| a as u32..b as u32;
     Some((
@@ -150,9 +150,27 @@ fn split_header(line: &str) -> Option<HeaderSpans> {
     ))
 }
 
+/// The index of the first [`SEP`] in `text`. The parts before a separator are
+/// short: looking at each `-` costs less than setting up a substring search.
+fn find_sep(text: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    memchr::memchr_iter(b'-', b)
+        .find(|&i| i > 0 && b[i - 1] == b' ' && b.get(i + 1) == Some(&b' '))
+        .map(|i| i - 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn separators_are_found_as_a_substring_search_would() {
+        for text in [
+            "a - b", "- a - b", "a-b - c", "a -b - c", "a - ", " - ", "a -", "-", "",
+        ] {
+            assert_eq!(find_sep(text), text.find(SEP), "{text:?}");
+        }
+    }
 
     #[test]
     fn splits_on_the_first_three_separators_only() {
