@@ -48,6 +48,7 @@ impl<'a> RawObject<'a> {
     }
 
     /// The raw value of the first field named `key`.
+    #[inline]
     pub fn get(&self, key: &str) -> Option<&'a str> {
         self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
     }
@@ -55,6 +56,7 @@ impl<'a> RawObject<'a> {
 
 /// The text of a key found by the scanner: borrowed, or decoded when it holds
 /// escapes (rare; the scanner has already checked they are well formed).
+#[inline]
 pub fn decode_key(
     text: &str,
     key: std::ops::Range<usize>,
@@ -76,6 +78,7 @@ pub fn decode_key(
 /// Reads one JSON value at the start of `text` (after white space) and returns
 /// its raw text and the rest of `text` after it. Nesting, braces inside strings
 /// and escapes are handled by a strict JSON scanner.
+#[inline]
 pub fn split_value(text: &str) -> Result<(&str, &str), JsonError> {
     let start = skip_ws(text.as_bytes(), 0);
     let end = skip_value(text.as_bytes(), start)?;
@@ -84,6 +87,7 @@ pub fn split_value(text: &str) -> Result<(&str, &str), JsonError> {
 
 /// Reads one JSON object at the start of `text` (after white space): the object,
 /// its raw text, and the rest of `text` after it.
+#[inline]
 pub fn split_object(text: &str) -> Result<(RawObject<'_>, &str, &str), JsonError> {
     let start = skip_ws(text.as_bytes(), 0);
     let (object, end) = RawObject::read(text, start)?;

@@ -15,6 +15,7 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// hundred quotes), so it works a word at a time: each word of `s` is stored
 /// whole at the end of `out`, and only the bytes up to its first special byte
 /// are kept; that byte is then escaped and the next word starts after it.
+#[inline]
 pub fn push_escaped(out: &mut String, s: &str) {
     let bytes = s.as_bytes();
     // Most strings (keys, values, plain messages) need no escape at all.
@@ -78,6 +79,7 @@ fn push_escape(v: &mut Vec<u8>, b: u8, rest: usize) {
 }
 
 /// Appends `s` to `out` as a JSON string literal (quoted and escaped).
+#[inline]
 pub fn push_str(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
@@ -131,12 +133,23 @@ impl<'a> ObjectWriter<&'a mut String> {
 impl<B: std::borrow::BorrowMut<String>> ObjectWriter<B> {
     fn key(&mut self, key: &str) -> &mut String {
         let out = self.out.borrow_mut();
+        // SAFETY (UTF-8): ASCII punctuation and `key` itself, when it needs no
+        // escape; otherwise `push_str` escapes it.
+        let v = unsafe { out.as_mut_vec() };
+        v.reserve(key.len() + 4);
         if !self.empty {
-            out.push(',');
+            v.push(b',');
         }
         self.empty = false;
-        push_str(out, key);
-        out.push(':');
+        // Keys are short and almost always plain: one pass to check, one copy.
+        if key.bytes().all(|b| ESCAPE[usize::from(b)] == 0) {
+            v.push(b'"');
+            v.extend_from_slice(key.as_bytes());
+            v.extend_from_slice(b"\":");
+        } else {
+            push_str(out, key);
+            out.push(':');
+        }
         out
     }
 
