@@ -27,30 +27,49 @@ pub fn push_escaped(out: &mut String, s: &str) {
     // SAFETY (UTF-8): the bytes kept are runs of `s` (valid UTF-8) cut only
     // before an ASCII byte, and ASCII escape sequences: `out` stays valid UTF-8.
     let v = unsafe { out.as_mut_vec() };
-    // Invariant of the loop: spare capacity >= bytes left in `s` + 8, so a whole
-    // word always fits; each escape reserves its own extra first.
-    v.reserve(bytes.len() + 8);
     v.extend_from_slice(&bytes[..i]);
+    // Invariant of the loop: spare capacity >= twice the bytes left in `s` plus
+    // a word. A whole word always fits, and so does a two-byte escape (`\"`,
+    // `\\`, `\n`…), the only kind dense text has; a control character written
+    // `\u00XX` asks for more room first.
+    v.reserve(2 * (bytes.len() - i) + 8);
+    let mut len = v.len();
+    let mut base = v.as_mut_ptr();
     while i + 8 <= bytes.len() {
         let found = special_flags(word_at(bytes, i));
-        let len = v.len();
         // SAFETY: 8 bytes of spare capacity (the invariant); `i + 8 <= bytes.len()`.
-        unsafe {
-            std::ptr::copy_nonoverlapping(bytes.as_ptr().add(i), v.as_mut_ptr().add(len), 8);
-        }
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr().add(i), base.add(len), 8) };
         if found == 0 {
-            // SAFETY: the 8 bytes were just written.
-            unsafe { v.set_len(len + 8) };
+            len += 8;
             i += 8;
             continue;
         }
+        // Keep the plain bytes before the special one.
         let clean = (found.trailing_zeros() / 8) as usize;
-        // SAFETY: the first `clean` of the bytes just written are kept.
-        unsafe { v.set_len(len + clean) };
+        len += clean;
         i += clean;
-        push_escape(v, bytes[i], bytes.len() - i - 1);
+        let b = bytes[i];
         i += 1;
+        match ESCAPE[usize::from(b)] {
+            b'u' => {
+                // SAFETY: `len` bytes were written.
+                unsafe { v.set_len(len) };
+                push_escape(v, b, bytes.len() - i);
+                len = v.len();
+                base = v.as_mut_ptr();
+            }
+            e => {
+                // SAFETY: two bytes of the spare capacity (the invariant).
+                unsafe {
+                    *base.add(len) = b'\\';
+                    *base.add(len + 1) = e;
+                }
+                len += 2;
+            }
+        }
     }
+    // SAFETY: every byte up to `len` was written above.
+    unsafe { v.set_len(len) };
     for (k, &b) in bytes[i..].iter().enumerate() {
         if ESCAPE[b as usize] == 0 {
             v.push(b);
@@ -60,11 +79,11 @@ pub fn push_escaped(out: &mut String, s: &str) {
     }
 }
 
-/// Appends the escape sequence of special byte `b`, keeping room for the `rest`
-/// bytes of the text plus one word (the invariant of [`push_escaped`]).
+/// Appends the escape sequence of special byte `b`, keeping room for twice the
+/// `rest` bytes of the text plus one word (the invariant of [`push_escaped`]).
 #[inline(always)]
 fn push_escape(v: &mut Vec<u8>, b: u8, rest: usize) {
-    v.reserve(rest + 8 + 6);
+    v.reserve(2 * rest + 8 + 6);
     match ESCAPE[b as usize] {
         b'u' => v.extend_from_slice(&[
             b'\\',
