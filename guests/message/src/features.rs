@@ -44,22 +44,35 @@ pub fn is_feature(key: &str) -> bool {
     )
 }
 
+/// The feature a key names, under its normalised key, for the spellings the API
+/// uses (training names with spaces, or underscores, and `ALCOHOL`): one match
+/// for the keys of nearly every request.
+pub fn feature(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "GENDER" => "GENDER",
+        "AGE" => "AGE",
+        "SMOKING" => "SMOKING",
+        "YELLOW_FINGERS" | "YELLOW FINGERS" => "YELLOW_FINGERS",
+        "ANXIETY" => "ANXIETY",
+        "PEER_PRESSURE" | "PEER PRESSURE" => "PEER_PRESSURE",
+        "CHRONIC_DISEASE" | "CHRONIC DISEASE" => "CHRONIC_DISEASE",
+        "FATIGUE" => "FATIGUE",
+        "ALLERGY" => "ALLERGY",
+        "WHEEZING" => "WHEEZING",
+        "ALCOHOL" | "ALCOHOL CONSUMING" | "ALCOHOL_CONSUMING" => "ALCOHOL",
+        "COUGHING" => "COUGHING",
+        "SHORTNESS_OF_BREATH" | "SHORTNESS OF BREATH" => "SHORTNESS_OF_BREATH",
+        "SWALLOWING_DIFFICULTY" | "SWALLOWING DIFFICULTY" => "SWALLOWING_DIFFICULTY",
+        "CHEST_PAIN" | "CHEST PAIN" => "CHEST_PAIN",
+        _ => return None,
+    })
+}
+
 /// Normalises a top-level input key: spaces become underscores, then
 /// `ALCOHOL_CONSUMING` becomes `ALCOHOL`. Values are never touched.
 pub fn normalise_key(key: &str) -> Cow<'_, str> {
-    // The API's own aliases, without allocating.
-    let known = match key {
-        "ALCOHOL CONSUMING" | "ALCOHOL_CONSUMING" => "ALCOHOL",
-        "SHORTNESS OF BREATH" => "SHORTNESS_OF_BREATH",
-        "SWALLOWING DIFFICULTY" => "SWALLOWING_DIFFICULTY",
-        "CHEST PAIN" => "CHEST_PAIN",
-        "CHRONIC DISEASE" => "CHRONIC_DISEASE",
-        "YELLOW FINGERS" => "YELLOW_FINGERS",
-        "PEER PRESSURE" => "PEER_PRESSURE",
-        _ => "",
-    };
-    if !known.is_empty() {
-        return Cow::Borrowed(known);
+    if let Some(name) = feature(key) {
+        return Cow::Borrowed(name);
     }
     let key: Cow<'_, str> = if key.contains(' ') {
         Cow::Owned(key.replace(' ', "_"))
@@ -122,6 +135,27 @@ mod tests {
     #[test]
     fn is_feature_is_the_list() {
         assert!(FEATURES.iter().all(|f| is_feature(f)));
+        // Every spelling `feature` knows normalises to what it says.
+        for key in [
+            "AGE",
+            "YELLOW FINGERS",
+            "PEER PRESSURE",
+            "CHRONIC DISEASE",
+            "ALCOHOL CONSUMING",
+            "ALCOHOL_CONSUMING",
+            "SHORTNESS OF BREATH",
+            "SWALLOWING DIFFICULTY",
+            "CHEST PAIN",
+        ] {
+            let name = feature(key).unwrap();
+            assert!(is_feature(name));
+            assert_eq!(
+                name,
+                key.replace(' ', "_")
+                    .replace("ALCOHOL_CONSUMING", "ALCOHOL")
+            );
+        }
+        assert_eq!(feature("commentaire"), None);
         assert!(!is_feature("ALCOHOL_CONSUMING") && !is_feature("age") && !is_feature(""));
     }
 

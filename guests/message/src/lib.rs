@@ -20,6 +20,7 @@ pub mod features;
 use api_call::ApiCall;
 use logpipe_plugin_sdk::json::{ObjectWriter, RawObject, is_number};
 use logpipe_plugin_sdk::{Config, Emit, Event, Info, Parser, export_parser};
+use std::borrow::Cow;
 
 /// Channel of the fields merged into the line's document.
 pub const FIELDS: u32 = 0;
@@ -171,8 +172,15 @@ fn common_fields(w: &mut ObjectWriter<&mut String>, call: &ApiCall<'_>) {
 fn input_data(input: &RawObject<'_>, typed: bool) -> String {
     let mut w = ObjectWriter::with_capacity(input.fields.len() * 32 + 16);
     for (key, value) in &input.fields {
-        let key = features::normalise_key(key);
-        if typed && features::is_feature(&key) {
+        let (key, feature) = match features::feature(key) {
+            Some(name) => (Cow::Borrowed(name), true),
+            None => {
+                let key = features::normalise_key(key);
+                let feature = features::is_feature(&key);
+                (key, feature)
+            }
+        };
+        if typed && feature {
             w.raw(&key, &features::type_value(value));
         } else {
             w.raw(&key, value);
@@ -186,7 +194,8 @@ fn needs_typing(input: &RawObject<'_>) -> bool {
     input.fields.iter().any(|(key, value)| {
         let v = *value;
         !v.bytes().all(|b| b.is_ascii_digit() || b == b'-')
-            && features::is_feature(&features::normalise_key(key))
+            && (features::feature(key).is_some()
+                || features::is_feature(&features::normalise_key(key)))
     })
 }
 
