@@ -1,7 +1,7 @@
 //! `logpipe bench`: measures the plugins through the sandbox against the same
 //! logic compiled natively, and the whole pipeline, on a corpus file.
 
-use super::common::PipelineArgs;
+use super::common::{PipelineArgs, cores};
 use super::exit::ExitError;
 use crate::pipeline::{Execution, Plan, RunOptions, run_file};
 use crate::plugin::native::native;
@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 /// Benchmarks plugins (component against native, batch sizes 1, 128, 1024) and
-/// the whole pipeline (one worker and all cores, to a null sink) on a corpus of
+/// the whole pipeline (one thread, one worker, all cores; to a null sink) on a corpus of
 /// log lines: a file (`--corpus`, e.g. from `bench/gen_real_corpus.py OUT N`, the
 /// corpus the peers were measured on) or lines written by the simulator's
 /// generator with a fixed seed (`--generate N`, the default with 1,000,000).
@@ -111,10 +111,6 @@ fn generate(path: &Path, lines: usize) -> anyhow::Result<()> {
     }
     out.flush()?;
     Ok(())
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn read_corpus(path: &Path, max: usize) -> anyhow::Result<Vec<Record>> {
@@ -240,15 +236,22 @@ fn pipeline_figures(plan: &Plan, corpus: &Path, base: &RunOptions) -> anyhow::Re
          encoding), best of {RUNS} runs"
     );
     println!(
-        "{:<10} {:>8} {:>12} {:>14} {:>12} {:>12}",
-        "plugins", "workers", "lines", "lines/s", "CPU us/line", "peak MiB"
+        "{:<10} {:>10} {:>12} {:>14} {:>12} {:>12}",
+        "plugins", "threads", "lines", "lines/s", "CPU us/line", "peak MiB"
     );
-    let all = cores();
+    // One thread doing everything (what one core gets), one plugin worker with
+    // the reader and the sinks on threads of their own, and a worker per core.
+    let layouts = [
+        ("one", 1, true),
+        ("1 worker", 1, false),
+        ("all cores", cores(), false),
+    ];
     for execution in [Execution::Wasm, Execution::Native] {
-        for workers in [1, all] {
+        for (layout, workers, one_thread) in layouts {
             let options = RunOptions {
                 workers,
                 execution,
+                one_thread,
                 ..base.clone()
             };
             // Best of RUNS by wall clock (this kind of machine's speed moves from
@@ -276,12 +279,12 @@ fn pipeline_figures(plan: &Plan, corpus: &Path, base: &RunOptions) -> anyhow::Re
             }
             let (lines, secs, cpu) = best.expect("at least one run");
             println!(
-                "{:<10} {:>8} {:>12} {:>14.0} {:>12.2} {:>12.1}",
+                "{:<10} {:>10} {:>12} {:>14.0} {:>12.2} {:>12.1}",
                 match execution {
                     Execution::Wasm => "component",
                     Execution::Native => "native",
                 },
-                workers,
+                layout,
                 lines,
                 lines as f64 / secs,
                 cpu * 1e6 / lines.max(1) as f64,

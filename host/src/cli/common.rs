@@ -23,6 +23,11 @@ use std::time::Duration;
 /// lines than of 1,024 (BENCHMARKS.md).
 pub const DEFAULT_BATCH_LINES: usize = 128;
 
+/// Cores this process may use.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// Flags of the pipeline commands.
 #[derive(Debug, Clone, Args)]
 pub struct PipelineArgs {
@@ -176,11 +181,7 @@ impl PipelineArgs {
                 ],
             )
             .expect("has a default");
-        let workers = if workers == 0 {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        } else {
-            workers
-        };
+        let workers = if workers == 0 { cores() } else { workers };
         let zone = o
             .pick(
                 "source_time_zone",
@@ -329,6 +330,8 @@ impl PipelineArgs {
                 batch_lines,
                 timestamps,
                 execution: crate::pipeline::Execution::Wasm,
+                // One core: reader, worker and sinks take turns on it anyway.
+                one_thread: workers == 1 && cores() == 1,
             },
             limits,
             line_index,

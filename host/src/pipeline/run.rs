@@ -26,6 +26,10 @@ pub struct RunOptions {
     pub timestamps: TimestampConverter,
     /// Components (always, in production) or native reference logic (benchmarks).
     pub execution: Execution,
+    /// Read, process and write on the calling thread, one batch after the
+    /// other: on a single core the reader and sink threads would only add
+    /// switches between them.
+    pub one_thread: bool,
 }
 
 /// What a run did.
@@ -120,6 +124,9 @@ pub fn run_file(
     sinks: &mut [Sink],
     options: &RunOptions,
 ) -> anyhow::Result<RunSummary> {
+    if options.one_thread {
+        return run_file_on_this_thread(source, plan, sinks, options);
+    }
     let workers = options.workers.max(1);
     let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Vec<Line>)>(workers * 2);
     let work_rx = Arc::new(Mutex::new(work_rx));
@@ -179,15 +186,46 @@ pub fn run_file(
             pending.insert(seq, output);
             while let Some(output) = pending.remove(&next) {
                 next += 1;
-                summary.absorb_batch(&output);
-                for (i, sink) in sinks.iter_mut().enumerate() {
-                    let report = sink.write(&output.documents).context("writing documents")?;
-                    if i == 0 {
-                        summary.written.absorb(report);
-                    }
-                }
+                deliver(&output, sinks, &mut summary)?;
             }
         }
         Ok(summary)
     })
+}
+
+/// [`run_file`] without threads: each batch is read, processed and written
+/// before the next is read.
+fn run_file_on_this_thread(
+    mut source: FileSource,
+    plan: &Plan,
+    sinks: &mut [Sink],
+    options: &RunOptions,
+) -> anyhow::Result<RunSummary> {
+    let mut worker = Worker::with_execution(plan, options.timestamps.clone(), options.execution)
+        .context("starting a worker")?;
+    let mut ids = IdAssigner::default();
+    let mut summary = RunSummary::default();
+    loop {
+        let records = source.next_batch(options.batch_lines.max(1))?;
+        if records.is_empty() {
+            return Ok(summary);
+        }
+        deliver(&worker.process(&ids.assign(records)), sinks, &mut summary)?;
+    }
+}
+
+/// Counts a processed batch and writes its documents to every sink, in order.
+fn deliver(
+    output: &BatchOutput,
+    sinks: &mut [Sink],
+    summary: &mut RunSummary,
+) -> anyhow::Result<()> {
+    summary.absorb_batch(output);
+    for (i, sink) in sinks.iter_mut().enumerate() {
+        let report = sink.write(&output.documents).context("writing documents")?;
+        if i == 0 {
+            summary.written.absorb(report);
+        }
+    }
+    Ok(())
 }
