@@ -97,34 +97,28 @@ impl FileSource {
             Mode::Window(records) => out.extend(records.by_ref().take(max)),
             Mode::Lines(reader) => {
                 while out.len() < max {
-                    self.buf.clear();
-                    let n = reader.read_until(b'\n', &mut self.buf).map_err(|source| {
-                        FileSourceError::Io {
-                            path: self.path.clone(),
-                            source,
-                        }
-                    })?;
-                    if n == 0 {
+                    let Some(mut bytes) =
+                        next_line(reader.as_mut(), &mut self.buf).map_err(|source| {
+                            FileSourceError::Io {
+                                path: self.path.clone(),
+                                source,
+                            }
+                        })?
+                    else {
                         break;
-                    }
+                    };
                     self.line += 1;
-                    let mut end = self.buf.len();
-                    if self.buf[..end].ends_with(b"\n") {
-                        end -= 1;
+                    if bytes.ends_with(b"\r") {
+                        bytes.pop();
                     }
-                    if self.buf[..end].ends_with(b"\r") {
-                        end -= 1;
-                    }
-                    if end == 0 {
+                    if bytes.is_empty() {
                         continue; // blank lines are not records
                     }
-                    let text = std::str::from_utf8(&self.buf[..end]).map_err(|_| {
-                        FileSourceError::Utf8 {
-                            path: self.path.clone(),
-                            line: self.line,
-                        }
+                    let text = String::from_utf8(bytes).map_err(|_| FileSourceError::Utf8 {
+                        path: self.path.clone(),
+                        line: self.line,
                     })?;
-                    out.push(Record::from_line(text.to_string()));
+                    out.push(Record::from_line(text));
                 }
             }
         }
@@ -132,9 +126,62 @@ impl FileSource {
     }
 }
 
+/// The next line without its line feed, in a buffer of its own (the one copy
+/// out of the reader's buffer); `None` at the end. `spill` holds the start of a
+/// line that crosses the end of the reader's buffer.
+fn next_line(reader: &mut dyn BufRead, spill: &mut Vec<u8>) -> std::io::Result<Option<Vec<u8>>> {
+    spill.clear();
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(available) => available,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            // The last line may lack its line feed.
+            return Ok((!spill.is_empty()).then(|| std::mem::take(spill)));
+        }
+        match memchr::memchr(b'\n', available) {
+            Some(end) => {
+                let line = if spill.is_empty() {
+                    available[..end].to_vec()
+                } else {
+                    spill.extend_from_slice(&available[..end]);
+                    std::mem::take(spill)
+                };
+                reader.consume(end + 1);
+                return Ok(Some(line));
+            }
+            None => {
+                let n = available.len();
+                spill.extend_from_slice(available);
+                reader.consume(n);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_across_the_reader_buffer_and_without_a_last_line_feed() {
+        let text = b"first line\nsecond, longer than the buffer\n\nlast";
+        for capacity in [1, 3, 7, 64] {
+            let mut reader = BufReader::with_capacity(capacity, &text[..]);
+            let mut spill = Vec::new();
+            let mut lines = Vec::new();
+            while let Some(line) = next_line(&mut reader, &mut spill).unwrap() {
+                lines.push(String::from_utf8(line).unwrap());
+            }
+            assert_eq!(
+                lines,
+                ["first line", "second, longer than the buffer", "", "last"],
+                "buffer of {capacity}"
+            );
+        }
+    }
 
     #[test]
     fn reads_lines_with_crlf_and_skips_blanks() {
