@@ -83,6 +83,8 @@ pub struct Worker {
     scratch: String,
     /// The events of the stage being run, reused from batch to batch.
     batch: EventBatch,
+    /// The text of needed scalar fields, reused from batch to batch.
+    scalar_text: String,
 }
 
 impl Worker {
@@ -139,6 +141,7 @@ impl Worker {
             timestamps,
             scratch: String::new(),
             batch: EventBatch::new(0),
+            scalar_text: String::new(),
         })
     }
 
@@ -176,7 +179,14 @@ impl Worker {
             .map(|l| LineStamp::of(&l.record, &mut self.timestamps))
             .collect();
         let mut accepted = vec![true; n];
-        let mut scalars: Vec<Vec<(String, String)>> = vec![Vec::new(); n];
+        // The scalar fields later stages need, `needed.len()` slots a line, their
+        // text in one string for the batch.
+        let width = self.needed.len();
+        let mut scalars = Scalars {
+            slots: vec![None; n * width],
+            text: std::mem::take(&mut self.scalar_text),
+        };
+        scalars.text.clear();
         let mut merged: Vec<Vec<CheckedDocument>> = (0..n).map(|_| Vec::new()).collect();
         let mut derived: Vec<Vec<(Arc<str>, CheckedDocument)>> =
             (0..n).map(|_| Vec::new()).collect();
@@ -192,12 +202,13 @@ impl Worker {
             let batch = &mut self.batch;
             batch.reset(info.needs.len());
             for &i in &selected {
-                let (record, stamp, scalars) = (&lines[i].record, &stamps[i], &scalars[i]);
+                let (record, stamp) = (&lines[i].record, &stamps[i]);
+                let slots = &scalars.slots[i * width..(i + 1) * width];
                 batch.push(
                     record.message(),
-                    info.needs
-                        .iter()
-                        .map(|name| field_value(name, record, stamp, scalars)),
+                    info.needs.iter().map(|name| {
+                        field_value(name, record, stamp, &self.needed, slots, &scalars.text)
+                    }),
                 );
             }
             let mut report = |event: u32, problem: Problem| {
@@ -260,9 +271,14 @@ impl Worker {
                         };
                         match route {
                             Route::Line => {
-                                for name in &self.needed {
-                                    if let Some(text) = checked.get(name).and_then(scalar_text) {
-                                        scalars[i].push((name.clone(), text.into_owned()));
+                                for (k, name) in self.needed.iter().enumerate() {
+                                    let slot = &mut scalars.slots[i * width + k];
+                                    if slot.is_none()
+                                        && let Some(text) = checked.get(name).and_then(scalar_text)
+                                    {
+                                        let start = scalars.text.len() as u32;
+                                        scalars.text.push_str(&text);
+                                        *slot = Some(start..scalars.text.len() as u32);
                                     }
                                 }
                                 merged[i].push(checked);
@@ -323,6 +339,7 @@ impl Worker {
                 });
             }
         }
+        self.scalar_text = scalars.text;
         BatchOutput {
             documents,
             problems,
@@ -332,20 +349,32 @@ impl Worker {
     }
 }
 
-/// The text of needed field `name` of a line, if it has it.
+/// Scalar fields of a batch's lines that later stages need.
+struct Scalars {
+    /// Per line, one slot per needed field: where its text is in `text`.
+    slots: Vec<Option<std::ops::Range<u32>>>,
+    /// The texts, one after the other.
+    text: String,
+}
+
+/// The text of needed field `name` of a line, if it has it; `slots` are the
+/// line's slots for the fields in `needed`.
 fn field_value<'a>(
     name: &str,
     record: &'a Record,
     stamp: &'a LineStamp,
-    scalars: &'a [(String, String)],
+    needed: &[String],
+    slots: &[Option<std::ops::Range<u32>>],
+    text: &'a str,
 ) -> Option<&'a str> {
     match name {
         "timestamp" => stamp.timestamp.as_deref(),
         "level" => record.level(),
         "logger" => record.logger(),
-        other => scalars
-            .iter()
-            .find(|(k, _)| k == other)
-            .map(|(_, v)| v.as_str()),
+        other => {
+            let k = needed.iter().position(|n| n == other)?;
+            let range = slots[k].clone()?;
+            Some(&text[range.start as usize..range.end as usize])
+        }
     }
 }
