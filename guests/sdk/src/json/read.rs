@@ -146,11 +146,27 @@ fn key(b: &[u8], i: usize) -> Result<(Range<usize>, bool, usize)> {
         return fail("expected a string key", i);
     }
     let (end, escaped) = string(b, i + 1)?;
-    let colon = skip_ws(b, end);
-    if b.get(colon) != Some(&b':') {
-        return fail("expected `:`", colon);
+    // Writers put the colon right after the key: look there first.
+    let colon = if b.get(end) == Some(&b':') {
+        end
+    } else {
+        let colon = skip_ws(b, end);
+        if b.get(colon) != Some(&b':') {
+            return fail("expected `:`", colon);
+        }
+        colon
+    };
+    Ok((i + 1..end - 1, escaped, after_separator(b, colon + 1)))
+}
+
+/// Skips the white space after a `:` or `,`: usually one space, or none.
+#[inline(always)]
+fn after_separator(b: &[u8], i: usize) -> usize {
+    match b.get(i) {
+        Some(b' ') if !matches!(b.get(i + 1), Some(b' ' | b'\n' | b'\r' | b'\t')) => i + 1,
+        Some(b' ' | b'\n' | b'\r' | b'\t') => skip_ws(b, i),
+        _ => i,
     }
-    Ok((i + 1..end - 1, escaped, skip_ws(b, colon + 1)))
 }
 
 /// Skips the JSON value starting at `i` (after white space); returns the index
@@ -191,11 +207,13 @@ pub fn skip_value(b: &[u8], i: usize) -> Result<usize> {
             if depth == 0 {
                 return Ok(i);
             }
-            i = skip_ws(b, i);
+            if matches!(b.get(i), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+                i = skip_ws(b, i);
+            }
             let in_object = open & 1 == 1;
             match (b.get(i), in_object) {
                 (Some(b','), _) => {
-                    i = skip_ws(b, i + 1);
+                    i = after_separator(b, i + 1);
                     if in_object {
                         i = key(b, i)?.2;
                     }
