@@ -52,25 +52,34 @@ impl TimestampConverter {
             return Ok(());
         }
         let civil = parse_civil(ts)?;
-        let text = match &self.zone {
-            None => {
-                // Same text with `T` and `Z`: no formatting machinery on the hot path.
-                let mut s = String::with_capacity(20);
-                s.push_str(&ts[..10]);
-                s.push('T');
-                s.push_str(&ts[11..19]);
-                s.push('Z');
-                s
-            }
-            Some(tz) => {
-                let zoned = civil
+        let zoned = match &self.zone {
+            None => None,
+            Some(tz) => Some(
+                civil
                     .to_zoned(tz.clone())
-                    .map_err(|e| format!("`{ts}` does not exist in the source time zone: {e}"))?;
-                zoned.timestamp().to_string()
-            }
+                    .map_err(|e| format!("`{ts}` does not exist in the source time zone: {e}"))?
+                    .timestamp(),
+            ),
         };
-        out.push_str(&text);
-        self.last = Some((ts.to_string(), text));
+        // The cache's strings are reused: a new second is not an allocation.
+        let (input, text) = self.last.get_or_insert_with(Default::default);
+        input.clear();
+        text.clear();
+        match zoned {
+            // Same text with `T` and `Z`: no formatting machinery on the hot path.
+            None => {
+                text.push_str(&ts[..10]);
+                text.push('T');
+                text.push_str(&ts[11..19]);
+                text.push('Z');
+            }
+            Some(timestamp) => {
+                use std::fmt::Write as _;
+                let _ = write!(text, "{timestamp}");
+            }
+        }
+        input.push_str(ts);
+        out.push_str(text);
         Ok(())
     }
 }
