@@ -229,3 +229,57 @@ fn deliver(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugin::{Limits, PluginEngine};
+    use crate::sink::dir::DirSink;
+
+    /// The same documents, in the same order, whatever the threads.
+    #[test]
+    fn one_thread_and_worker_threads_write_the_same_documents() {
+        let engine = PluginEngine::new(Limits::default(), None).unwrap();
+        let plan = super::super::build::build_plan(
+            &engine,
+            &crate::config::default_stages(),
+            None,
+            "ml-api-logs",
+            None,
+        )
+        .unwrap();
+        let sample = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/api-logs.sample.log"
+        );
+        let tmp = tempfile::tempdir().unwrap();
+        let mut written = Vec::new();
+        for (name, one_thread, workers) in [("one", true, 1), ("threads", false, 3)] {
+            let dir = tmp.path().join(name);
+            let options = RunOptions {
+                workers,
+                // Small batches, so that the threaded run has several in flight.
+                batch_lines: 16,
+                timestamps: TimestampConverter::utc(),
+                execution: Execution::Wasm,
+                one_thread,
+            };
+            let source = FileSource::open(sample.as_ref()).unwrap();
+            let mut sinks = [Sink::Dir(DirSink::open(&dir).unwrap())];
+            let summary = run_file(source, &plan, &mut sinks, &options).unwrap();
+            assert_eq!(summary.lines, 309, "{name}");
+            let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| {
+                    let path = e.unwrap().path();
+                    let name = path.file_name().unwrap().to_string_lossy().to_string();
+                    (name, std::fs::read_to_string(&path).unwrap())
+                })
+                .collect();
+            files.sort();
+            written.push(files);
+        }
+        assert_eq!(written[0].len(), 3, "three indices");
+        assert_eq!(written[0], written[1]);
+    }
+}
