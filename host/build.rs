@@ -36,6 +36,11 @@ fn main() {
         "cargo:rerun-if-changed={}",
         workspace.join("Cargo.lock").display()
     );
+    // The guests' target features (`+simd128`) are set there.
+    println!(
+        "cargo:rerun-if-changed={}",
+        workspace.join(".cargo").join("config.toml").display()
+    );
     println!("cargo:rerun-if-env-changed=LOGPIPE_GUEST_TARGET_DIR");
 
     let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
