@@ -4,7 +4,7 @@
 use super::timestamp::TimestampConverter;
 use super::validate::CheckedDocument;
 use crate::source::record::Record;
-use logpipe_plugin_sdk::json::{push_escaped, push_str};
+use logpipe_plugin_sdk::json::{push_escaped, push_str, push_strs};
 
 /// Fields the host writes in a line's own document; plugin fields of the same
 /// name are refused (and reported) rather than silently overwriting them.
@@ -113,24 +113,12 @@ pub fn write_line_document(
         }
     }
     if !stamp.flags.is_empty() {
-        out.push_str(",\"flags\":[");
-        for (i, f) in stamp.flags.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            push_str(out, f);
-        }
-        out.push(']');
+        out.push_str(",\"flags\":");
+        push_strs(out, stamp.flags.iter().copied());
     }
     if !errors.is_empty() {
-        out.push_str(",\"plugin_errors\":[");
-        for (i, e) in errors.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            push_str(out, e);
-        }
-        out.push(']');
+        out.push_str(",\"plugin_errors\":");
+        push_strs(out, errors.iter().map(String::as_str));
     }
     out.push('}');
 }

@@ -106,6 +106,18 @@ pub fn push_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Appends a JSON array of strings to `out`.
+pub fn push_strs<'s>(out: &mut String, values: impl IntoIterator<Item = &'s str>) {
+    out.push('[');
+    for (i, v) in values.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_str(out, v);
+    }
+    out.push(']');
+}
+
 /// Writes one JSON object field by field, into its own string
 /// ([`ObjectWriter::with_capacity`]) or at the end of a string it is given
 /// ([`ObjectWriter::into`], e.g. in [`crate::Emit::write`]).
@@ -205,15 +217,7 @@ impl<B: std::borrow::BorrowMut<String>> ObjectWriter<B> {
 
     /// Adds an array of strings.
     pub fn strs<'s>(&mut self, key: &str, values: impl IntoIterator<Item = &'s str>) -> &mut Self {
-        let out = self.key(key);
-        out.push('[');
-        for (i, v) in values.into_iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            push_str(out, v);
-        }
-        out.push(']');
+        push_strs(self.key(key), values);
         self
     }
 
