@@ -74,16 +74,18 @@ impl Parser for MessageParser {
             return Ok(());
         };
         let object = call.input.as_ref().and_then(|b| b.object.as_ref());
-        let normalised = object.map(|o| input_data(o, false));
-        emit.write(FIELDS, |out| {
-            fields_document(out, &call, normalised.as_deref())
-        });
-        if let (Some(object), Some(normalised)) = (object, normalised.as_deref())
+        let mut written = None;
+        emit.write(FIELDS, |out| written = fields_document(out, &call, object));
+        if let (Some(object), Some(normalised)) = (object, written)
             && self.is_prediction(&call)
         {
-            // Typing changes nothing for ordinary integer features: reuse the text.
-            let typed = needs_typing(object).then(|| input_data(object, true));
-            let input = typed.as_deref().unwrap_or(normalised);
+            // Typing changes nothing for ordinary integer features: the prediction
+            // document copies the normalised `input_data` already written.
+            let input = if needs_typing(object) {
+                Input::Typed(object)
+            } else {
+                Input::Copy(normalised)
+            };
             emit.write(PREDICTION, |out| prediction_document(out, &call, input));
         }
         Ok(())
@@ -102,13 +104,16 @@ impl MessageParser {
     }
 }
 
-/// Writes the fields merged into `ml-api-logs`.
-fn fields_document(out: &mut String, call: &ApiCall<'_>, input_data: Option<&str>) {
+/// Writes the fields merged into `ml-api-logs`; returns where their normalised
+/// `input_data` is in `out`.
+fn fields_document(
+    out: &mut String,
+    call: &ApiCall<'_>,
+    input: Option<&RawObject<'_>>,
+) -> Option<std::ops::Range<usize>> {
     let mut w = ObjectWriter::into(out);
     common_fields(&mut w, call);
-    if let Some(input) = input_data {
-        w.raw("input_data", input);
-    }
+    let written = input.map(|o| w.object("input_data", |w| input_data(w, o, false)));
     if let Some(result) = call.result {
         w.raw("result", result);
     }
@@ -127,13 +132,29 @@ fn fields_document(out: &mut String, call: &ApiCall<'_>, input_data: Option<&str
         );
     }
     w.close();
+    written
+}
+
+/// How the prediction document gets its `input_data`.
+enum Input<'o, 'a> {
+    /// A copy of the normalised one at this span of the documents' string.
+    Copy(std::ops::Range<usize>),
+    /// Written from the request, its features typed.
+    Typed(&'o RawObject<'a>),
 }
 
 /// Writes the `ml-api-message` document.
-fn prediction_document(out: &mut String, call: &ApiCall<'_>, input_data: &str) {
+fn prediction_document(out: &mut String, call: &ApiCall<'_>, input: Input<'_, '_>) {
     let mut w = ObjectWriter::into(out);
     common_fields(&mut w, call);
-    w.raw("input_data", input_data);
+    match input {
+        Input::Copy(span) => {
+            w.copy("input_data", span);
+        }
+        Input::Typed(object) => {
+            w.object("input_data", |w| input_data(w, object, true));
+        }
+    }
     if let Some(result) = call.result {
         w.raw("result", result);
     }
@@ -168,9 +189,8 @@ fn common_fields(w: &mut ObjectWriter<&mut String>, call: &ApiCall<'_>) {
     }
 }
 
-/// `input_data` with normalised keys; `typed` also types the features.
-fn input_data(input: &RawObject<'_>, typed: bool) -> String {
-    let mut w = ObjectWriter::with_capacity(input.fields.len() * 32 + 16);
+/// Writes the fields of `input_data`: keys normalised; `typed` also types the features.
+fn input_data(w: &mut ObjectWriter<&mut String>, input: &RawObject<'_>, typed: bool) {
     for (key, value) in &input.fields {
         let (key, feature) = match features::feature(key) {
             Some(name) => (Cow::Borrowed(name), true),
@@ -186,7 +206,6 @@ fn input_data(input: &RawObject<'_>, typed: bool) -> String {
             w.raw(&key, value);
         }
     }
-    w.finish()
 }
 
 /// True when a feature value would change when typed.

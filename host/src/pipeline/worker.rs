@@ -297,7 +297,11 @@ impl Worker {
         let mut documents = Vec::with_capacity(n * 2);
         for (i, line) in lines.iter().enumerate() {
             let id = String::from(line.id.hex().as_str());
-            let mut source = String::with_capacity(line.record.raw().len() * 2 + 128);
+            // The message twice (`message`, `raw_log`) with room for its escapes,
+            // the plugins' fields, the host's: one allocation, no growth.
+            let merged_len: usize = merged[i].iter().map(|d| d.json().len()).sum();
+            let mut source =
+                String::with_capacity(line.record.raw().len() * 5 / 2 + merged_len + 256);
             write_line_document(
                 &mut source,
                 &mut self.scratch,

@@ -159,6 +159,41 @@ impl<'a> ObjectWriter<&'a mut String> {
     pub fn close(self) {
         self.out.push('}');
     }
+
+    /// Adds an object field written by `write`; returns where the object's text
+    /// is in the string, for [`ObjectWriter::copy`].
+    pub fn object(
+        &mut self,
+        key: &str,
+        write: impl FnOnce(&mut ObjectWriter<&mut String>),
+    ) -> std::ops::Range<usize> {
+        let out = self.key(key);
+        let start = out.len();
+        let mut inner = ObjectWriter::into(&mut *out);
+        write(&mut inner);
+        inner.close();
+        start..out.len()
+    }
+
+    /// Adds a field whose value is a copy of `span` of the string being written:
+    /// a value written earlier, in this document or an earlier one of the same
+    /// string (such as a batch's documents in [`crate::Emit::write`]).
+    ///
+    /// # Panics
+    /// When `span` is not within the string or not on character boundaries.
+    pub fn copy(&mut self, key: &str, span: std::ops::Range<usize>) -> &mut Self {
+        let out = self.key(key);
+        assert!(
+            span.start <= span.end
+                && out.is_char_boundary(span.start)
+                && out.is_char_boundary(span.end),
+            "span {span:?} is not text of this string"
+        );
+        // SAFETY: the bytes copied are a run of the string cut at character
+        // boundaries (checked above): it stays valid UTF-8.
+        unsafe { out.as_mut_vec() }.extend_from_within(span);
+        self
+    }
 }
 
 impl<B: std::borrow::BorrowMut<String>> ObjectWriter<B> {
@@ -269,6 +304,30 @@ mod tests {
                 assert_eq!(out, format!("prefix{}", &want[1..want.len() - 1]), "{s:?}");
             }
         }
+    }
+
+    #[test]
+    fn nested_objects_can_be_copied_later_in_the_string() {
+        let mut out = String::from("{\"first\":true}");
+        let mut w = ObjectWriter::into(&mut out);
+        let span = w.object("inner", |o| {
+            o.str("é", "x").int("n", 1);
+        });
+        w.close();
+        let mut w = ObjectWriter::into(&mut out);
+        w.copy("again", span);
+        w.close();
+        assert_eq!(
+            out,
+            r#"{"first":true}{"inner":{"é":"x","n":1}}{"again":{"é":"x","n":1}}"#
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "not text of this string")]
+    fn copy_refuses_a_span_inside_a_character() {
+        let mut out = String::from("é");
+        ObjectWriter::into(&mut out).copy("k", 1..2);
     }
 
     #[test]
