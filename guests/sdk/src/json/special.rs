@@ -43,6 +43,19 @@ pub(crate) fn word_at(bytes: &[u8], i: usize) -> u64 {
     u64::from_le_bytes(bytes[i..i + 8].try_into().expect("eight bytes"))
 }
 
+/// One flag (the high bit of its byte) for each byte of `word` that is not an
+/// ASCII digit; as with [`special_flags`], the lowest flag is always right.
+#[inline(always)]
+pub(crate) fn non_digit_flags(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A digit is `0x30 + d`, d < 10: after the xor, a byte under 10; adding 0x76
+    // sets the high bit of every byte from 10 up (bytes above 0x89 carry into
+    // the next byte, but have their own high bit set already).
+    let x = word ^ (ONES * 0x30);
+    (x.wrapping_add(ONES * 0x76) | x) & HIGH
+}
+
 /// The index of the first byte at or after `from` that a JSON string cannot hold
 /// as is (`"`, `\\` or a control character), or `bytes.len()`.
 #[inline]
@@ -67,6 +80,23 @@ pub fn find_special(bytes: &[u8], from: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn non_digit_flags_find_the_first_non_digit() {
+        for b in 0..=255u8 {
+            for at in 0..8 {
+                let mut word = *b"01234567";
+                word[at] = b;
+                let flags = non_digit_flags(u64::from_le_bytes(word));
+                let first = word.iter().position(|c| !c.is_ascii_digit());
+                assert_eq!(
+                    (flags != 0).then(|| (flags.trailing_zeros() / 8) as usize),
+                    first,
+                    "{b:#x} at {at}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn find_special_agrees_with_a_byte_loop() {

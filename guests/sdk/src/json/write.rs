@@ -208,7 +208,7 @@ impl<B: std::borrow::BorrowMut<String>> ObjectWriter<B> {
         }
         self.empty = false;
         // Keys are short and almost always plain: one pass to check, one copy.
-        if key.bytes().all(|b| ESCAPE[usize::from(b)] == 0) {
+        if find_special(key.as_bytes(), 0) == key.len() {
             v.push(b'"');
             v.extend_from_slice(key.as_bytes());
             v.extend_from_slice(b"\":");
