@@ -1,6 +1,7 @@
 //! Patient features: key normalisation (as the original mapping expects) and the
 //! typing of values for `ml-api-message`.
 
+use logpipe_plugin_sdk::json::Key;
 use std::borrow::Cow;
 
 /// The 15 model features under their normalised keys, in training order.
@@ -44,35 +45,47 @@ pub fn is_feature(key: &str) -> bool {
     )
 }
 
+/// The 15 features' normalised keys as [`Key`]s (checked at compile time).
+const FEATURE_KEYS: [Key<'static>; 15] = {
+    let mut keys = [Key::new(""); 15];
+    let mut i = 0;
+    while i < 15 {
+        keys[i] = Key::new(FEATURES[i]);
+        i += 1;
+    }
+    keys
+};
+
 /// The feature a key names, under its normalised key, for the spellings the API
 /// uses (training names with spaces, or underscores, and `ALCOHOL`): one match
 /// for the keys of nearly every request.
-pub fn feature(key: &str) -> Option<&'static str> {
-    Some(match key {
-        "GENDER" => "GENDER",
-        "AGE" => "AGE",
-        "SMOKING" => "SMOKING",
-        "YELLOW_FINGERS" | "YELLOW FINGERS" => "YELLOW_FINGERS",
-        "ANXIETY" => "ANXIETY",
-        "PEER_PRESSURE" | "PEER PRESSURE" => "PEER_PRESSURE",
-        "CHRONIC_DISEASE" | "CHRONIC DISEASE" => "CHRONIC_DISEASE",
-        "FATIGUE" => "FATIGUE",
-        "ALLERGY" => "ALLERGY",
-        "WHEEZING" => "WHEEZING",
-        "ALCOHOL" | "ALCOHOL CONSUMING" | "ALCOHOL_CONSUMING" => "ALCOHOL",
-        "COUGHING" => "COUGHING",
-        "SHORTNESS_OF_BREATH" | "SHORTNESS OF BREATH" => "SHORTNESS_OF_BREATH",
-        "SWALLOWING_DIFFICULTY" | "SWALLOWING DIFFICULTY" => "SWALLOWING_DIFFICULTY",
-        "CHEST_PAIN" | "CHEST PAIN" => "CHEST_PAIN",
+pub fn feature(key: &str) -> Option<Key<'static>> {
+    let index = match key {
+        "GENDER" => 0,
+        "AGE" => 1,
+        "SMOKING" => 2,
+        "YELLOW_FINGERS" | "YELLOW FINGERS" => 3,
+        "ANXIETY" => 4,
+        "PEER_PRESSURE" | "PEER PRESSURE" => 5,
+        "CHRONIC_DISEASE" | "CHRONIC DISEASE" => 6,
+        "FATIGUE" => 7,
+        "ALLERGY" => 8,
+        "WHEEZING" => 9,
+        "ALCOHOL" | "ALCOHOL CONSUMING" | "ALCOHOL_CONSUMING" => 10,
+        "COUGHING" => 11,
+        "SHORTNESS_OF_BREATH" | "SHORTNESS OF BREATH" => 12,
+        "SWALLOWING_DIFFICULTY" | "SWALLOWING DIFFICULTY" => 13,
+        "CHEST_PAIN" | "CHEST PAIN" => 14,
         _ => return None,
-    })
+    };
+    Some(FEATURE_KEYS[index])
 }
 
 /// Normalises a top-level input key: spaces become underscores, then
 /// `ALCOHOL_CONSUMING` becomes `ALCOHOL`. Values are never touched.
 pub fn normalise_key(key: &str) -> Cow<'_, str> {
     if let Some(name) = feature(key) {
-        return Cow::Borrowed(name);
+        return Cow::Borrowed(name.as_str());
     }
     let key: Cow<'_, str> = if key.contains(' ') {
         Cow::Owned(key.replace(' ', "_"))
@@ -147,7 +160,7 @@ mod tests {
             "SWALLOWING DIFFICULTY",
             "CHEST PAIN",
         ] {
-            let name = feature(key).unwrap();
+            let name = feature(key).unwrap().as_str();
             assert!(is_feature(name));
             assert_eq!(
                 name,

@@ -18,14 +18,23 @@ pub mod api_call;
 pub mod features;
 
 use api_call::ApiCall;
-use logpipe_plugin_sdk::json::{ObjectWriter, RawObject, is_number};
+use logpipe_plugin_sdk::json::{Key, ObjectWriter, RawObject, is_number};
 use logpipe_plugin_sdk::{Config, Emit, Event, Info, Parser, export_parser};
-use std::borrow::Cow;
 
 /// Channel of the fields merged into the line's document.
 pub const FIELDS: u32 = 0;
 /// Channel of prediction documents.
 pub const PREDICTION: u32 = 1;
+
+/// The documents' own keys (checked at compile time, written in one copy).
+const TRANSACTION_ID: Key = Key::new("transaction_id");
+const HTTP_METHOD: Key = Key::new("http_method");
+const HTTP_PATH: Key = Key::new("http_path");
+const STATUS_CODE: Key = Key::new("status_code");
+const EXECUTION_TIME_MS: Key = Key::new("execution_time_ms");
+const INPUT_DATA: Key = Key::new("input_data");
+const RESULT: Key = Key::new("result");
+const PARSE_ERRORS: Key = Key::new("parse_errors");
 
 /// Which statuses make a prediction call a prediction document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,9 +122,9 @@ fn fields_document(
 ) -> Option<std::ops::Range<usize>> {
     let mut w = ObjectWriter::into(out);
     common_fields(&mut w, call);
-    let written = input.map(|o| w.object("input_data", |w| input_data(w, o, false)));
+    let written = input.map(|o| w.object(INPUT_DATA, |w| input_data(w, o, false)));
     if let Some(result) = call.result {
-        w.raw("result", result);
+        w.raw(RESULT, result);
     }
     let not_object = call
         .input
@@ -124,7 +133,7 @@ fn fields_document(
         .map(|b| format!("Input is not a JSON object: {}", b.raw));
     if !call.problems.is_empty() || not_object.is_some() {
         w.strs(
-            "parse_errors",
+            PARSE_ERRORS,
             call.problems
                 .iter()
                 .map(String::as_str)
@@ -149,41 +158,40 @@ fn prediction_document(out: &mut String, call: &ApiCall<'_>, input: Input<'_, '_
     common_fields(&mut w, call);
     match input {
         Input::Copy(span) => {
-            w.copy("input_data", span);
+            w.copy(INPUT_DATA, span);
         }
         Input::Typed(object) => {
-            w.object("input_data", |w| input_data(w, object, true));
+            w.object(INPUT_DATA, |w| input_data(w, object, true));
         }
     }
     if let Some(result) = call.result {
-        w.raw("result", result);
+        w.raw(RESULT, result);
     }
     w.close();
 }
 
 fn common_fields(w: &mut ObjectWriter<&mut String>, call: &ApiCall<'_>) {
     if let Some(tx) = call.transaction_id {
-        w.str("transaction_id", tx);
+        w.str(TRANSACTION_ID, tx);
     }
-    w.str("http_method", call.method)
-        .str("http_path", call.path);
+    w.str(HTTP_METHOD, call.method).str(HTTP_PATH, call.path);
     // Numbers are written as the API wrote them when that is valid JSON
     // (formatting a float costs more than the rest of the field).
     match (call.status, call.status_text) {
         (_, Some(text)) if is_number(text) => {
-            w.raw("status_code", text);
+            w.raw(STATUS_CODE, text);
         }
         (Some(status), _) => {
-            w.int("status_code", i64::from(status));
+            w.int(STATUS_CODE, i64::from(status));
         }
         _ => {}
     }
     match (call.time_ms, call.time_text) {
         (_, Some(text)) if is_number(text) => {
-            w.raw("execution_time_ms", text);
+            w.raw(EXECUTION_TIME_MS, text);
         }
         (Some(ms), _) => {
-            w.float("execution_time_ms", ms);
+            w.float(EXECUTION_TIME_MS, ms);
         }
         _ => {}
     }
@@ -192,19 +200,18 @@ fn common_fields(w: &mut ObjectWriter<&mut String>, call: &ApiCall<'_>) {
 /// Writes the fields of `input_data`: keys normalised; `typed` also types the features.
 fn input_data(w: &mut ObjectWriter<&mut String>, input: &RawObject<'_>, typed: bool) {
     for (key, value) in &input.fields {
-        let (key, feature) = match features::feature(key) {
-            Some(name) => (Cow::Borrowed(name), true),
+        match features::feature(key) {
+            Some(name) if typed => w.raw(name, &features::type_value(value)),
+            Some(name) => w.raw(name, value),
             None => {
                 let key = features::normalise_key(key);
-                let feature = features::is_feature(&key);
-                (key, feature)
+                if typed && features::is_feature(&key) {
+                    w.raw(&key, &features::type_value(value))
+                } else {
+                    w.raw(&key, value)
+                }
             }
         };
-        if typed && feature {
-            w.raw(&key, &features::type_value(value));
-        } else {
-            w.raw(&key, value);
-        }
     }
 }
 

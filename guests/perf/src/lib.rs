@@ -12,8 +12,11 @@
 //! transaction can be joined in `ml-api-logs`.
 
 use logpipe_plugin_sdk::formats::{performance_metrics as metrics, top_functions};
-use logpipe_plugin_sdk::json::ObjectWriter;
+use logpipe_plugin_sdk::json::{Key, ObjectWriter};
 use logpipe_plugin_sdk::{Config, Emit, Event, Info, Parser, export_parser};
+
+/// The join key, written first in both documents.
+const TRANSACTION_ID: Key = Key::new("transaction_id");
 
 /// Channel of the performance documents.
 pub const METRICS: u32 = 0;
@@ -43,9 +46,13 @@ impl Parser for PerfParser {
         emit.write(METRICS, |out| {
             let mut w = ObjectWriter::into(out);
             if let Some(tx) = tx {
-                w.raw("transaction_id", tx);
+                w.raw(TRANSACTION_ID, tx);
             }
-            for (key, value) in metrics.fields.iter().filter(|(k, _)| k != "transaction_id") {
+            for (key, value) in metrics
+                .fields
+                .iter()
+                .filter(|(k, _)| k != TRANSACTION_ID.as_str())
+            {
                 w.raw(key, value);
             }
             w.close();
@@ -53,7 +60,7 @@ impl Parser for PerfParser {
         if let Some(tx) = tx {
             emit.write(FIELDS, |out| {
                 let mut w = ObjectWriter::into(out);
-                w.raw("transaction_id", tx);
+                w.raw(TRANSACTION_ID, tx);
                 w.close();
             });
         }

@@ -12,4 +12,4 @@ pub use read::{
     FieldSpan, JsonError, KeySpan, MAX_DEPTH, ObjectFields, is_number, skip_value, skip_ws,
 };
 pub use special::find_special;
-pub use write::{ObjectWriter, push_escaped, push_str, push_strs};
+pub use write::{Key, Name, ObjectWriter, push_escaped, push_str, push_strs};

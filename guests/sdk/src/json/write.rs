@@ -118,6 +118,72 @@ pub fn push_strs<'s>(out: &mut String, values: impl IntoIterator<Item = &'s str>
     out.push(']');
 }
 
+/// An object key that needs no escaping, checked once when made: at compile time
+/// for a constant (`const TX: Key = Key::new("transaction_id");`). Writing it is
+/// one copy; a plain `&str` key is checked each time it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key<'a>(&'a str);
+
+impl<'a> Key<'a> {
+    /// # Panics
+    /// When `name` holds a byte that JSON strings must escape (`"`, `\\`, a
+    /// control character): at compile time in a constant.
+    pub const fn new(name: &'a str) -> Self {
+        let bytes = name.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            assert!(ESCAPE[bytes[i] as usize] == 0, "this key needs escaping");
+            i += 1;
+        }
+        Key(name)
+    }
+
+    /// The key, if it needs no escaping.
+    pub fn plain(name: &'a str) -> Option<Self> {
+        (find_special(name.as_bytes(), 0) == name.len()).then_some(Key(name))
+    }
+
+    /// The key's text.
+    pub fn as_str(&self) -> &'a str {
+        self.0
+    }
+}
+
+/// What names a field in [`ObjectWriter`]: a [`Key`], or any text (`&str`,
+/// `&String`, `&Cow<str>`), escaped if it must be.
+#[derive(Debug, Clone, Copy)]
+pub struct Name<'a> {
+    text: &'a str,
+    plain: bool,
+}
+
+impl<'a> From<Key<'a>> for Name<'a> {
+    fn from(key: Key<'a>) -> Self {
+        Name {
+            text: key.0,
+            plain: true,
+        }
+    }
+}
+
+impl<'a> From<&'a str> for Name<'a> {
+    fn from(text: &'a str) -> Self {
+        Name { text, plain: false }
+    }
+}
+
+impl<'a> From<&'a String> for Name<'a> {
+    fn from(text: &'a String) -> Self {
+        Name::from(text.as_str())
+    }
+}
+
+impl<'a> From<&'a std::borrow::Cow<'_, str>> for Name<'a> {
+    fn from(text: &'a std::borrow::Cow<'_, str>) -> Self {
+        Name::from(text.as_ref())
+    }
+}
+
 /// Writes one JSON object field by field, into its own string
 /// ([`ObjectWriter::with_capacity`]) or at the end of a string it is given
 /// ([`ObjectWriter::into`], e.g. in [`crate::Emit::write`]).
@@ -162,9 +228,9 @@ impl<'a> ObjectWriter<&'a mut String> {
 
     /// Adds an object field written by `write`; returns where the object's text
     /// is in the string, for [`ObjectWriter::copy`].
-    pub fn object(
+    pub fn object<'k>(
         &mut self,
-        key: &str,
+        key: impl Into<Name<'k>>,
         write: impl FnOnce(&mut ObjectWriter<&mut String>),
     ) -> std::ops::Range<usize> {
         let out = self.key(key);
@@ -181,7 +247,11 @@ impl<'a> ObjectWriter<&'a mut String> {
     ///
     /// # Panics
     /// When `span` is not within the string or not on character boundaries.
-    pub fn copy(&mut self, key: &str, span: std::ops::Range<usize>) -> &mut Self {
+    pub fn copy<'k>(
+        &mut self,
+        key: impl Into<Name<'k>>,
+        span: std::ops::Range<usize>,
+    ) -> &mut Self {
         let out = self.key(key);
         assert!(
             span.start <= span.end
@@ -197,7 +267,8 @@ impl<'a> ObjectWriter<&'a mut String> {
 }
 
 impl<B: std::borrow::BorrowMut<String>> ObjectWriter<B> {
-    fn key(&mut self, key: &str) -> &mut String {
+    fn key<'k>(&mut self, name: impl Into<Name<'k>>) -> &mut String {
+        let Name { text: key, plain } = name.into();
         let out = self.out.borrow_mut();
         // SAFETY (UTF-8): ASCII punctuation and `key` itself, when it needs no
         // escape; otherwise `push_str` escapes it.
@@ -208,7 +279,7 @@ impl<B: std::borrow::BorrowMut<String>> ObjectWriter<B> {
         }
         self.empty = false;
         // Keys are short and almost always plain: one pass to check, one copy.
-        if find_special(key.as_bytes(), 0) == key.len() {
+        if plain || find_special(key.as_bytes(), 0) == key.len() {
             v.push(b'"');
             v.extend_from_slice(key.as_bytes());
             v.extend_from_slice(b"\":");
@@ -220,7 +291,7 @@ impl<B: std::borrow::BorrowMut<String>> ObjectWriter<B> {
     }
 
     /// Adds a string field.
-    pub fn str(&mut self, key: &str, value: &str) -> &mut Self {
+    pub fn str<'k>(&mut self, key: impl Into<Name<'k>>, value: &str) -> &mut Self {
         let out = self.key(key);
         push_str(out, value);
         self
@@ -228,19 +299,19 @@ impl<B: std::borrow::BorrowMut<String>> ObjectWriter<B> {
 
     /// Adds a field whose value is already valid JSON text (a number, an object…).
     /// The caller guarantees the text is one valid JSON value without raw newlines.
-    pub fn raw(&mut self, key: &str, json: &str) -> &mut Self {
+    pub fn raw<'k>(&mut self, key: impl Into<Name<'k>>, json: &str) -> &mut Self {
         self.key(key).push_str(json);
         self
     }
 
     /// Adds an integer field.
-    pub fn int(&mut self, key: &str, value: i64) -> &mut Self {
+    pub fn int<'k>(&mut self, key: impl Into<Name<'k>>, value: i64) -> &mut Self {
         let _ = write!(self.key(key), "{value}");
         self
     }
 
     /// Adds a finite float field; a non-finite value is written as `null`.
-    pub fn float(&mut self, key: &str, value: f64) -> &mut Self {
+    pub fn float<'k>(&mut self, key: impl Into<Name<'k>>, value: f64) -> &mut Self {
         let out = self.key(key);
         if value.is_finite() {
             let _ = write!(out, "{value}");
@@ -251,7 +322,11 @@ impl<B: std::borrow::BorrowMut<String>> ObjectWriter<B> {
     }
 
     /// Adds an array of strings.
-    pub fn strs<'s>(&mut self, key: &str, values: impl IntoIterator<Item = &'s str>) -> &mut Self {
+    pub fn strs<'k, 's>(
+        &mut self,
+        key: impl Into<Name<'k>>,
+        values: impl IntoIterator<Item = &'s str>,
+    ) -> &mut Self {
         push_strs(self.key(key), values);
         self
     }
