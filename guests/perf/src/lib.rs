@@ -49,9 +49,8 @@ impl Parser for PerfParser {
                 w.raw(TRANSACTION_ID, tx);
             }
             for (key, value) in metrics
-                .fields
-                .iter()
-                .filter(|(k, _)| k != TRANSACTION_ID.as_str())
+                .named_fields()
+                .filter(|(k, _)| k.as_str() != TRANSACTION_ID.as_str())
             {
                 w.raw(key, value);
             }

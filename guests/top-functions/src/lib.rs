@@ -43,7 +43,7 @@ impl Parser for TopFunctionsParser {
                     w.raw("transaction_id", tx);
                 }
                 w.int("rank", rank as i64);
-                for (key, value) in &entry.fields {
+                for (key, value) in entry.named_fields() {
                     w.raw(key, value);
                 }
                 w.close();

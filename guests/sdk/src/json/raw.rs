@@ -3,6 +3,7 @@
 //! text (request and response bodies inside a log message).
 
 use super::read::{JsonError, ObjectFields, skip_value, skip_ws};
+use super::write::Name;
 use std::borrow::Cow;
 
 /// A JSON object read one level deep: its fields in source order, keys decoded,
@@ -47,6 +48,20 @@ impl<'a> RawObject<'a> {
         Ok((Self { fields }, end))
     }
 
+    /// The fields with their keys as [`Name`]s: a key read without escapes is
+    /// written back as it was read, without being checked again.
+    pub fn named_fields(&self) -> impl Iterator<Item = (Name<'_>, &'a str)> + '_ {
+        self.fields.iter().map(|(key, value)| {
+            let name = match key {
+                // Raw text between quotes that the scanner found free of escapes,
+                // quotes and control characters.
+                Cow::Borrowed(text) => Name::plain_text(text),
+                Cow::Owned(text) => Name::from(text.as_str()),
+            };
+            (name, *value)
+        })
+    }
+
     /// The raw value of the first field named `key`.
     #[inline]
     pub fn get(&self, key: &str) -> Option<&'a str> {
@@ -56,7 +71,7 @@ impl<'a> RawObject<'a> {
 
 /// The text of a key found by the scanner: borrowed, or decoded when it holds
 /// escapes (rare; the scanner has already checked they are well formed).
-#[inline]
+#[inline(always)]
 pub fn decode_key(
     text: &str,
     key: std::ops::Range<usize>,
@@ -65,6 +80,11 @@ pub fn decode_key(
     if !escaped {
         return Ok(Cow::Borrowed(&text[key]));
     }
+    decode_escaped_key(text, key)
+}
+
+#[cold]
+fn decode_escaped_key(text: &str, key: std::ops::Range<usize>) -> Result<Cow<'_, str>, JsonError> {
     let quoted = &text[key.start - 1..key.end + 1];
     serde_json::from_str::<String>(quoted)
         .map(Cow::Owned)
@@ -110,6 +130,18 @@ mod tests {
             RawObject::parse(r#"{"\ud800": 1}"#).is_err(),
             "lone surrogate"
         );
+    }
+
+    #[test]
+    fn named_fields_write_back_what_was_read() {
+        let o = RawObject::parse(r#"{"a": 1, "b\"c": [2], "d\u00e9": "x"}"#).unwrap();
+        let mut w = crate::json::ObjectWriter::default();
+        for (name, value) in o.named_fields() {
+            w.raw(name, value);
+        }
+        let text = w.finish();
+        assert_eq!(text, r#"{"a":1,"b\"c":[2],"dé":"x"}"#);
+        assert!(RawObject::parse(&text).is_ok());
     }
 
     #[test]

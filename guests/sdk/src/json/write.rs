@@ -157,6 +157,18 @@ pub struct Name<'a> {
     plain: bool,
 }
 
+impl<'a> Name<'a> {
+    /// Text known to need no escaping (from the scanner).
+    pub(crate) fn plain_text(text: &'a str) -> Self {
+        Name { text, plain: true }
+    }
+
+    /// The name's text.
+    pub fn as_str(&self) -> &'a str {
+        self.text
+    }
+}
+
 impl<'a> From<Key<'a>> for Name<'a> {
     fn from(key: Key<'a>) -> Self {
         Name {
