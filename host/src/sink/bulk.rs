@@ -7,13 +7,19 @@ use logpipe_plugin_sdk::json::push_str;
 /// already stored under the same `_id` is reported, never overwritten).
 pub fn encode(doc: &Document, out: &mut String) {
     out.reserve(doc.source.len() + doc.index.len() + doc.id.len() + 40);
-    out.push_str("{\"create\":{\"_index\":");
-    push_str(out, &doc.index);
-    out.push_str(",\"_id\":");
-    push_str(out, &doc.id);
+    out.push_str("{\"create\":{");
+    push_metadata(doc, out);
     out.push_str("}}\n");
     out.push_str(&doc.source);
     out.push('\n');
+}
+
+/// Appends `"_index":…,"_id":…` for `doc` (bulk actions, `dir:` lines).
+pub fn push_metadata(doc: &Document, out: &mut String) {
+    out.push_str("\"_index\":");
+    push_str(out, &doc.index);
+    out.push_str(",\"_id\":");
+    push_str(out, &doc.id);
 }
 
 #[cfg(test)]

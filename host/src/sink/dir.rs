@@ -3,7 +3,6 @@
 
 use super::{SinkError, WriteReport};
 use crate::document::Document;
-use logpipe_plugin_sdk::json::push_str;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
@@ -49,10 +48,8 @@ impl DirSink {
             }
             let line = &mut self.line;
             line.clear();
-            line.push_str("{\"_index\":");
-            push_str(line, &doc.index);
-            line.push_str(",\"_id\":");
-            push_str(line, &doc.id);
+            line.push('{');
+            super::bulk::push_metadata(doc, line);
             line.push_str(",\"_source\":");
             line.push_str(&doc.source);
             line.push_str("}\n");
