@@ -54,6 +54,8 @@ impl Emit {
 
     /// Emits a document written in place by `write`, which appends exactly one
     /// JSON object to the string it is given (see [`crate::json::ObjectWriter::into`]).
+    /// The string already holds the batch's earlier documents: a value written
+    /// in one of them can be copied into this one ([`crate::json::ObjectWriter::copy`]).
     pub fn write(&mut self, channel: u32, write: impl FnOnce(&mut String)) {
         let start = self.text.len();
         write(&mut self.text);

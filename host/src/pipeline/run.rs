@@ -3,6 +3,7 @@
 //! The reader assigns line ids in order and hands numbered batches to the worker
 //! threads (one instance of every plugin each); the sinks receive the batches
 //! back in their original order, so acknowledgements follow the source's order.
+//! With one core, the same steps take turns on one thread (`one_thread`).
 
 use super::plan::Plan;
 use super::worker::{BatchOutput, Execution, Line, Worker};
