@@ -272,6 +272,21 @@ pub(crate) trait Answer: Default {
     fn append_failed(&mut self, error: CallError, event: u32);
 }
 
+/// The problems of a one-event answer, as event `event`'s.
+fn renumbered(problems: Vec<EventProblem>, event: u32) -> impl Iterator<Item = EventProblem> {
+    problems
+        .into_iter()
+        .map(move |p| EventProblem { event, ..p })
+}
+
+/// Event `event` failed the plugin on its own.
+fn failure(error: CallError, event: u32) -> EventProblem {
+    EventProblem {
+        event,
+        problem: Problem::Failed(error),
+    }
+}
+
 impl Answer for ParsedBatch {
     fn append_single(&mut self, single: Self, event: u32) {
         let shift = self.text.len() as u32;
@@ -282,39 +297,23 @@ impl Answer for ParsedBatch {
                 channel: d.channel,
                 json: d.json.start + shift..d.json.end + shift,
             }));
-        self.problems.extend(
-            single
-                .problems
-                .into_iter()
-                .map(|p| EventProblem { event, ..p }),
-        );
+        self.problems.extend(renumbered(single.problems, event));
     }
 
     fn append_failed(&mut self, error: CallError, event: u32) {
-        self.problems.push(EventProblem {
-            event,
-            problem: Problem::Failed(error),
-        });
+        self.problems.push(failure(error, event));
     }
 }
 
 impl Answer for Decisions {
     fn append_single(&mut self, single: Self, event: u32) {
         self.keep.extend(single.keep);
-        self.problems.extend(
-            single
-                .problems
-                .into_iter()
-                .map(|p| EventProblem { event, ..p }),
-        );
+        self.problems.extend(renumbered(single.problems, event));
     }
 
     fn append_failed(&mut self, error: CallError, event: u32) {
         self.keep.push(false);
-        self.problems.push(EventProblem {
-            event,
-            problem: Problem::Failed(error),
-        });
+        self.problems.push(failure(error, event));
     }
 }
 

@@ -123,10 +123,7 @@ impl PluginInstance {
 
     /// Parses a batch (parsers only).
     pub fn parse(&mut self, batch: &EventBatch) -> Result<ParsedBatch, CallError> {
-        self.check_width(batch);
-        self.store
-            .set_epoch_deadline(self.plugin.engine.deadline_ticks());
-        let events = batch.len();
+        let events = self.begin_call(batch);
         let answer = match &self.bound {
             Bound::Parser(p) => p
                 .logpipe_plugin_parser()
@@ -162,10 +159,7 @@ impl PluginInstance {
 
     /// Decides a batch (filters only).
     pub fn accept(&mut self, batch: &EventBatch) -> Result<Decisions, CallError> {
-        self.check_width(batch);
-        self.store
-            .set_epoch_deadline(self.plugin.engine.deadline_ticks());
-        let events = batch.len();
+        let events = self.begin_call(batch);
         let answer = match &self.bound {
             Bound::Filter(f) => f
                 .logpipe_plugin_filter()
@@ -188,9 +182,11 @@ impl PluginInstance {
         self.finish(answer)?.checked(events)
     }
 
-    /// The host's side of the contract: every event carries one part per needed
-    /// field. A batch built otherwise is a bug of the host, not of the plugin.
-    fn check_width(&self, batch: &EventBatch) {
+    /// Before each call: checks the host's side of the contract (every event
+    /// carries one part per needed field; a batch built otherwise is a bug of the
+    /// host, not of the plugin) and arms the batch's deadline. Returns the number
+    /// of events.
+    fn begin_call(&mut self, batch: &EventBatch) -> usize {
         let needs = &self.plugin.info().needs;
         assert_eq!(
             batch.fields(),
@@ -198,6 +194,9 @@ impl PluginInstance {
             "a batch for plugin `{}` must carry its needed fields {needs:?}",
             self.plugin.info().name
         );
+        self.store
+            .set_epoch_deadline(self.plugin.engine.deadline_ticks());
+        batch.len()
     }
 
     fn finish<T>(&mut self, answer: wasmtime::Result<T>) -> Result<T, CallError> {
