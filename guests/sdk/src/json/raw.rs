@@ -14,6 +14,8 @@ use std::borrow::Cow;
 #[derive(Debug, Default)]
 pub struct RawObject<'a> {
     /// `(key, raw value)` in source order; duplicate keys are kept as they came.
+    /// A borrowed key is the key's text as written, free of escapes (as the
+    /// reader makes it; [`RawObject::named_fields`] writes such keys unchecked).
     pub fields: Vec<(Cow<'a, str>, &'a str)>,
 }
 

@@ -138,11 +138,6 @@ impl<'a> Key<'a> {
         Key(name)
     }
 
-    /// The key, if it needs no escaping.
-    pub fn plain(name: &'a str) -> Option<Self> {
-        (find_special(name.as_bytes(), 0) == name.len()).then_some(Key(name))
-    }
-
     /// The key's text.
     pub fn as_str(&self) -> &'a str {
         self.0
