@@ -15,7 +15,8 @@ const REFERENCE: [(&str, &str); 4] = [
     ("perf", "logpipe_perf"),
     ("top-functions", "logpipe_top_functions"),
 ];
-const TEST_GUESTS: [&str; 6] = [
+const TEST_GUESTS: [&str; 7] = [
+    "logpipe-hostile",
     "logpipe-misbehave",
     "logpipe-not-a-plugin",
     "logpipe-tagger-a",

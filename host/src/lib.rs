@@ -13,6 +13,7 @@ pub mod ids;
 pub mod ops;
 pub mod pipeline;
 pub mod plugin;
+pub mod redact;
 pub mod simulate;
 pub mod sink;
 pub mod source;

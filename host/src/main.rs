@@ -25,9 +25,12 @@ fn main() -> ExitCode {
     match cli.command.execute() {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error}");
+            // Errors can carry a URL (a sink's, a source's) with its password.
+            let mask =
+                |e: &dyn std::fmt::Display| logpipe::redact::mask_url_password(&e.to_string());
+            eprintln!("error: {}", mask(&error));
             for cause in error.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                eprintln!("  caused by: {}", mask(&cause));
             }
             exit::code_for(&error)
         }

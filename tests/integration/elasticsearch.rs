@@ -258,3 +258,109 @@ fn check_compares_mappings_and_creates_nothing() {
         "{text}"
     );
 }
+
+#[test]
+fn a_refused_line_document_is_indexed_without_plugin_fields_and_kept_for_replay() {
+    let Some(es) = SearchServer::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let p = unique_prefix("bare");
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::copy(
+        crate::util::guest("logpipe_hostile.wasm"),
+        plugins.join("hostile.wasm"),
+    )
+    .unwrap();
+    let config = dir.path().join("logpipe.toml");
+    // The plugin gives one line a `status_code` the line index maps as an integer.
+    std::fs::write(
+        &config,
+        format!(
+            r#"line_index = "{p}-ml-api-logs"
+[[stages]]
+plugin = "hostile"
+config = {{ mode = "text-status" }}
+outputs = {{ out = "@line" }}
+"#
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("api.log");
+    std::fs::write(
+        &log,
+        "2025-11-21 10:00:00 - api - INFO - first\n\
+         2025-11-21 10:00:01 - api - INFO - second TRIGGER\n\
+         2025-11-21 10:00:02 - api - INFO - third\n",
+    )
+    .unwrap();
+    let out = logpipe()
+        .args(["once", "--source", &format!("file:{}", log.display())])
+        .args(["--sink", &format!("es:{}", es.url), "--config"])
+        .arg(&config)
+        .arg("--plugins")
+        .arg(&plugins)
+        .arg("--state-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        es.count(&format!("{p}-ml-api-logs")),
+        3,
+        "every line reaches the line index"
+    );
+    let docs = es.documents(&format!("{p}-ml-api-logs"));
+    let bare = docs
+        .iter()
+        .find(|d| d["_source"]["message"] == "second TRIGGER")
+        .unwrap();
+    assert!(bare["_source"].get("status_code").is_none(), "{bare}");
+    assert!(
+        bare["_source"]["flags"]
+            .to_string()
+            .contains("plugin_fields_rejected")
+    );
+    // The whole document waits in the dead-letter file.
+    let dead = dir.path().join("dead-letters.ndjson");
+    let before = std::fs::read_to_string(&dead).unwrap();
+    assert_eq!(before.lines().count(), 1);
+    assert!(before.contains("not a number"), "{before}");
+
+    let replay = |dry: bool| {
+        let mut cmd = logpipe();
+        cmd.args([
+            "dead-letters",
+            "replay",
+            "--sink",
+            &format!("es:{}", es.url),
+        ])
+        .arg("--config")
+        .arg(&config)
+        .arg("--state-dir")
+        .arg(dir.path());
+        if dry {
+            cmd.arg("--dry-run");
+        }
+        cmd.output().unwrap()
+    };
+    let dry = replay(true);
+    expect_success(&dry);
+    assert!(String::from_utf8_lossy(&dry.stdout).contains("1 entries"));
+    assert_eq!(
+        std::fs::read_to_string(&dead).unwrap(),
+        before,
+        "a dry run changes nothing"
+    );
+    // The cause is not fixed (the mapping still says integer): it stays.
+    let again = replay(false);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("still refused: 1"));
+    assert_eq!(std::fs::read_to_string(&dead).unwrap(), before);
+}

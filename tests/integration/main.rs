@@ -6,6 +6,7 @@ mod contract;
 mod elasticsearch;
 mod export;
 mod gradio;
+mod no_loss;
 mod once;
 mod plugins;
 mod run;

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-fn start_run(
+pub(crate) fn start_run(
     source: &str,
     dir: &Path,
     plugins: Option<&Path>,
@@ -35,7 +35,7 @@ fn start_run(
     cmd.spawn().unwrap()
 }
 
-fn metric(port: u16, name: &str) -> Option<u64> {
+pub(crate) fn metric(port: u16, name: &str) -> Option<u64> {
     let out = std::process::Command::new("curl")
         .args(["-sf", &format!("http://127.0.0.1:{port}/metrics")])
         .output()
@@ -46,29 +46,34 @@ fn metric(port: u16, name: &str) -> Option<u64> {
         .and_then(|l| l.rsplit(' ').next()?.parse().ok())
 }
 
-fn stop(mut child: Child) {
+pub(crate) fn stop(child: Child) {
+    let status = terminate(child);
+    assert!(
+        status.success(),
+        "logpipe run exits 0 on SIGTERM, got {status}"
+    );
+}
+
+/// Sends SIGTERM and returns the exit status, which must come within 20 s.
+pub(crate) fn terminate(mut child: Child) -> std::process::ExitStatus {
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
-            assert!(
-                status.success(),
-                "logpipe run exits 0 on SIGTERM, got {status}"
-            );
-            return;
+            return status;
         }
-        assert!(
-            Instant::now() < deadline,
-            "logpipe run did not stop on SIGTERM"
-        );
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("logpipe run did not stop on SIGTERM within 20 s");
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
 }
 
 /// Lines of the line index, as `timestamp - api - level - message`.
-fn indexed_lines(dir: &Path) -> Vec<(String, serde_json::Value)> {
+pub(crate) fn indexed_lines(dir: &Path) -> Vec<(String, serde_json::Value)> {
     let path = dir.join("out").join("ml-api-logs.ndjson");
     let docs = ndjson(&std::fs::read(path).unwrap_or_default());
     docs.into_iter()

@@ -46,7 +46,7 @@ pub fn is_feature(key: &str) -> bool {
 }
 
 /// The 15 features' normalised keys as [`Key`]s (checked at compile time).
-const FEATURE_KEYS: [Key<'static>; 15] = {
+pub const FEATURE_KEYS: [Key<'static>; 15] = {
     let mut keys = [Key::new(""); 15];
     let mut i = 0;
     while i < 15 {
@@ -60,7 +60,12 @@ const FEATURE_KEYS: [Key<'static>; 15] = {
 /// uses (training names with spaces, or underscores, and `ALCOHOL`): one match
 /// for the keys of nearly every request.
 pub fn feature(key: &str) -> Option<Key<'static>> {
-    let index = match key {
+    feature_index(key).map(|index| FEATURE_KEYS[index])
+}
+
+/// The position in [`FEATURE_KEYS`] of the feature a key names.
+pub fn feature_index(key: &str) -> Option<usize> {
+    Some(match key {
         "GENDER" => 0,
         "AGE" => 1,
         "SMOKING" => 2,
@@ -77,8 +82,7 @@ pub fn feature(key: &str) -> Option<Key<'static>> {
         "SWALLOWING_DIFFICULTY" | "SWALLOWING DIFFICULTY" => 13,
         "CHEST_PAIN" | "CHEST PAIN" => 14,
         _ => return None,
-    };
-    Some(FEATURE_KEYS[index])
+    })
 }
 
 /// Normalises a top-level input key: spaces become underscores, then

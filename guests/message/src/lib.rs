@@ -197,14 +197,33 @@ fn common_fields(w: &mut ObjectWriter<&mut String>, call: &ApiCall<'_>) {
     }
 }
 
-/// Writes the fields of `input_data`: keys normalised; `typed` also types the features.
+/// Writes the fields of `input_data`: keys normalised; `typed` also types the
+/// features. Two spellings of one key (`ALCOHOL` and `ALCOHOL CONSUMING`, or a
+/// key sent twice) would write it twice, which a search server refuses: the
+/// first one is kept.
 fn input_data(w: &mut ObjectWriter<&mut String>, input: &RawObject<'_>, typed: bool) {
+    let mut features_written: u16 = 0;
+    let mut others_written: std::collections::BTreeSet<std::borrow::Cow<'_, str>> =
+        std::collections::BTreeSet::new();
     for (key, value) in &input.fields {
-        match features::feature(key) {
-            Some(name) if typed => w.raw(name, &features::type_value(value)),
-            Some(name) => w.raw(name, value),
+        match features::feature_index(key) {
+            Some(index) => {
+                if features_written & (1 << index) != 0 {
+                    continue;
+                }
+                features_written |= 1 << index;
+                let name = features::FEATURE_KEYS[index];
+                if typed {
+                    w.raw(name, &features::type_value(value))
+                } else {
+                    w.raw(name, value)
+                }
+            }
             None => {
                 let key = features::normalise_key(key);
+                if !others_written.insert(key.clone()) {
+                    continue;
+                }
                 if typed && features::is_feature(&key) {
                     w.raw(&key, &features::type_value(value))
                 } else {

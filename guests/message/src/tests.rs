@@ -233,3 +233,23 @@ fn configuration_is_checked() {
     let typo: Config = [("status", "any")].into_iter().collect();
     assert!(MessageParser::configure(&typo).is_err());
 }
+
+#[test]
+fn two_spellings_of_one_key_write_it_once_keeping_the_first() {
+    let message = r#"[t1] API Call - POST /predict - Status: 200 - Time: 1.00ms - Input: {"ALCOHOL": 1, "ALCOHOL CONSUMING": 0, "YELLOW FINGERS": 1, "YELLOW_FINGERS": 0, "AGE": 60, "AGE": 61, "x y": 1, "x_y": 2} - Result: {"prediction": 1, "probability": 0.9}"#;
+    let mut emit = Emit::new();
+    MessageParser::default()
+        .parse(&Event::new(message), &mut emit)
+        .unwrap();
+    let documents = emit.take();
+    assert_eq!(documents.len(), 2);
+    for (_, json) in documents {
+        for key in ["\"ALCOHOL\"", "\"YELLOW_FINGERS\"", "\"AGE\"", "\"x_y\""] {
+            assert_eq!(json.matches(key).count(), 1, "{key} in {json}");
+        }
+        let v: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["input_data"]["ALCOHOL"], 1, "{json}");
+        assert_eq!(v["input_data"]["AGE"], 60);
+        assert_eq!(v["input_data"]["x_y"], 1);
+    }
+}

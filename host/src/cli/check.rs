@@ -18,11 +18,12 @@ pub struct CheckCommand {
 }
 
 fn report(ok: &mut bool, what: &str, result: Result<String, String>) {
+    use crate::redact::mask_url_password as mask;
     match result {
-        Ok(detail) => println!("ok    {what}: {detail}"),
+        Ok(detail) => println!("ok    {}: {}", mask(what), mask(&detail)),
         Err(why) => {
             *ok = false;
-            println!("FAIL  {what}: {why}");
+            println!("FAIL  {}: {}", mask(what), mask(&why));
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::ids::checkpoint::CheckpointError;
 use crate::pipeline::poll::WindowSource;
 use crate::pipeline::{Plan, RunOptions, build::build_plan};
 use crate::plugin::{Limits, PluginEngine};
+pub use crate::redact::mask_url_password;
 use crate::sink::{Sink, SinkContext};
 use crate::source::collector::Collector;
 use crate::source::http::{Endpoint, PageFetcher};
@@ -442,36 +443,10 @@ impl Origins {
     }
 }
 
-/// Hides the password of any `scheme://user:password@host` in `text`.
-pub fn mask_url_password(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find("://") {
-        out.push_str(&rest[..i + 3]);
-        rest = &rest[i + 3..];
-        let end = rest.find(['/', ',', ' ']).unwrap_or(rest.len());
-        let authority = &rest[..end];
-        match (authority.rfind('@'), authority.find(':')) {
-            (Some(at), Some(colon)) if colon < at => {
-                out.push_str(&authority[..colon]);
-                out.push_str(":******");
-                out.push_str(&authority[at..]);
-            }
-            _ => out.push_str(authority),
-        }
-        rest = &rest[end..];
-    }
-    out.push_str(rest);
-    out
-}
-
 impl Settings {
     /// The plugin engine for these settings.
     pub fn engine(&self) -> anyhow::Result<PluginEngine> {
-        PluginEngine::new(
-            self.limits,
-            super::default_cache_dir().map(|d| d.join("components")),
-        )
+        super::plugin_engine(self.limits)
     }
 
     /// Loads the plugins and builds the plan.

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod check;
 pub mod common;
 pub mod config;
+pub mod dead_letters;
 pub mod demo;
 pub mod exit;
 pub mod export;
@@ -56,6 +57,8 @@ pub enum Command {
     Check(check::CheckCommand),
     /// Show the effective configuration.
     Config(config::ConfigCommand),
+    /// Look at and re-send the documents Elasticsearch refused.
+    DeadLetters(dead_letters::DeadLettersCommand),
     /// The pipeline on simulated traffic into the embedded store; no server needed.
     Demo(demo::DemoCommand),
     /// Export predictions (to Parquet, for drift analysis).
@@ -70,6 +73,9 @@ pub enum Command {
     Simulate(simulate::SimulateCommand),
     /// Show one transaction across the indices.
     Trace(trace::TraceCommand),
+    /// Internal: compiles a component read on stdin (the bounded compiler's child).
+    #[command(name = "__compile-component", hide = true)]
+    CompileComponent,
 }
 
 impl Command {
@@ -79,6 +85,7 @@ impl Command {
             Command::Bench(cmd) => cmd.execute(),
             Command::Check(cmd) => cmd.execute(),
             Command::Config(cmd) => cmd.execute(),
+            Command::DeadLetters(cmd) => cmd.execute(),
             Command::Demo(cmd) => cmd.execute(),
             Command::Export(cmd) => cmd.execute(),
             Command::Once(cmd) => cmd.execute(),
@@ -86,6 +93,10 @@ impl Command {
             Command::Run(cmd) => cmd.execute(),
             Command::Simulate(cmd) => cmd.execute(),
             Command::Trace(cmd) => cmd.execute(),
+            Command::CompileComponent => {
+                crate::plugin::compiler::serve_child()?;
+                Ok(std::process::ExitCode::SUCCESS)
+            }
         }
     }
 }
@@ -97,6 +108,27 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .context("starting the async runtime")
+}
+
+/// The plugin engine of a command: components cached in the user's cache
+/// directory, compiled in a child process of this binary bounded in time and
+/// memory (in-process when the binary cannot be found).
+pub fn plugin_engine(limits: crate::plugin::Limits) -> anyhow::Result<crate::plugin::PluginEngine> {
+    use crate::plugin::compiler::{CompileLimits, Compiler};
+    let compiler = match std::env::current_exe() {
+        Ok(exe) => Compiler::Child(exe),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot find the logpipe binary: compiling plugins in-process");
+            Compiler::InProcess
+        }
+    };
+    Ok(
+        crate::plugin::PluginEngine::new(
+            limits,
+            default_cache_dir().map(|d| d.join("components")),
+        )?
+        .with_compiler(compiler, CompileLimits::default()),
+    )
 }
 
 /// Where compiled components are cached: `$LOGPIPE_CACHE_DIR`, else

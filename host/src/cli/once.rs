@@ -51,7 +51,9 @@ impl OnceCommand {
             report.summary
         };
         print_summary(&summary);
-        let failed = !summary.plugin_failures.is_empty() || summary.written.dead_letters > 0;
+        let failed = !summary.plugin_failures.is_empty()
+            || !summary.plugin_skipped.is_empty()
+            || summary.written.dead_letters > 0;
         Ok(ExitCode::from(if failed {
             exit::FAILURE
         } else {
@@ -76,6 +78,13 @@ pub fn print_summary(s: &RunSummary) {
         println!("  plugin {plugin}: {n} line(s) it could not handle (kept in the line index)");
     }
     for (plugin, n) in &s.plugin_failures {
-        println!("  plugin {plugin}: {n} line(s) failed (trap, timeout or memory)");
+        println!(
+            "  plugin {plugin}: {n} line(s) failed (trap, timeout, memory or an answer over its caps)"
+        );
+    }
+    for (plugin, n) in &s.plugin_skipped {
+        println!(
+            "  plugin {plugin}: {n} line(s) skipped, the plugin paused after failing too often in a row (kept in the line index)"
+        );
     }
 }

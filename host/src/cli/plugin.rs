@@ -88,10 +88,7 @@ impl PluginCommand {
 }
 
 fn engine(limits: Limits) -> anyhow::Result<PluginEngine> {
-    PluginEngine::new(
-        limits,
-        super::default_cache_dir().map(|d| d.join("components")),
-    )
+    super::plugin_engine(limits)
 }
 
 fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {

@@ -2,6 +2,7 @@
 
 use super::common::PipelineArgs;
 use super::exit::{self, ExitError};
+use crate::ids::StateLock;
 use crate::ops::metrics::bump;
 use crate::ops::reload::{self, SharedPlan};
 use crate::ops::{self, Metrics};
@@ -15,9 +16,12 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// Polls the source at the configured interval (default 10 s) until SIGINT or
-/// SIGTERM, then finishes the poll in flight, writes the checkpoint and exits 0.
-/// Source and sink failures are logged and retried with capped exponential
-/// backoff and jitter; they never end the run.
+/// SIGTERM, then finishes the poll in flight, writes the checkpoint and exits 0
+/// (1 if the checkpoint could not be written). Source and sink failures are
+/// logged and retried with capped exponential backoff and jitter; they never
+/// end the run. A checkpoint that cannot be written does not slow polling: the
+/// lines are remembered in memory and the write is tried at every poll. One
+/// process at a time uses a state directory.
 #[derive(Debug, Args)]
 pub struct RunCommand {
     #[command(flatten)]
@@ -38,6 +42,9 @@ impl RunCommand {
 
     async fn run(self) -> anyhow::Result<ExitCode> {
         let metrics = Arc::new(Metrics::default());
+        // Held for the life of the process, across configuration reloads.
+        let _state_lock = StateLock::acquire(&self.pipeline.resolve()?.state_dir)
+            .map_err(|e| ExitError::bad_input(e.to_string()))?;
         // Handlers are installed now, so a signal during start-up or the first poll
         // is not fatal.
         let mut stop = StopSignal::install()?;
@@ -55,7 +62,8 @@ impl RunCommand {
                         let wait = backoff(attempt);
                         tracing::warn!(
                             retry_in_ms = wait.as_millis() as u64,
-                            "cannot start yet, retrying: {e:#}"
+                            "cannot start yet, retrying: {}",
+                            crate::redact::mask_url_password(&format!("{e:#}"))
                         );
                         tokio::select! {
                             _ = stop.received() => return Ok(ExitCode::SUCCESS),
@@ -77,13 +85,19 @@ impl RunCommand {
             None => None,
         };
         tracing::info!(
-            source = %running.spec,
-            sinks = ?running.settings.sinks,
+            source = %crate::redact::mask_url_password(&running.spec),
+            sinks = ?running.settings.sinks.iter().map(|s| crate::redact::mask_url_password(s)).collect::<Vec<_>>(),
             remembered = running.source.remembered(),
             "logpipe run started"
         );
         let mut failures = 0u32;
+        // Polls since the checkpoint was last saved, when its saves fail.
+        let mut unsaved_polls = 0u64;
         loop {
+            metrics.stale_after.store(
+                stale_after(running.settings.poll_interval).as_secs(),
+                Ordering::Relaxed,
+            );
             if running.shared.generation() != running.generation {
                 running.generation = running.shared.generation();
                 for e in running.worker.sync(&running.shared.plan()) {
@@ -106,6 +120,18 @@ impl RunCommand {
                 Ok(report) => {
                     failures = 0;
                     record(&metrics, &report);
+                    match &report.checkpoint_error {
+                        None => unsaved_polls = 0,
+                        Some(e) => {
+                            unsaved_polls += 1;
+                            metrics.checkpoint_failures.fetch_add(1, Ordering::Relaxed);
+                            tracing::error!(
+                                polls_unsaved = unsaved_polls,
+                                "the lines were written but the checkpoint was not: {}; polling goes on and the save is tried again at the next poll",
+                                exit::chain(e)
+                            );
+                        }
+                    }
                     running
                         .shared
                         .remember(report.recent_messages.iter().rev().cloned());
@@ -134,11 +160,12 @@ impl RunCommand {
                     bump(&metrics.source_errors, kind, 1);
                     match &e {
                         PollError::Source(s) => {
-                            tracing::warn!(kind = s.kind.name(), url = %s.url, retry_in_ms = wait.as_millis() as u64, "source failed: {e}")
+                            tracing::warn!(kind = s.kind.name(), url = %crate::redact::mask_url_password(&s.url), retry_in_ms = wait.as_millis() as u64, "source failed: {e}")
                         }
                         PollError::Pipeline(_) => tracing::error!(
                             retry_in_ms = wait.as_millis() as u64,
-                            "poll failed, its lines will come again: {e:#}"
+                            "poll failed, its lines will come again: {}",
+                            crate::redact::mask_url_password(&format!("{e:#}"))
                         ),
                     }
                     wait
@@ -160,7 +187,7 @@ impl RunCommand {
                     Ok(new) => {
                         running = new;
                         metrics.config_reloads.fetch_add(1, Ordering::Relaxed);
-                        tracing::info!(trigger = why, source = %running.spec, "configuration reloaded");
+                        tracing::info!(trigger = why, source = %crate::redact::mask_url_password(&running.spec), "configuration reloaded");
                     }
                     Err(e) => {
                         metrics
@@ -172,6 +199,15 @@ impl RunCommand {
                         );
                     }
                 }
+            }
+        }
+        if unsaved_polls > 0 {
+            if let Err(e) = running.source.save_checkpoint() {
+                tracing::error!(
+                    "stopped, but the checkpoint could not be written: {:#}. The lines delivered since the last save will be delivered again at the next start (harmless for es: and sqlite:, appended again by dir:)",
+                    anyhow::Error::new(e)
+                );
+                return Ok(ExitCode::from(exit::FAILURE));
             }
         }
         tracing::info!("stopped; checkpoint is up to date");
@@ -327,8 +363,17 @@ fn record(metrics: &Metrics, report: &PollReport) {
     for (plugin, n) in &s.plugin_failures {
         bump(&metrics.plugin_failures, plugin, *n);
     }
+    for (plugin, n) in &s.plugin_skipped {
+        bump(&metrics.plugin_skipped, plugin, *n);
+    }
     let now = jiff::Timestamp::now().as_second().max(0) as u64;
     metrics.last_success.store(now, Ordering::Relaxed);
+}
+
+/// How old the last successful poll may be before `/health` says the run is
+/// stale: several poll intervals, and never less than a minute of backoff.
+fn stale_after(poll_interval: Duration) -> Duration {
+    (poll_interval * 3).max(MAX_BACKOFF) + Duration::from_secs(30)
 }
 
 /// Capped exponential backoff with ±25 % jitter: 1 s, 2 s, 4 s … 60 s.

@@ -2,7 +2,7 @@
 //! ones (`ml-api-message`, `ml-api-perfs`…), as compact JSON text.
 
 use super::timestamp::TimestampConverter;
-use super::validate::CheckedDocument;
+use super::validate::{CheckedDocument, KeySet};
 use crate::source::record::Record;
 use logpipe_plugin_sdk::json::{push_escaped, push_str, push_strs};
 
@@ -33,6 +33,7 @@ impl LineStamp {
     /// Reads the header of `record`.
     pub fn of(record: &Record, converter: &mut TimestampConverter) -> Self {
         let mut stamp = LineStamp::default();
+        stamp.flags.extend_from_slice(record.flags());
         match record.timestamp() {
             None => stamp.flags.push("no_header"),
             Some(ts) => {
@@ -96,21 +97,22 @@ pub fn write_line_document(
         out.push_str(",\"data\":");
         out.push_str(data.get());
     }
-    let mut written: Vec<&str> = Vec::new();
+    let mut clashes: Vec<&str> = Vec::new();
+    let mut written = KeySet::with_capacity(merged.iter().map(CheckedDocument::len).sum());
     for doc in merged {
         for (key, value) in doc.fields() {
-            if HOST_FIELDS.contains(&key) || written.contains(&key) {
-                errors.push(format!(
-                    "field `{key}` produced twice or clashing with a host field; kept the first"
-                ));
+            if HOST_FIELDS.contains(&key) || !written.insert(key) {
+                clashes.push(key);
                 continue;
             }
-            written.push(key);
             out.push(',');
             push_str(out, key);
             out.push(':');
             out.push_str(value);
         }
+    }
+    if !clashes.is_empty() {
+        errors.push(clash_report(&clashes));
     }
     if !stamp.flags.is_empty() {
         out.push_str(",\"flags\":");
@@ -121,6 +123,57 @@ pub fn write_line_document(
         push_strs(out, errors.iter().map(String::as_str));
     }
     out.push('}');
+}
+
+/// Flag of a line document sent again without its plugins' fields after the
+/// search server refused it.
+pub const PLUGIN_FIELDS_REJECTED: &str = "plugin_fields_rejected";
+
+/// The line document `source` with only the host's fields, flagged
+/// [`PLUGIN_FIELDS_REJECTED`] and the server's `reason` added to its
+/// `plugin_errors`; `None` if it is not a JSON object. Rare path (a server
+/// refused the document): it parses the document whole.
+pub fn without_plugin_fields(source: &str, reason: &str) -> Option<String> {
+    use serde_json::Value;
+    let Ok(Value::Object(mut fields)) = serde_json::from_str::<Value>(source) else {
+        return None;
+    };
+    fields.retain(|key, _| HOST_FIELDS.contains(&key.as_str()));
+    let mut push = |key: &str, value: String| match fields
+        .entry(key)
+        .or_insert_with(|| Value::Array(Vec::new()))
+    {
+        Value::Array(items) => items.push(Value::String(value)),
+        other => *other = Value::Array(vec![Value::String(value)]),
+    };
+    push("flags", PLUGIN_FIELDS_REJECTED.to_string());
+    push(
+        "plugin_errors",
+        crate::plugin::limits::bounded_reason(format!(
+            "the search server refused the plugins' fields: {reason}"
+        )),
+    );
+    serde_json::to_string(&fields).ok()
+}
+
+/// One error for every field skipped, naming a few: a plugin controls how many.
+fn clash_report(clashes: &[&str]) -> String {
+    const NAMED: usize = 8;
+    let named: Vec<String> = clashes
+        .iter()
+        .take(NAMED)
+        .map(|k| format!("`{k}`"))
+        .collect();
+    let more = clashes.len().saturating_sub(NAMED);
+    let (s, rest) = match (clashes.len(), more) {
+        (1, _) => ("", String::new()),
+        (_, 0) => ("s", String::new()),
+        (_, n) => ("s", format!(" and {n} more")),
+    };
+    format!(
+        "field{s} {}{rest} produced twice or clashing with a host field; kept the first",
+        named.join(", ")
+    )
 }
 
 /// Writes a derived document: the plugin's fields, with the line's `@timestamp`
@@ -207,6 +260,25 @@ mod tests {
         assert!(v.get("@timestamp").is_none());
         assert_eq!(v["timestamp_raw"], "2025-02-30 10:00:00");
         assert_eq!(v["flags"][0], "invalid_timestamp");
+    }
+
+    #[test]
+    fn a_refused_line_document_keeps_only_the_host_fields() {
+        let source = r#"{"@timestamp":"2025-11-21T09:12:03Z","level":"INFO","message":"m","raw_log":"r","input_data":{"AGE":1e300},"status_code":200,"flags":["no_header"]}"#;
+        let bare = without_plugin_fields(source, "mapper_parsing_exception").unwrap();
+        let v: Value = serde_json::from_str(&bare).unwrap();
+        assert_eq!(v["message"], "m");
+        assert_eq!(v["raw_log"], "r");
+        assert!(v.get("input_data").is_none() && v.get("status_code").is_none());
+        assert_eq!(v["flags"][0], "no_header");
+        assert_eq!(v["flags"][1], PLUGIN_FIELDS_REJECTED);
+        assert!(
+            v["plugin_errors"][0]
+                .as_str()
+                .unwrap()
+                .contains("mapper_parsing_exception")
+        );
+        assert!(without_plugin_fields("[1]", "x").is_none());
     }
 
     #[test]

@@ -115,11 +115,12 @@ pub fn check_document(mut json: String) -> Result<CheckedDocument, InvalidDocume
         )));
     }
     let doc = CheckedDocument { json, fields };
-    for (i, (key, _)) in doc.fields().enumerate() {
+    let mut keys = KeySet::with_capacity(doc.len());
+    for (key, _) in doc.fields() {
         if key.starts_with('_') {
             return Err(InvalidDocument::Reserved(key.to_string()));
         }
-        if doc.fields().take(i).any(|(k, _)| k == key) {
+        if !keys.insert(key) {
             return Err(InvalidDocument::Duplicate(key.to_string()));
         }
     }
@@ -130,6 +131,43 @@ pub fn check_document(mut json: String) -> Result<CheckedDocument, InvalidDocume
         return rewrite_compact(&object);
     }
     Ok(doc)
+}
+
+/// A set of keys, linear in time whatever a plugin sends: documents have a
+/// handful of keys, which a scan finds faster than a hash; past that, a hash.
+pub struct KeySet<'a> {
+    few: Vec<&'a str>,
+    many: Option<std::collections::HashSet<&'a str>>,
+}
+
+impl<'a> KeySet<'a> {
+    const FEW: usize = 16;
+
+    /// An empty set for about `n` keys.
+    pub fn with_capacity(n: usize) -> Self {
+        Self {
+            few: Vec::with_capacity(n.min(Self::FEW)),
+            many: (n > Self::FEW).then(|| std::collections::HashSet::with_capacity(n)),
+        }
+    }
+
+    /// Adds `key`; false when it was there already.
+    pub fn insert(&mut self, key: &'a str) -> bool {
+        if let Some(many) = &mut self.many {
+            return many.insert(key);
+        }
+        if self.few.contains(&key) {
+            return false;
+        }
+        if self.few.len() == Self::FEW {
+            let mut many: std::collections::HashSet<&'a str> = self.few.drain(..).collect();
+            many.insert(key);
+            self.many = Some(many);
+        } else {
+            self.few.push(key);
+        }
+        true
+    }
 }
 
 /// Rare path: rewrites compactly. Raw values cannot hold raw line breaks inside

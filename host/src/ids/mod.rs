@@ -6,7 +6,7 @@ pub mod line_id;
 pub mod ranker;
 pub mod tracker;
 
-pub use checkpoint::Checkpoint;
+pub use checkpoint::{Checkpoint, CheckpointError, StateLock, StateLockError};
 pub use line_id::{ContentKey, IdHasher, LineId};
 pub use ranker::Ranker;
 pub use tracker::{Boundary, Seen, WindowTracker};

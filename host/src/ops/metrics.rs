@@ -46,6 +46,10 @@ pub struct Metrics {
     pub plugin_errors: Mutex<BTreeMap<String, u64>>,
     /// Per-line plugin failures (trap, timeout, memory), per plugin.
     pub plugin_failures: Mutex<BTreeMap<String, u64>>,
+    /// Lines a paused plugin was not called on, per plugin.
+    pub plugin_skipped: Mutex<BTreeMap<String, u64>>,
+    /// Checkpoint writes that failed (the lines were written; retried next poll).
+    pub checkpoint_failures: AtomicU64,
     /// Successful plugin reloads, per plugin.
     pub reloads: Mutex<BTreeMap<String, u64>>,
     /// Refused plugin files, per plugin.
@@ -62,6 +66,8 @@ pub struct Metrics {
     pub config_reload_failures: AtomicU64,
     /// Unix time of the last successful poll.
     pub last_success: AtomicU64,
+    /// Seconds after which a run without a successful poll is stale (`/health`).
+    pub stale_after: AtomicU64,
 }
 
 /// Adds `n` to `map[key]`.
@@ -178,6 +184,19 @@ impl Metrics {
             "Lines a plugin trapped, timed out or ran out of memory on.",
             "plugin",
             &self.plugin_failures,
+        );
+        labelled(
+            &mut out,
+            "logpipe_plugin_skipped_total",
+            "Lines a plugin was not called on because it failed too often in a row (circuit breaker).",
+            "plugin",
+            &self.plugin_skipped,
+        );
+        counter(
+            &mut out,
+            "logpipe_checkpoint_failures_total",
+            "Checkpoint writes that failed after the lines were written (retried at the next poll).",
+            l(&self.checkpoint_failures),
         );
         labelled(
             &mut out,

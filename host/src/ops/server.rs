@@ -30,11 +30,27 @@ async fn render(State(m): State<Arc<Metrics>>) -> impl IntoResponse {
     )
 }
 
+/// `ok` while polls succeed; `starting` before the first one; `stale` (503)
+/// when the last successful poll is older than the run's stale limit, so a
+/// probe restarts or alerts on a run that only looks alive.
 async fn health(State(m): State<Arc<Metrics>>) -> impl IntoResponse {
-    let last = m.last_success.load(std::sync::atomic::Ordering::Relaxed);
+    use std::sync::atomic::Ordering::Relaxed;
+    let last = m.last_success.load(Relaxed);
+    let stale_after = m.stale_after.load(Relaxed);
+    let now = jiff::Timestamp::now().as_second().max(0) as u64;
+    let age = (last > 0).then(|| now.saturating_sub(last));
+    let (status, code) = match age {
+        None => ("starting", StatusCode::OK),
+        Some(age) if stale_after > 0 && age > stale_after => {
+            ("stale", StatusCode::SERVICE_UNAVAILABLE)
+        }
+        Some(_) => ("ok", StatusCode::OK),
+    };
     let body = serde_json::json!({
-        "status": if last > 0 { "ok" } else { "starting" },
+        "status": status,
         "last_success_unix": last,
+        "last_success_age_seconds": age,
+        "stale_after_seconds": stale_after,
     });
-    (StatusCode::OK, axum::Json(body))
+    (code, axum::Json(body))
 }

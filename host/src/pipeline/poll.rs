@@ -3,7 +3,7 @@
 
 use super::run::RunSummary;
 use super::worker::{Line, Worker};
-use crate::ids::{Checkpoint, Seen, WindowTracker};
+use crate::ids::{Checkpoint, CheckpointError, Seen, WindowTracker};
 use crate::sink::Sink;
 use crate::source::collector::{Collector, Gap};
 use crate::source::error::SourceError;
@@ -33,6 +33,10 @@ pub struct PollReport {
     pub recent_messages: Vec<String>,
     /// Time spent writing to the sinks.
     pub write_time: std::time::Duration,
+    /// The lines were written but the checkpoint could not be saved: they are
+    /// remembered in memory (not sent again by this process) and the save is
+    /// tried again at the next poll. Not a failed poll.
+    pub checkpoint_error: Option<CheckpointError>,
 }
 
 /// Why a poll failed.
@@ -126,9 +130,12 @@ impl WindowSource {
             Ok(())
         })?;
         self.tracker.remember(seen);
-        self.checkpoint
-            .save(&self.tracker)
-            .context("saving the checkpoint")?;
+        report.checkpoint_error = self.save_checkpoint().err();
         Ok(report)
+    }
+
+    /// Saves what was delivered (also at shutdown, after failed saves).
+    pub fn save_checkpoint(&self) -> Result<(), CheckpointError> {
+        self.checkpoint.save(&self.tracker)
     }
 }

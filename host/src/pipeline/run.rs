@@ -46,6 +46,8 @@ pub struct RunSummary {
     pub plugin_errors: BTreeMap<String, u64>,
     /// Per-line failures (trap, timeout, memory) by plugin.
     pub plugin_failures: BTreeMap<String, u64>,
+    /// Lines a paused plugin (circuit breaker) was not called on, by plugin.
+    pub plugin_skipped: BTreeMap<String, u64>,
 }
 
 /// Assigns ids to records in source order.
@@ -96,6 +98,9 @@ impl RunSummary {
         for (k, v) in other.plugin_failures {
             *self.plugin_failures.entry(k).or_default() += v;
         }
+        for (k, v) in other.plugin_skipped {
+            *self.plugin_skipped.entry(k).or_default() += v;
+        }
     }
 
     /// Counts a processed batch's filter decisions and plugin problems, logging
@@ -104,7 +109,9 @@ impl RunSummary {
         self.lines += output.lines as u64;
         self.accepted += output.accepted as u64;
         for p in &output.problems {
-            let map = if p.failed {
+            let map = if p.skipped {
+                &mut self.plugin_skipped
+            } else if p.failed {
                 &mut self.plugin_failures
             } else {
                 &mut self.plugin_errors

@@ -8,7 +8,7 @@ use crate::document::{
 };
 use crate::ids::LineId;
 use crate::plugin::native::{NativePlugin, native};
-use crate::plugin::{EventBatch, Kind, LoadError, PluginInfo, PluginRunner, Problem};
+use crate::plugin::{CallError, EventBatch, Kind, LoadError, PluginInfo, PluginRunner, Problem};
 use crate::source::record::Record;
 use std::sync::Arc;
 
@@ -34,6 +34,8 @@ pub struct PluginProblem {
     pub reason: String,
     /// True for a trap, timeout or memory overrun (not a per-event error).
     pub failed: bool,
+    /// True when the plugin was paused and not called on the line.
+    pub skipped: bool,
 }
 
 /// What a batch produced.
@@ -213,9 +215,12 @@ impl Worker {
             }
             let mut report = |event: u32, problem: Problem| {
                 let i = selected[event as usize];
-                let (reason, failed) = match problem {
-                    Problem::Rejected(reason) => (reason, false),
-                    Problem::Failed(e) => (e.to_string(), true),
+                let (reason, failed, skipped) = match problem {
+                    Problem::Rejected(reason) => (reason, false, false),
+                    Problem::Failed(e) => {
+                        let skipped = matches!(e, CallError::Paused { .. });
+                        (e.to_string(), true, skipped)
+                    }
                 };
                 errors[i].push(format!("{} {}: {reason}", info.name, info.version));
                 problems.push(PluginProblem {
@@ -224,6 +229,7 @@ impl Worker {
                     version: info.version.clone(),
                     reason,
                     failed,
+                    skipped,
                 });
             };
             match stage.kind {

@@ -4,6 +4,7 @@
 
 use super::bindings::v0_2::parser::logpipe::plugin::types::Span;
 use super::error::CallError;
+use super::limits::answer;
 use super::runner::Outcome;
 pub use logpipe_plugin_sdk::Emitted as PackedDocument;
 
@@ -166,11 +167,28 @@ impl ParsedBatch {
     }
 
     /// Checks a plugin's answer for `events` events: spans inside the text on
-    /// character boundaries, events in range and in order. Documents of events
-    /// that also have an error are dropped, as the contract says.
+    /// character boundaries and not overlapping, events in range and in order,
+    /// at most one error per event, and the caps of [`answer`]. Documents of
+    /// events that also have an error are dropped, as the contract says. Linear
+    /// in the size of the answer.
     pub(crate) fn checked(mut self, events: usize) -> Result<Self, CallError> {
         let bad = |message: String| Err(CallError::BadAnswer { message });
-        let mut last = 0;
+        if self.text.len() > answer::MAX_TEXT_BYTES {
+            return bad(format!(
+                "its text is {} bytes, over the cap of {}",
+                self.text.len(),
+                answer::MAX_TEXT_BYTES
+            ));
+        }
+        if self.documents.len() > answer::MAX_DOCUMENTS {
+            return bad(format!(
+                "{} documents, over the cap of {} per call",
+                self.documents.len(),
+                answer::MAX_DOCUMENTS
+            ));
+        }
+        let (mut last, mut per_event) = (0, 0);
+        let mut in_text_order = true;
         for (n, d) in self.documents.iter().enumerate() {
             let (start, end) = (d.json.start as usize, d.json.end as usize);
             if d.event as usize >= events || d.event < last {
@@ -189,19 +207,53 @@ impl ParsedBatch {
                     self.text.len()
                 ));
             }
+            if end - start > answer::MAX_DOCUMENT_BYTES {
+                return bad(format!(
+                    "document {n} is {} bytes, over the cap of {}",
+                    end - start,
+                    answer::MAX_DOCUMENT_BYTES
+                ));
+            }
+            per_event = if n > 0 && d.event == last {
+                per_event + 1
+            } else {
+                1
+            };
+            if per_event > answer::MAX_DOCUMENTS_PER_EVENT {
+                return bad(format!(
+                    "more than {} documents for event {}",
+                    answer::MAX_DOCUMENTS_PER_EVENT,
+                    d.event
+                ));
+            }
+            if n > 0 && start < self.documents[n - 1].json.end as usize {
+                in_text_order = false;
+            }
             last = d.event;
         }
-        if let Some(p) = self.problems.iter().find(|p| p.event as usize >= events) {
-            return bad(format!(
-                "error for event {} in a batch of {events}",
-                p.event
-            ));
+        if !in_text_order {
+            // Spans may come in any order but never share bytes: sorted by start,
+            // each must begin at or after the end of the one before.
+            let mut spans: Vec<std::ops::Range<u32>> =
+                self.documents.iter().map(|d| d.json.clone()).collect();
+            spans.sort_unstable_by_key(|r| r.start);
+            if let Some(w) = spans.windows(2).find(|w| w[1].start < w[0].end) {
+                return bad(format!(
+                    "documents overlap: bytes {}..{} and {}..{}",
+                    w[0].start, w[0].end, w[1].start, w[1].end
+                ));
+            }
         }
+        let failed = events_with_errors(&self.problems, events)?;
         if !self.problems.is_empty() {
-            let failed: Vec<u32> = self.problems.iter().map(|p| p.event).collect();
-            self.documents.retain(|d| !failed.contains(&d.event));
+            self.documents.retain(|d| !failed[d.event as usize]);
         }
         Ok(self)
+    }
+
+    /// Bytes and documents of the answer, for the caps on rebuilt answers.
+    fn size(&self) -> (usize, usize) {
+        (self.text.len(), self.documents.len())
     }
 
     /// One outcome per event, for tools and tests (the pipeline reads the packed
@@ -242,13 +294,9 @@ impl Decisions {
                 got: self.keep.len(),
             });
         }
+        events_with_errors(&self.problems, events)?;
         for p in &self.problems {
-            let Some(keep) = self.keep.get_mut(p.event as usize) else {
-                return Err(CallError::BadAnswer {
-                    message: format!("error for event {} in a batch of {events}", p.event),
-                });
-            };
-            *keep = false;
+            self.keep[p.event as usize] = false;
         }
         Ok(self)
     }
@@ -263,6 +311,29 @@ impl Decisions {
     }
 }
 
+/// Which events have an error; an error for an event out of range, or a second
+/// error for the same event, breaks the contract (and would let a plugin make
+/// the host's work grow with errors it invents).
+fn events_with_errors(problems: &[EventProblem], events: usize) -> Result<Vec<bool>, CallError> {
+    let mut failed = vec![false; events];
+    for p in problems {
+        match failed.get_mut(p.event as usize) {
+            None => {
+                return Err(CallError::BadAnswer {
+                    message: format!("error for event {} in a batch of {events}", p.event),
+                });
+            }
+            Some(true) => {
+                return Err(CallError::BadAnswer {
+                    message: format!("more than one error for event {}", p.event),
+                });
+            }
+            Some(seen) => *seen = true,
+        }
+    }
+    Ok(failed)
+}
+
 /// An answer the runner can rebuild event by event when a batch failed as a
 /// whole and its events are retried alone.
 pub(crate) trait Answer: Default {
@@ -270,6 +341,9 @@ pub(crate) trait Answer: Default {
     fn append_single(&mut self, single: Self, event: u32);
     /// Records that event `event` failed the plugin on its own.
     fn append_failed(&mut self, error: CallError, event: u32);
+    /// Why `single` cannot be appended without the rebuilt answer going over
+    /// the caps of one answer, if it cannot.
+    fn over_caps_with(&self, single: &Self) -> Option<String>;
 }
 
 /// The problems of a one-event answer, as event `event`'s.
@@ -303,6 +377,18 @@ impl Answer for ParsedBatch {
     fn append_failed(&mut self, error: CallError, event: u32) {
         self.problems.push(failure(error, event));
     }
+
+    fn over_caps_with(&self, single: &Self) -> Option<String> {
+        let ((text, docs), (more_text, more_docs)) = (self.size(), single.size());
+        (text + more_text > answer::MAX_TEXT_BYTES || docs + more_docs > answer::MAX_DOCUMENTS)
+            .then(|| {
+                format!(
+                    "the batch's answers would pass {} bytes or {} documents",
+                    answer::MAX_TEXT_BYTES,
+                    answer::MAX_DOCUMENTS
+                )
+            })
+    }
 }
 
 impl Answer for Decisions {
@@ -314,6 +400,10 @@ impl Answer for Decisions {
     fn append_failed(&mut self, error: CallError, event: u32) {
         self.keep.push(false);
         self.problems.push(failure(error, event));
+    }
+
+    fn over_caps_with(&self, _single: &Self) -> Option<String> {
+        None
     }
 }
 

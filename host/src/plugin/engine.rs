@@ -1,12 +1,13 @@
 //! The one wasmtime engine of the process, its linker and its epoch ticker.
 
 use super::cache::ComponentCache;
+use super::compiler::{CompileLimits, Compiler};
 use super::limits::Limits;
 use super::state::PluginState;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use wasmtime::component::Linker;
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, Store, UpdateDeadline};
 
 /// How often the epoch advances: the resolution of the batch time limit.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -20,22 +21,28 @@ pub struct PluginEngine {
     pub(crate) limits: Limits,
 }
 
+/// The engine settings; a compiled artifact loads only into an engine built
+/// from the same ones.
+pub fn engine_config() -> Config {
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .epoch_interruption(true)
+        .cranelift_opt_level(wasmtime::OptLevel::Speed);
+    // `LOGPIPE_WASM_PERFMAP=1` names plugin code for `perf` (/tmp/perf-PID.map),
+    // to profile plugins where they run.
+    if std::env::var_os("LOGPIPE_WASM_PERFMAP").is_some_and(|v| v == "1") {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
+    config
+}
+
 impl PluginEngine {
     /// Creates the engine, with compiled components cached in `cache_dir`.
     pub fn new(limits: Limits, cache_dir: Option<PathBuf>) -> anyhow::Result<Self> {
-        let mut config = Config::new();
-        config
-            .wasm_component_model(true)
-            .epoch_interruption(true)
-            .cranelift_opt_level(wasmtime::OptLevel::Speed);
-        // `LOGPIPE_WASM_PERFMAP=1` names plugin code for `perf` (/tmp/perf-PID.map),
-        // to profile plugins where they run.
-        if std::env::var_os("LOGPIPE_WASM_PERFMAP").is_some_and(|v| v == "1") {
-            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
-        }
-        let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let engine = Engine::new(&engine_config()).map_err(|e| anyhow::anyhow!("{e}"))?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| anyhow::anyhow!("{e}"))?;
+        super::wasi::add_to_linker(&mut linker).map_err(|e| anyhow::anyhow!("{e}"))?;
         spawn_epoch_ticker(&engine);
         Ok(Self {
             engine,
@@ -45,12 +52,39 @@ impl PluginEngine {
         })
     }
 
-    /// Epoch ticks in one batch time limit.
-    pub(crate) fn deadline_ticks(&self) -> u64 {
-        (self.limits.batch_timeout.as_millis() as u64)
-            .div_ceil(EPOCH_TICK.as_millis() as u64)
-            .max(1)
-            + 1
+    /// Compiles components in `compiler`, within `limits`.
+    pub fn with_compiler(mut self, compiler: Compiler, limits: CompileLimits) -> Self {
+        self.cache = self.cache.with_compiler(compiler, limits);
+        self
+    }
+
+    /// A fresh store for one instance, with its limits.
+    pub(crate) fn new_store(&self) -> Store<PluginState> {
+        let limits = self.limits;
+        let mut store = Store::new(
+            &self.engine,
+            PluginState::new(limits.memory_bytes, limits.output_bytes),
+        );
+        store.limiter(|state| state.limiter());
+        // Ticks only say "look at the clock": the deadline itself is a point in
+        // time, so a late tick cannot stretch it and early ticks cannot cut it.
+        store.epoch_deadline_callback(|store| {
+            if Instant::now() >= store.data().deadline {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Continue(1))
+            }
+        });
+        self.arm(&mut store);
+        store
+    }
+
+    /// Starts the time limit of the next call on `store`.
+    pub(crate) fn arm(&self, store: &mut Store<PluginState>) {
+        let limit = self.limits.batch_timeout;
+        store.data_mut().deadline = Instant::now() + limit;
+        let ticks = (limit.as_micros() / EPOCH_TICK.as_micros()).max(1) as u64;
+        store.set_epoch_deadline(ticks);
     }
 }
 

@@ -139,6 +139,14 @@ pub enum CallError {
         /// What was wrong.
         message: String,
     },
+    /// Not called: the plugin failed too many calls in a row and is paused.
+    #[error("skipped: paused for {pause_secs} s after {failures} failed calls in a row")]
+    Paused {
+        /// Failed calls in a row when it was paused.
+        failures: u32,
+        /// The pause, in seconds.
+        pause_secs: u64,
+    },
     /// A fresh instance could not even be configured.
     #[error("could not start a fresh instance: {message}")]
     Instantiate {

@@ -9,6 +9,7 @@ use super::bindings::v0_1::parser::logpipe::plugin::types as legacy;
 use super::bindings::v0_2::parser::logpipe::plugin::types::{Batch, EventError};
 use super::bindings::{v0_1, v0_2};
 use super::error::{CallError, LoadError};
+use super::limits::bounded_reason;
 use super::loaded::{LoadedPlugin, PluginInfo, Pre};
 use super::state::PluginState;
 use std::sync::Arc;
@@ -30,14 +31,7 @@ pub struct PluginInstance {
 }
 
 fn new_store(plugin: &LoadedPlugin) -> Store<PluginState> {
-    let limits = plugin.engine.limits;
-    let mut store = Store::new(
-        &plugin.engine.engine,
-        PluginState::new(limits.memory_bytes, limits.output_bytes),
-    );
-    store.limiter(|state| state.limiter());
-    store.set_epoch_deadline(plugin.engine.deadline_ticks());
-    store
+    plugin.engine.new_store()
 }
 
 fn instantiate(plugin: &LoadedPlugin, store: &mut Store<PluginState>) -> wasmtime::Result<Bound> {
@@ -194,8 +188,7 @@ impl PluginInstance {
             "a batch for plugin `{}` must carry its needed fields {needs:?}",
             self.plugin.info().name
         );
-        self.store
-            .set_epoch_deadline(self.plugin.engine.deadline_ticks());
+        self.plugin.engine.arm(&mut self.store);
         batch.len()
     }
 
@@ -253,7 +246,7 @@ fn rejected(errors: Vec<EventError>) -> Vec<EventProblem> {
         .into_iter()
         .map(|e| EventProblem {
             event: e.event,
-            problem: Problem::Rejected(e.reason),
+            problem: Problem::Rejected(bounded_reason(e.reason)),
         })
         .collect()
 }
@@ -312,7 +305,7 @@ fn pack_legacy_documents(
             }
             Err(reason) => parsed.problems.push(EventProblem {
                 event,
-                problem: Problem::Rejected(reason),
+                problem: Problem::Rejected(bounded_reason(reason)),
             }),
         }
     }
@@ -328,7 +321,7 @@ fn pack_legacy_decisions(results: Vec<Result<bool, String>>) -> Decisions {
                 decisions.keep.push(false);
                 decisions.problems.push(EventProblem {
                     event: event as u32,
-                    problem: Problem::Rejected(reason),
+                    problem: Problem::Rejected(bounded_reason(reason)),
                 });
             }
         }

@@ -5,9 +5,11 @@
 
 pub mod batch;
 pub mod bindings;
+pub mod breaker;
 pub mod cache;
 pub mod captured_output;
 pub mod catalog;
+pub mod compiler;
 pub mod contract;
 pub mod embedded;
 pub mod engine;
@@ -18,6 +20,7 @@ pub mod loaded;
 pub mod native;
 pub mod runner;
 pub mod state;
+pub mod wasi;
 
 pub use batch::{
     Decisions, DocumentRef, EventBatch, EventProblem, PackedDocument, ParsedBatch, Problem,

@@ -4,12 +4,15 @@
 //! timeout, memory overrun, wrong result count), the instance is discarded and
 //! every event of the batch is retried alone on fresh instances, so only the
 //! offending events are lost to this plugin and they can be reported by id.
+//! A plugin that keeps failing is paused by a circuit breaker (`breaker.rs`).
 
 use super::batch::{Answer, Decisions, EventBatch, ParsedBatch};
+use super::breaker::{Breaker, Change};
 use super::error::{CallError, LoadError};
 use super::instance::PluginInstance;
 use super::loaded::LoadedPlugin;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// What became of one event in one plugin.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +32,7 @@ pub struct PluginRunner {
     instance: Option<PluginInstance>,
     /// Batches that failed as a whole and were isolated event by event.
     pub isolated_batches: u64,
+    breaker: Breaker,
 }
 
 impl PluginRunner {
@@ -43,6 +47,7 @@ impl PluginRunner {
             config,
             instance: Some(instance),
             isolated_batches: 0,
+            breaker: Breaker::default(),
         })
     }
 
@@ -57,6 +62,8 @@ impl PluginRunner {
         let instance = plugin.instantiate(&self.config)?;
         self.plugin = plugin;
         self.instance = Some(instance);
+        // A new version deserves its own chance.
+        self.breaker = Breaker::default();
         Ok(())
     }
 
@@ -75,18 +82,29 @@ impl PluginRunner {
         batch: &EventBatch,
         call: impl Fn(&mut PluginInstance, &EventBatch) -> Result<A, CallError>,
     ) -> A {
+        let mut answer = A::default();
         if batch.is_empty() {
-            return A::default();
+            return answer;
+        }
+        if let Some(paused) = self.paused() {
+            for event in 0..batch.len() as u32 {
+                answer.append_failed(paused.clone(), event);
+            }
+            return answer;
         }
         let failure = match self.fresh_instance() {
             Ok(instance) => match call(instance, batch) {
-                Ok(answer) => return answer,
+                Ok(answer) => {
+                    self.succeeded();
+                    return answer;
+                }
                 Err(e) => e,
             },
             Err(e) => e,
         };
         self.instance = None;
         self.isolated_batches += 1;
+        self.failed(&failure);
         let info = self.plugin.info();
         tracing::warn!(
             plugin = %info.name,
@@ -95,26 +113,72 @@ impl PluginRunner {
             error = %failure,
             "plugin batch failed; retrying its events one by one on fresh instances"
         );
-        let mut answer = A::default();
         if batch.len() == 1 {
             answer.append_failed(failure, 0);
             return answer;
         }
         for i in 0..batch.len() {
             let event = i as u32;
+            if let Some(paused) = self.paused() {
+                answer.append_failed(paused, event);
+                continue;
+            }
             let single = batch.one(i);
             let result = self
                 .fresh_instance()
                 .and_then(|instance| call(instance, &single));
             match result {
-                Ok(one) => answer.append_single(one, event),
+                Ok(one) => {
+                    self.succeeded();
+                    // Each answer is within the caps; together they must be too.
+                    match answer.over_caps_with(&one) {
+                        Some(message) => {
+                            answer.append_failed(CallError::BadAnswer { message }, event)
+                        }
+                        None => answer.append_single(one, event),
+                    }
+                }
                 Err(e) => {
                     self.instance = None;
+                    self.failed(&e);
                     answer.append_failed(e, event);
                 }
             }
         }
         answer
+    }
+
+    /// The error for events not sent while the breaker is open.
+    fn paused(&self) -> Option<CallError> {
+        let until = self.breaker.paused(Instant::now())?;
+        Some(CallError::Paused {
+            failures: self.breaker.failures(),
+            pause_secs: until
+                .saturating_duration_since(Instant::now())
+                .as_secs()
+                .max(1),
+        })
+    }
+
+    fn succeeded(&mut self) {
+        if self.breaker.succeeded() == Change::Closed {
+            let info = self.plugin.info();
+            tracing::info!(plugin = %info.name, version = %info.version, "plugin works again; calls resume");
+        }
+    }
+
+    fn failed(&mut self, error: &CallError) {
+        if let Change::Opened(pause) = self.breaker.failed(Instant::now()) {
+            let info = self.plugin.info();
+            tracing::error!(
+                plugin = %info.name,
+                version = %info.version,
+                failures = self.breaker.failures(),
+                pause_secs = pause.as_secs(),
+                last_error = %error,
+                "plugin failed too many calls in a row: paused; its lines are still indexed, marked as skipped"
+            );
+        }
     }
 
     fn fresh_instance(&mut self) -> Result<&mut PluginInstance, CallError> {

@@ -1,16 +1,28 @@
 //! What a plugin's store holds: a WASI context that grants nothing, the
-//! resource table, the memory limiter and the captured output.
+//! resource table, the memory limiter, the captured output and the deadline of
+//! the call in progress.
 
 use super::captured_output::CapturedOutput;
+use std::time::Instant;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+/// Host resources (streams, pollables…) one instance may hold at once. Each is a
+/// host allocation the plugin controls; Rust and CPython plugins hold a handful.
+pub const MAX_HOST_RESOURCES: usize = 10_000;
+
+/// Table elements (function references) one instance may hold, all tables
+/// together.
+pub const MAX_TABLE_ELEMENTS: usize = 1_000_000;
 
 /// The data of one plugin store.
 pub struct PluginState {
     wasi: WasiCtx,
     table: ResourceTable,
     limiter: MemoryLimiter,
+    /// When the call in progress must end; checked at each epoch tick.
+    pub(crate) deadline: Instant,
     /// The plugin's stdout.
     pub stdout: CapturedOutput,
     /// The plugin's stderr.
@@ -31,13 +43,13 @@ impl PluginState {
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false);
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_HOST_RESOURCES);
         Self {
             wasi: builder.build(),
-            table: ResourceTable::new(),
-            limiter: MemoryLimiter {
-                max: memory_bytes,
-                exceeded: None,
-            },
+            table,
+            limiter: MemoryLimiter::new(memory_bytes),
+            deadline: Instant::now(),
             stdout,
             stderr,
         }
@@ -52,6 +64,11 @@ impl PluginState {
     pub fn memory_exceeded(&self) -> Option<usize> {
         self.limiter.exceeded
     }
+
+    /// The resource table, for host functions the sandbox defines itself.
+    pub(crate) fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
 }
 
 impl WasiView for PluginState {
@@ -63,37 +80,93 @@ impl WasiView for PluginState {
     }
 }
 
-/// Caps linear memory and remembers that the cap was hit, so the failure can be
-/// reported as a memory overrun rather than an anonymous trap.
+/// Caps the linear memory of an instance, **all its memories together** (a
+/// component can hold several core modules, each with its own memory), and
+/// remembers that the cap was hit, so the failure is reported as a memory
+/// overrun rather than an anonymous trap.
+#[derive(Debug)]
 pub struct MemoryLimiter {
     max: usize,
+    /// Bytes of every memory of the instance.
+    total: usize,
+    /// Elements of every table of the instance.
+    table_elements: usize,
     exceeded: Option<usize>,
+}
+
+impl MemoryLimiter {
+    /// A limiter for `max` bytes in all.
+    pub fn new(max: usize) -> Self {
+        Self {
+            max,
+            total: 0,
+            table_elements: 0,
+            exceeded: None,
+        }
+    }
 }
 
 impl ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.max {
-            self.exceeded = Some(desired);
+        // Memories only grow and live as long as the store: the total is the
+        // sum of every growth.
+        let total = self.total.saturating_add(desired.saturating_sub(current));
+        if total > self.max {
+            self.exceeded = Some(total);
             return Err(wasmtime::format_err!(
-                "memory limit of {} MiB reached (asked for {} MiB)",
+                "memory limit of {} MiB reached (all memories would take {} MiB)",
                 self.max >> 20,
-                desired >> 20
+                total >> 20
             ));
         }
+        self.total = total;
         Ok(true)
     }
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= 100_000)
+        let total = self
+            .table_elements
+            .saturating_add(desired.saturating_sub(current));
+        if total > MAX_TABLE_ELEMENTS {
+            return Ok(false);
+        }
+        self.table_elements = total;
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memories_count_together() {
+        let mut l = MemoryLimiter::new(64 << 20);
+        assert!(l.memory_growing(0, 40 << 20, None).unwrap());
+        // A second memory of 40 MiB would pass a per-memory cap of 64 MiB.
+        let err = l.memory_growing(0, 40 << 20, None).unwrap_err();
+        assert!(err.to_string().contains("80 MiB"), "{err}");
+        assert_eq!(l.exceeded, Some(80 << 20));
+        // Growing the first one within what is left still works.
+        assert!(l.memory_growing(40 << 20, 60 << 20, None).unwrap());
+        assert!(l.memory_growing(60 << 20, 65 << 20, None).is_err());
+    }
+
+    #[test]
+    fn tables_count_together() {
+        let mut l = MemoryLimiter::new(64 << 20);
+        assert!(l.table_growing(0, MAX_TABLE_ELEMENTS / 2, None).unwrap());
+        assert!(l.table_growing(0, MAX_TABLE_ELEMENTS / 2, None).unwrap());
+        assert!(!l.table_growing(0, 1, None).unwrap());
     }
 }

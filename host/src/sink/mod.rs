@@ -74,8 +74,8 @@ impl Sink {
     /// Opens a sink from its `scheme:address` form.
     pub fn open(spec: &str, context: &SinkContext) -> Result<Self, SinkError> {
         let err = |message: String| SinkError {
-            sink: spec.to_string(),
-            message,
+            sink: crate::redact::mask_url_password(spec),
+            message: crate::redact::mask_url_password(&message),
         };
         let (scheme, address) = spec.split_once(':').ok_or_else(|| {
             err("expected scheme:address (dir:PATH, sqlite:PATH, es:URL, null:)".into())

@@ -27,14 +27,6 @@ pub enum FileSourceError {
         /// What is wrong.
         message: String,
     },
-    /// A line that is not UTF-8.
-    #[error("{path}, line {line}: not valid UTF-8")]
-    Utf8 {
-        /// The file.
-        path: PathBuf,
-        /// Line number, from 1.
-        line: u64,
-    },
 }
 
 enum Mode {
@@ -114,11 +106,11 @@ impl FileSource {
                     if bytes.is_empty() {
                         continue; // blank lines are not records
                     }
-                    let text = String::from_utf8(bytes).map_err(|_| FileSourceError::Utf8 {
-                        path: self.path.clone(),
-                        line: self.line,
-                    })?;
-                    out.push(Record::from_line(text));
+                    let record = Record::from_bytes(bytes);
+                    if !record.flags().is_empty() {
+                        tracing::warn!(path = %self.path.display(), line = self.line, "not valid UTF-8: indexed with U+FFFD in place of the bad bytes, flagged invalid_utf8");
+                    }
+                    out.push(record);
                 }
             }
         }
@@ -183,6 +175,41 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Whatever the bytes and the reader's buffer size, the lines are the
+        /// text split at each line feed (the last one's absence included).
+        #[test]
+        fn lines_are_the_split_at_line_feeds(
+            text in proptest::collection::vec(
+                proptest::prop_oneof![proptest::prelude::Just(b'\n'), proptest::prelude::any::<u8>()],
+                0..300,
+            ),
+            capacity in 1usize..40,
+        ) {
+            let mut reader = BufReader::with_capacity(capacity, &text[..]);
+            let mut spill = Vec::new();
+            let mut lines = Vec::new();
+            while let Some(line) = next_line(&mut reader, &mut spill).unwrap() {
+                lines.push(line);
+            }
+            let mut want: Vec<Vec<u8>> = text.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
+            if text.last().is_none_or(|b| *b == b'\n') {
+                want.pop(); // nothing after the last line feed
+            }
+            proptest::prop_assert_eq!(lines, want);
+        }
+
+        /// A line never fails: any bytes make a record.
+        #[test]
+        fn any_bytes_make_a_record(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let record = Record::from_bytes(bytes.clone());
+            proptest::prop_assert_eq!(
+                record.flags().is_empty(),
+                std::str::from_utf8(&bytes).is_ok()
+            );
+        }
+    }
+
     #[test]
     fn reads_lines_with_crlf_and_skips_blanks() {
         let dir = tempfile::tempdir().unwrap();
@@ -216,16 +243,24 @@ mod tests {
     }
 
     #[test]
-    fn errors_name_the_file_and_line() {
+    fn invalid_utf8_costs_only_its_bytes() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("bad.log");
-        std::fs::write(&p, b"ok line\n\xff\xfe\n").unwrap();
-        let err = FileSource::open(&p)
-            .unwrap()
-            .next_batch(10)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("bad.log") && err.contains("line 2"), "{err}");
+        std::fs::write(
+            &p,
+            b"ok line\n2025-11-21 09:12:03 - api - INFO - caf\xe9 \xff\nlast line\n",
+        )
+        .unwrap();
+        let batch = FileSource::open(&p).unwrap().next_batch(10).unwrap();
+        assert_eq!(batch.len(), 3, "no line lost");
+        assert_eq!(batch[1].message(), "caf\u{fffd} \u{fffd}");
+        assert_eq!(batch[1].flags(), [crate::source::record::INVALID_UTF8]);
+        assert!(batch[0].flags().is_empty() && batch[2].flags().is_empty());
+    }
+
+    #[test]
+    fn errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
         let missing = FileSource::open(&dir.path().join("nope.log"))
             .err()
             .unwrap()

@@ -180,27 +180,34 @@ fn window_or_error(url: &str, body: &str) -> Result<Window, SourceError> {
     })
 }
 
+/// Longest event-stream frame accepted: a window of 1,000 lines is a few MB.
+const MAX_FRAME_BYTES: usize = 64 << 20;
+
 /// Reads `event: NAME` / `data: JSON` frames until `complete` or `error`.
 async fn read_event_stream(url: &str, mut resp: reqwest::Response) -> Result<Window, SourceError> {
-    let mut buf: Vec<u8> = Vec::new();
+    let mut frames = FrameReader::default();
     loop {
-        while let Some(end) = find_frame_end(&buf) {
-            let frame = String::from_utf8_lossy(&buf[..end]).into_owned();
-            buf.drain(..end);
+        while let Some(frame) = frames.next_frame() {
             if let Some(result) = handle_frame(url, &frame) {
                 return result;
             }
+        }
+        if frames.pending() > MAX_FRAME_BYTES {
+            return Err(SourceError::new(
+                SourceErrorKind::Malformed,
+                url,
+                format!("an event-stream frame longer than {MAX_FRAME_BYTES} bytes"),
+            ));
         }
         match resp
             .chunk()
             .await
             .map_err(|e| SourceError::from_reqwest(url, &e))?
         {
-            Some(chunk) => buf.extend_from_slice(&chunk),
+            Some(chunk) => frames.push(&chunk),
             None => {
                 // The stream closed; a last frame may lack its blank line.
-                let rest = String::from_utf8_lossy(&buf).into_owned();
-                if let Some(result) = handle_frame(url, &rest) {
+                if let Some(result) = handle_frame(url, &frames.rest()) {
                     return result;
                 }
                 return Err(SourceError::new(
@@ -213,14 +220,71 @@ async fn read_event_stream(url: &str, mut resp: reqwest::Response) -> Result<Win
     }
 }
 
-/// End (exclusive, separator included) of the first complete frame in `buf`.
-fn find_frame_end(buf: &[u8]) -> Option<usize> {
-    let lf = buf.windows(2).position(|w| w == b"\n\n").map(|i| i + 2);
-    let crlf = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4);
-    match (lf, crlf) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
+/// Splits an event stream into frames (ended by a blank line, `\n\n` or
+/// `\r\n\r\n`) as its chunks arrive. Each byte is looked at a bounded number
+/// of times, however the stream is cut.
+#[derive(Debug, Default)]
+struct FrameReader {
+    buf: Vec<u8>,
+    /// Where the next frame starts in `buf`.
+    start: usize,
+    /// Bytes of the current frame already searched for its end.
+    searched: usize,
+}
+
+impl FrameReader {
+    fn push(&mut self, chunk: &[u8]) {
+        if self.start > 0 && self.start >= self.buf.len() / 2 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        self.buf.extend_from_slice(chunk);
     }
+
+    /// Bytes received and not yet part of a frame.
+    fn pending(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    /// The next complete frame (without its blank line), lossily decoded.
+    fn next_frame(&mut self) -> Option<String> {
+        let frame = &self.buf[self.start..];
+        // A separator may straddle what was searched and what arrived since.
+        let from = self.searched.saturating_sub(3);
+        let Some(end) = frame_end_from(frame, from) else {
+            self.searched = frame.len();
+            return None;
+        };
+        let text = String::from_utf8_lossy(&frame[..end]).into_owned();
+        self.start += end;
+        self.searched = 0;
+        Some(text)
+    }
+
+    /// What is left after the last frame.
+    fn rest(&self) -> String {
+        String::from_utf8_lossy(&self.buf[self.start..]).into_owned()
+    }
+}
+
+/// End (exclusive, separator included) of the first complete frame in `buf`.
+#[cfg(test)]
+fn find_frame_end(buf: &[u8]) -> Option<usize> {
+    frame_end_from(buf, 0)
+}
+
+/// [`find_frame_end`] for a separator whose last line feed is at or after `from`.
+fn frame_end_from(buf: &[u8], mut from: usize) -> Option<usize> {
+    while let Some(i) = memchr::memchr(b'\n', &buf[from..]).map(|i| i + from) {
+        match buf.get(i + 1) {
+            Some(b'\n') => return Some(i + 2),
+            Some(b'\r') if buf.get(i + 2) == Some(&b'\n') && i > 0 && buf[i - 1] == b'\r' => {
+                return Some(i + 3);
+            }
+            _ => from = i + 1,
+        }
+    }
+    None
 }
 
 /// `Some` when the frame ends the call.
@@ -297,6 +361,48 @@ mod tests {
             .unwrap_err();
         assert_eq!(bad.kind, SourceErrorKind::Malformed);
         assert_eq!(find_frame_end(b"event: a\r\ndata: 1\r\n\r\nrest"), Some(21));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// However a stream is cut into chunks, the frames are those of the
+        /// whole, in order, and the rest is the same.
+        #[test]
+        fn frames_do_not_depend_on_chunking(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::string::string_regex("[a-z: {}\\[\\]\"]{0,12}").unwrap(),
+                    proptest::prelude::Just("\n".to_string()),
+                    proptest::prelude::Just("\r\n".to_string()),
+                    proptest::prelude::Just("\n\n".to_string()),
+                    proptest::prelude::Just("\r\n\r\n".to_string()),
+                ],
+                0..40,
+            ),
+            cuts in proptest::collection::vec(0usize..64, 0..12),
+        ) {
+            let stream: Vec<u8> = parts.concat().into_bytes();
+            let mut whole = Vec::new();
+            let mut at = 0;
+            while let Some(end) = find_frame_end(&stream[at..]) {
+                whole.push(String::from_utf8_lossy(&stream[at..at + end]).into_owned());
+                at += end;
+            }
+            let mut reader = FrameReader::default();
+            let mut chunked = Vec::new();
+            let mut pos: usize = 0;
+            for cut in cuts.iter().chain(std::iter::once(&usize::MAX)) {
+                let end = pos.saturating_add(*cut).min(stream.len());
+                reader.push(&stream[pos..end]);
+                pos = end;
+                while let Some(frame) = reader.next_frame() {
+                    chunked.push(frame);
+                }
+            }
+            proptest::prop_assert_eq!(&chunked, &whole);
+            proptest::prop_assert_eq!(reader.rest(), String::from_utf8_lossy(&stream[at..]).into_owned());
+        }
     }
 
     #[test]

@@ -16,7 +16,17 @@ pub struct Record {
     level: Option<Range<u32>>,
     message: Range<u32>,
     data: Option<Box<RawValue>>,
+    flags: Vec<&'static str>,
 }
+
+/// Flag of a record whose bytes were not valid UTF-8 (or whose JSON escapes were
+/// not valid Unicode): the bad parts were replaced with U+FFFD.
+pub const INVALID_UTF8: &str = "invalid_utf8";
+/// Flag of a window entry that is not a log entry: kept whole as its message.
+pub const NOT_AN_ENTRY: &str = "not_a_log_entry";
+/// Flag of a window entry whose `data` is not valid JSON for a sink (a number
+/// out of range): left out of `data`, still in `raw_log`.
+pub const INVALID_DATA: &str = "invalid_data";
 
 const SEP: &str = " - ";
 
@@ -53,7 +63,31 @@ impl Record {
             level,
             message,
             data: None,
+            flags: Vec::new(),
         }
+    }
+
+    /// A raw line as read, decoded on its own: invalid UTF-8 becomes U+FFFD and
+    /// the record is flagged [`INVALID_UTF8`]; it never fails.
+    pub fn from_bytes(bytes: Vec<u8>) -> Self {
+        match String::from_utf8(bytes) {
+            Ok(text) => Self::from_line(text),
+            Err(e) => Self::from_line(String::from_utf8_lossy(e.as_bytes()).into_owned())
+                .flagged(INVALID_UTF8),
+        }
+    }
+
+    /// The record with a problem flag added.
+    pub fn flagged(mut self, flag: &'static str) -> Self {
+        if !self.flags.contains(&flag) {
+            self.flags.push(flag);
+        }
+        self
+    }
+
+    /// Problems met reading the record (see the flag constants).
+    pub fn flags(&self) -> &[&'static str] {
+        &self.flags
     }
 
     /// An entry of the API's window (`{"timestamp", "level", "message", "data"}`),
@@ -80,6 +114,7 @@ impl Record {
             level: Some(l),
             message: m,
             data: data.filter(|d| d.get() != "null"),
+            flags: Vec::new(),
         }
     }
 

@@ -1,7 +1,7 @@
 //! The API's window answer: `{"total": N, "logs": [{"timestamp", "level", "message", "data"}]}`,
 //! newest first (`source-api.md` §2.1).
 
-use super::record::Record;
+use super::record::{INVALID_DATA, INVALID_UTF8, NOT_AN_ENTRY, Record};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -49,26 +49,94 @@ pub fn parse_window(text: &str) -> Result<Window, String> {
             return Err(format!("not a window answer ({e}): {}", snippet(text)));
         }
     };
-    let mut records = Vec::with_capacity(raw.logs.len());
-    for (i, entry) in raw.logs.iter().enumerate() {
-        let e: Entry<'_> = serde_json::from_str(entry.get()).map_err(|err| {
-            format!(
-                "entry {i} of `logs` is not a log entry ({err}): {}",
-                snippet(entry.get())
-            )
-        })?;
-        records.push(Record::from_entry(
-            &e.timestamp,
-            &e.level,
-            &e.message,
-            e.data,
-            entry.get().to_string(),
-        ));
-    }
+    let records = raw
+        .logs
+        .iter()
+        .map(|entry| entry_record(entry.get()))
+        .collect();
     Ok(Window {
         total: raw.total,
         records,
     })
+}
+
+/// One entry of `logs`, decoded on its own so that one bad entry never costs
+/// the window: lone UTF-16 surrogates in its escapes (`\udcff`) become U+FFFD
+/// (flagged [`INVALID_UTF8`]); an entry that is not a log entry at all is kept
+/// whole as a header-less message (flagged [`NOT_AN_ENTRY`]).
+fn entry_record(text: &str) -> Record {
+    if let Ok(entry) = serde_json::from_str::<Entry<'_>>(text) {
+        return from_entry(entry, text, None);
+    }
+    if let Some(fixed) = replace_lone_surrogates(text)
+        && let Ok(entry) = serde_json::from_str::<Entry<'_>>(&fixed)
+    {
+        return from_entry(entry, text, Some(INVALID_UTF8));
+    }
+    tracing::warn!(
+        entry = snippet(text),
+        "window entry is not a log entry: kept whole as its message, flagged not_a_log_entry"
+    );
+    Record::from_line(text.to_string()).flagged(NOT_AN_ENTRY)
+}
+
+fn from_entry(e: Entry<'_>, raw: &str, flag: Option<&'static str>) -> Record {
+    // `data` goes into the line document as JSON: it must be valid for a sink.
+    let (data, bad_data) = match e.data {
+        Some(d) if !logpipe_plugin_sdk::json::is_valid(d.get()) => (None, true),
+        d => (d, false),
+    };
+    let mut record = Record::from_entry(&e.timestamp, &e.level, &e.message, data, raw.to_string());
+    if let Some(flag) = flag {
+        record = record.flagged(flag);
+    }
+    if bad_data {
+        record = record.flagged(INVALID_DATA);
+    }
+    record
+}
+
+/// `text` (JSON) with every `\uXXXX` escape of a lone surrogate replaced by
+/// `\ufffd`; `None` when it has none. Linear.
+fn replace_lone_surrogates(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    let unit = |i: usize| -> Option<u16> {
+        let hex = b.get(i..i + 6)?;
+        if hex[0] != b'\\' || hex[1] != b'u' {
+            return None;
+        }
+        u16::from_str_radix(std::str::from_utf8(&hex[2..]).ok()?, 16).ok()
+    };
+    let mut out: Option<String> = None;
+    let (mut i, mut copied) = (0, 0);
+    while let Some(at) = memchr::memchr(b'\\', &b[i..]) {
+        i += at;
+        let Some(u) = unit(i) else {
+            i = (i + 2).min(b.len()); // another escape (`\\`, `\"`…): both bytes
+            continue;
+        };
+        let lone = match u {
+            0xD800..=0xDBFF => match unit(i + 6) {
+                Some(0xDC00..=0xDFFF) => {
+                    i += 12;
+                    continue;
+                }
+                _ => true,
+            },
+            0xDC00..=0xDFFF => true,
+            _ => false,
+        };
+        if lone {
+            let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            o.push_str(&text[copied..i]);
+            o.push_str("\\ufffd");
+            copied = i + 6;
+        }
+        i += 6;
+    }
+    let mut o = out?;
+    o.push_str(&text[copied..]);
+    Some(o)
 }
 
 /// The first 200 characters of `text`, for messages.
@@ -101,5 +169,41 @@ mod tests {
             .unwrap_err();
         assert!(e.contains("récupération"), "{e}");
         assert!(parse_window("<html>").is_err());
+    }
+
+    #[test]
+    fn one_bad_entry_never_costs_the_window() {
+        let text = r#"{"total": 4, "logs": [
+            {"timestamp": "2025-11-21 09:12:06", "level": "INFO", "message": "bad \udcff and \ud83d\ude37", "data": null},
+            {"timestamp": "2025-11-21 09:12:05", "level": "INFO", "message": "huge", "data": {"x": 1e400}},
+            {"unexpected": true},
+            {"timestamp": "2025-11-21 09:12:04", "level": "INFO", "message": "fine \\udcff", "data": {"k": 1}}
+        ]}"#;
+        let w = parse_window(text).unwrap();
+        assert_eq!(w.records.len(), 4);
+        assert_eq!(w.records[0].message(), "bad \u{fffd} and 😷");
+        assert_eq!(w.records[0].flags(), [INVALID_UTF8]);
+        assert!(w.records[1].data().is_none());
+        assert_eq!(w.records[1].flags(), [INVALID_DATA]);
+        assert!(w.records[1].raw().contains("1e400"), "raw_log keeps it");
+        assert_eq!(w.records[2].message(), r#"{"unexpected": true}"#);
+        assert_eq!(w.records[2].flags(), [NOT_AN_ENTRY]);
+        assert_eq!(
+            w.records[3].message(),
+            "fine \\udcff",
+            "an escaped backslash is no escape"
+        );
+        assert!(w.records[3].flags().is_empty());
+        assert_eq!(w.records[3].data().unwrap().get(), r#"{"k": 1}"#);
+    }
+
+    #[test]
+    fn lone_surrogates_are_replaced_and_pairs_kept() {
+        assert_eq!(replace_lone_surrogates(r#""ok \ud83d\ude37""#), None);
+        assert_eq!(
+            replace_lone_surrogates(r#""\udcff\ud800x\ud800\u0041""#).unwrap(),
+            r#""\ufffd\ufffdx\ufffd\u0041""#
+        );
+        assert_eq!(replace_lone_surrogates(r#""\\udcff""#), None);
     }
 }

@@ -9,7 +9,8 @@ mod write;
 
 pub use raw::{RawObject, decode_key, split_object, split_value};
 pub use read::{
-    FieldSpan, JsonError, KeySpan, MAX_DEPTH, ObjectFields, is_number, skip_value, skip_ws,
+    FieldSpan, JsonError, KeySpan, MAX_DEPTH, ObjectFields, is_number, is_valid, skip_value,
+    skip_ws,
 };
 pub use special::find_special;
 pub use write::{Key, Name, ObjectWriter, push_escaped, push_str, push_strs};

@@ -50,7 +50,7 @@ pub struct EsSink {
 impl EsSink {
     /// Connects and installs the mappings of `indices`.
     pub fn open(config: EsConfig, indices: &[String], line_index: &str) -> Result<Self, String> {
-        let service = Arc::new(EsService::new(config)?);
+        let service = Arc::new(EsService::new(config)?.with_line_index(line_index));
         let runtime = Arc::new(OwnedRuntime(Some(
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)

@@ -17,11 +17,20 @@ pub enum ItemOutcome {
         /// The server's reason.
         reason: String,
     },
-    /// Refused for good (a mapping conflict, a malformed field…): dead letter.
+    /// This document refused for good (a mapping conflict, a malformed field…):
+    /// dead letter.
     Rejected {
         /// HTTP status of the item.
         status: u16,
         /// The server's reason.
+        reason: String,
+    },
+    /// The whole request refused (401, 403, 413…): every document shares its
+    /// fate, whatever it holds.
+    RequestRefused {
+        /// HTTP status of the request.
+        status: u16,
+        /// The server's answer.
         reason: String,
     },
 }
@@ -128,6 +137,36 @@ mod tests {
         assert!(matches!(&out[4], ItemOutcome::Retry { status: 503, .. }));
         assert!(decide_all(body, 4).is_err());
         assert!(decide_all(b"<html>", 1).is_err());
+    }
+
+    proptest::proptest! {
+        /// Any body: an answer per document, or an error, never a panic.
+        #[test]
+        fn any_body_is_read_or_refused(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200), n in 0usize..4) {
+            if let Ok(outcomes) = decide_all(&body, n) {
+                proptest::prop_assert_eq!(outcomes.len(), n);
+            }
+        }
+
+        /// Well-formed answers: each item decided by its status alone.
+        #[test]
+        fn items_are_decided_by_status(statuses in proptest::collection::vec(100u16..600, 0..20)) {
+            let items: Vec<String> = statuses
+                .iter()
+                .map(|s| format!(r#"{{"create":{{"_id":"x","status":{s},"error":{{"type":"t","reason":"r"}}}}}}"#))
+                .collect();
+            let body = format!(r#"{{"errors":true,"items":[{}]}}"#, items.join(","));
+            let outcomes = decide_all(body.as_bytes(), statuses.len()).unwrap();
+            for (status, outcome) in statuses.iter().zip(outcomes) {
+                let expected = match status {
+                    200..=299 => matches!(outcome, ItemOutcome::Stored),
+                    409 => matches!(outcome, ItemOutcome::AlreadyPresent),
+                    429 | 500..=599 => matches!(outcome, ItemOutcome::Retry { .. }),
+                    _ => matches!(outcome, ItemOutcome::Rejected { .. }),
+                };
+                proptest::prop_assert!(expected, "{} -> {:?}", status, outcome);
+            }
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ use super::dead_letter::DeadLetters;
 use super::mappings::{conflicts, mapping_for};
 use super::retry::{ItemOutcome, decide_all, retry_request};
 use crate::document::Document;
+use crate::document::line_document::without_plugin_fields;
 use crate::sink::WriteReport;
 use elasticsearch::auth::Credentials;
 use elasticsearch::cert::{Certificate, CertificateValidation};
@@ -23,6 +24,9 @@ pub struct EsService {
     config: EsConfig,
     dead: DeadLetters,
     label: String,
+    /// The line index: a line document it refuses is sent again without the
+    /// plugins' fields, so that every line reaches it.
+    line_index: Option<String>,
 }
 
 /// Counters of one write.
@@ -30,6 +34,8 @@ pub struct EsService {
 struct Tally {
     report: WriteReport,
     retries: u64,
+    /// Refused line documents, without their plugin fields, to send again.
+    bare_lines: Vec<Document>,
 }
 
 impl EsService {
@@ -72,7 +78,36 @@ impl EsService {
             dead: DeadLetters::new(config.dead_letter_file.clone()),
             config,
             label,
+            line_index: None,
         })
+    }
+
+    /// The dead-letter file.
+    pub fn dead_letters(&self) -> &DeadLetters {
+        &self.dead
+    }
+
+    /// Sends documents once each, in bulk requests, and says what became of
+    /// each (for replays: nothing is dead-lettered or retried here).
+    pub async fn send_each_once(&self, docs: &[Document]) -> Vec<ItemOutcome> {
+        let mut outcomes = Vec::with_capacity(docs.len());
+        for c in chunk(docs, self.config.max_docs, self.config.max_bytes) {
+            let refs: Vec<&Document> = c.iter().collect();
+            match self.send_once(&refs).await {
+                Ok(o) => outcomes.extend(o),
+                Err(reason) => outcomes.extend(c.iter().map(|_| ItemOutcome::Retry {
+                    status: 0,
+                    reason: reason.clone(),
+                })),
+            }
+        }
+        outcomes
+    }
+
+    /// Names the line index (see [`EsService`]'s `line_index`).
+    pub fn with_line_index(mut self, index: &str) -> Self {
+        self.line_index = Some(index.to_string());
+        self
     }
 
     /// `es:URL` for messages.
@@ -193,20 +228,35 @@ impl EsService {
     pub async fn write(&self, docs: &[Document]) -> Result<WriteReport, String> {
         let chunks = chunk(docs, self.config.max_docs, self.config.max_bytes);
         let results: Vec<Result<Tally, String>> = futures_util::stream::iter(chunks)
-            .map(|c| self.send_chunk(c))
+            .map(|c| self.send_chunk(c, true))
             .buffer_unordered(self.config.in_flight.max(1))
             .collect()
             .await;
         let mut total = WriteReport::default();
+        let mut bare = Vec::new();
         for r in results {
             let tally = r?;
+            total.absorb(tally.report);
+            total.retries += tally.retries;
+            bare.extend(tally.bare_lines);
+        }
+        if !bare.is_empty() {
+            // Once only: a line document refused without plugin fields is a
+            // dead letter like any other.
+            tracing::warn!(
+                count = bare.len(),
+                "line documents refused: sent again without the plugins' fields, flagged plugin_fields_rejected"
+            );
+            let tally = self.send_chunk(&bare, false).await?;
             total.absorb(tally.report);
             total.retries += tally.retries;
         }
         Ok(total)
     }
 
-    async fn send_chunk(&self, docs: &[Document]) -> Result<Tally, String> {
+    /// Sends one chunk until every document is settled; with `strip`, refused
+    /// line documents are also returned without their plugin fields.
+    async fn send_chunk(&self, docs: &[Document], strip: bool) -> Result<Tally, String> {
         let deadline = Instant::now() + self.config.deadline;
         let mut tally = Tally::default();
         let mut pending: Vec<&Document> = docs.iter().collect();
@@ -232,6 +282,20 @@ impl EsService {
                                 retry.push(*doc);
                             }
                             ItemOutcome::Rejected { status, reason } => {
+                                if strip
+                                    && self.line_index.as_deref() == Some(&*doc.index)
+                                    && let Some(source) =
+                                        without_plugin_fields(&doc.source, &reason)
+                                {
+                                    tally.bare_lines.push(Document {
+                                        index: doc.index.clone(),
+                                        id: doc.id.clone(),
+                                        source,
+                                    });
+                                }
+                                rejected.push((*doc, status, reason))
+                            }
+                            ItemOutcome::RequestRefused { status, reason } => {
                                 rejected.push((*doc, status, reason))
                             }
                         }
@@ -304,7 +368,7 @@ impl EsService {
             // A request refused as a whole (401, 403, 413…): every document shares its fate.
             return Ok(docs
                 .iter()
-                .map(|_| ItemOutcome::Rejected {
+                .map(|_| ItemOutcome::RequestRefused {
                     status,
                     reason: format!("bulk request refused: {snippet}"),
                 })
