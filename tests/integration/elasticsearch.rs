@@ -360,7 +360,28 @@ outputs = {{ out = "@line" }}
     );
     // The cause is not fixed (the mapping still says integer): it stays.
     let again = replay(false);
-    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
     assert!(String::from_utf8_lossy(&again.stdout).contains("still refused: 1"));
     assert_eq!(std::fs::read_to_string(&dead).unwrap(), before);
+    // Fixed (an index whose `status_code` takes text): the whole document
+    // replaces the one stored without its plugin fields, and leaves the file.
+    let logs = format!("{p}-ml-api-logs");
+    assert!(es.delete(&format!("/{logs}")).is_some());
+    es.put(
+        &format!("/{logs}"),
+        r#"{"mappings":{"properties":{"status_code":{"type":"keyword"}}}}"#,
+    )
+    .unwrap();
+    let fixed = replay(false);
+    expect_success(&fixed);
+    assert!(String::from_utf8_lossy(&fixed.stdout).contains("stored: 1"));
+    assert!(!dead.exists(), "nothing left to replay");
+    assert_eq!(es.count(&logs), 1);
+    let docs = es.documents(&logs);
+    assert_eq!(docs[0]["_source"]["status_code"], "not a number");
 }

@@ -256,6 +256,11 @@ impl SearchServer {
         self.request("GET", path, None)
     }
 
+    /// DELETE.
+    pub fn delete(&self, path: &str) -> Option<(u16, String)> {
+        self.request("DELETE", path, None)
+    }
+
     /// PUT with a JSON body.
     pub fn put(&self, path: &str, body: &str) -> Option<(u16, String)> {
         self.request("PUT", path, Some(body))

@@ -3,11 +3,30 @@
 use crate::document::Document;
 use logpipe_plugin_sdk::json::push_str;
 
+/// What a bulk item asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Store unless the `_id` is there (409): the pipeline's writes, which
+    /// never overwrite.
+    Create,
+    /// Store, replacing what is there: replays of dead letters, whose whole
+    /// document replaces the one stored without its plugin fields.
+    Index,
+}
+
 /// Appends the bulk lines of `doc` (a `create` action, so that a document
 /// already stored under the same `_id` is reported, never overwritten).
 pub fn encode(doc: &Document, out: &mut String) {
+    encode_as(doc, Action::Create, out)
+}
+
+/// Appends the bulk lines of `doc` with `action`.
+pub fn encode_as(doc: &Document, action: Action, out: &mut String) {
     out.reserve(doc.source.len() + doc.index.len() + doc.id.len() + 40);
-    out.push_str("{\"create\":{");
+    out.push_str(match action {
+        Action::Create => "{\"create\":{",
+        Action::Index => "{\"index\":{",
+    });
     push_metadata(doc, out);
     out.push_str("}}\n");
     out.push_str(&doc.source);

@@ -8,6 +8,7 @@ use super::retry::{ItemOutcome, decide_all, retry_request};
 use crate::document::Document;
 use crate::document::line_document::without_plugin_fields;
 use crate::sink::WriteReport;
+use crate::sink::bulk::{Action, encode_as};
 use elasticsearch::auth::Credentials;
 use elasticsearch::cert::{Certificate, CertificateValidation};
 use elasticsearch::http::transport::{
@@ -87,13 +88,14 @@ impl EsService {
         &self.dead
     }
 
-    /// Sends documents once each, in bulk requests, and says what became of
-    /// each (for replays: nothing is dead-lettered or retried here).
+    /// Sends documents once each with `index` (replacing what has their
+    /// `_id`), in bulk requests, and says what became of each (for replays:
+    /// nothing is dead-lettered or retried here).
     pub async fn send_each_once(&self, docs: &[Document]) -> Vec<ItemOutcome> {
         let mut outcomes = Vec::with_capacity(docs.len());
         for c in chunk(docs, self.config.max_docs, self.config.max_bytes) {
             let refs: Vec<&Document> = c.iter().collect();
-            match self.send_once(&refs).await {
+            match self.send_once(&refs, Action::Index).await {
                 Ok(o) => outcomes.extend(o),
                 Err(reason) => outcomes.extend(c.iter().map(|_| ItemOutcome::Retry {
                     status: 0,
@@ -262,7 +264,7 @@ impl EsService {
         let mut pending: Vec<&Document> = docs.iter().collect();
         let mut attempt = 0u32;
         loop {
-            let (retry, last_reason) = match self.send_once(&pending).await {
+            let (retry, last_reason) = match self.send_once(&pending, Action::Create).await {
                 Ok(outcomes) => {
                     let mut retry = Vec::new();
                     let mut rejected = Vec::new();
@@ -336,10 +338,14 @@ impl EsService {
     }
 
     /// One bulk request; `Err` for a whole-request failure worth retrying.
-    async fn send_once(&self, docs: &[&Document]) -> Result<Vec<ItemOutcome>, String> {
+    async fn send_once(
+        &self,
+        docs: &[&Document],
+        action: Action,
+    ) -> Result<Vec<ItemOutcome>, String> {
         let mut body = String::with_capacity(docs.iter().map(|d| d.source.len() + 100).sum());
         for doc in docs {
-            crate::sink::bulk::encode(doc, &mut body);
+            encode_as(doc, action, &mut body);
         }
         // The client ends every body item with a line feed: one item, the last
         // line feed left to it.
