@@ -201,14 +201,14 @@ impl RunCommand {
                 }
             }
         }
-        if unsaved_polls > 0 {
-            if let Err(e) = running.source.save_checkpoint() {
-                tracing::error!(
-                    "stopped, but the checkpoint could not be written: {:#}. The lines delivered since the last save will be delivered again at the next start (harmless for es: and sqlite:, appended again by dir:)",
-                    anyhow::Error::new(e)
-                );
-                return Ok(ExitCode::from(exit::FAILURE));
-            }
+        if unsaved_polls > 0
+            && let Err(e) = running.source.save_checkpoint()
+        {
+            tracing::error!(
+                "stopped, but the checkpoint could not be written: {:#}. The lines delivered since the last save will be delivered again at the next start (harmless for es: and sqlite:, appended again by dir:)",
+                anyhow::Error::new(e)
+            );
+            return Ok(ExitCode::from(exit::FAILURE));
         }
         tracing::info!("stopped; checkpoint is up to date");
         Ok(ExitCode::SUCCESS)
