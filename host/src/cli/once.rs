@@ -27,11 +27,14 @@ impl OnceCommand {
         let engine = settings.engine()?;
         let plan = settings.plan(&engine)?;
         let mut sinks = settings.open_sinks(&plan)?;
+        let mut checkpoint_failed = false;
         let summary = if let Some(path) = source.strip_prefix("file:") {
             let file =
                 FileSource::open(path.as_ref()).map_err(|e| ExitError::bad_input(e.to_string()))?;
             run_file(file, &plan, &mut sinks, &settings.run)?
         } else {
+            let _state_lock = crate::ids::StateLock::acquire(&settings.state_dir)
+                .map_err(|e| ExitError::bad_input(e.to_string()))?;
             let mut window = settings.window_source(&source)?.ok_or_else(|| {
                 ExitError::bad_input(format!(
                     "source `{source}`: expected gradio:URL, rest:URL or file:PATH"
@@ -42,6 +45,15 @@ impl OnceCommand {
             let report = runtime
                 .block_on(window.poll(&mut worker, &mut sinks, settings.run.batch_lines))
                 .with_context(|| format!("polling {source}"))?;
+            if let Some(e) = &report.checkpoint_error {
+                // The lines are written: the next cycle sends them again,
+                // which the sinks that keep one document per `_id` absorb.
+                eprintln!(
+                    "error: the lines were written but the checkpoint was not: {}",
+                    exit::chain(e)
+                );
+                checkpoint_failed = true;
+            }
             if let Some(gap) = report.gap {
                 println!(
                     "gap: none of the {} lines in the window continue the {} remembered: lines may have been lost before collection",
@@ -51,7 +63,8 @@ impl OnceCommand {
             report.summary
         };
         print_summary(&summary);
-        let failed = !summary.plugin_failures.is_empty()
+        let failed = checkpoint_failed
+            || !summary.plugin_failures.is_empty()
             || !summary.plugin_skipped.is_empty()
             || summary.written.dead_letters > 0;
         Ok(ExitCode::from(if failed {

@@ -101,9 +101,13 @@ impl Checkpoint {
 /// The exclusive use of a state directory by one process: two processes
 /// sharing one would each deliver lines the other already did and overwrite
 /// each other's checkpoints. Held until dropped.
+///
+/// A directory where the lock file cannot be created (read-only, full) is used
+/// without it: no process can write a checkpoint there either, and `run` must
+/// still deliver lines and say that its checkpoint fails.
 #[derive(Debug)]
 pub struct StateLock {
-    _file: std::fs::File,
+    _file: Option<std::fs::File>,
 }
 
 /// Why the state directory could not be locked.
@@ -139,13 +143,22 @@ impl StateLock {
             source,
         };
         std::fs::create_dir_all(dir).map_err(io)?;
-        let mut file = std::fs::OpenOptions::new()
+        let path = dir.join("lock");
+        let opened = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
-            .open(dir.join("lock"))
-            .map_err(io)?;
+            .open(&path)
+            // A lock can be taken on a file opened for reading only.
+            .or_else(|_| std::fs::File::open(&path));
+        let mut file = match opened {
+            Ok(file) => file,
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "cannot create the state directory's lock file: running without it");
+                return Ok(Self { _file: None });
+            }
+        };
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -162,7 +175,7 @@ impl StateLock {
         let _ = file.set_len(0);
         let _ = file.rewind();
         let _ = write!(file, "pid {}", std::process::id());
-        Ok(Self { _file: file })
+        Ok(Self { _file: Some(file) })
     }
 }
 

@@ -62,13 +62,30 @@ impl FileSource {
             .find(|b| !b.is_ascii_whitespace())
             .copied();
         let mode = if first == Some(b'{') {
-            let mut text = String::new();
-            reader.read_to_string(&mut text).map_err(io)?;
+            let mut bytes = Vec::new();
+            reader.read_to_end(&mut bytes).map_err(io)?;
+            // Invalid UTF-8 costs only the entries that hold it.
+            let (text, lossy) = match String::from_utf8(bytes) {
+                Ok(text) => (text, false),
+                Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), true),
+            };
             let window = parse_window(&text).map_err(|message| FileSourceError::Window {
                 path: path.to_path_buf(),
                 message,
             })?;
             let mut records = window.records;
+            if lossy {
+                records = records
+                    .into_iter()
+                    .map(|r| {
+                        if r.raw().contains('\u{fffd}') {
+                            r.flagged(super::record::INVALID_UTF8)
+                        } else {
+                            r
+                        }
+                    })
+                    .collect();
+            }
             records.reverse();
             Mode::Window(records.into_iter())
         } else {
@@ -256,6 +273,21 @@ mod tests {
         assert_eq!(batch[1].message(), "caf\u{fffd} \u{fffd}");
         assert_eq!(batch[1].flags(), [crate::source::record::INVALID_UTF8]);
         assert!(batch[0].flags().is_empty() && batch[2].flags().is_empty());
+    }
+
+    #[test]
+    fn a_window_file_with_invalid_utf8_loses_no_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("w.json");
+        let mut text = br#"{"total": 2, "logs": [{"timestamp": "2025-11-21 09:12:04", "level": "INFO", "message": "bad "#.to_vec();
+        text.push(0xff);
+        text.extend_from_slice(br#"", "data": null}, {"timestamp": "2025-11-21 09:12:03", "level": "INFO", "message": "fine", "data": null}]}"#);
+        std::fs::write(&p, text).unwrap();
+        let records = FileSource::open(&p).unwrap().next_batch(10).unwrap();
+        assert_eq!(records.len(), 2);
+        assert!(records[0].flags().is_empty(), "{:?}", records[0].message());
+        assert_eq!(records[1].message(), "bad \u{fffd}");
+        assert_eq!(records[1].flags(), [crate::source::record::INVALID_UTF8]);
     }
 
     #[test]
