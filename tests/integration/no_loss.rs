@@ -195,3 +195,51 @@ async fn an_unwritable_checkpoint_does_not_stop_polling_and_fails_the_exit() {
         .collect();
     assert_eq!(got, sim.ledger(), "every line once, in order");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_surrogate_in_a_window_costs_only_its_record() {
+    // A window as the API's REST route answers it, one entry holding `\udcff`.
+    let body = r#"{"total": 3, "logs": [
+        {"timestamp": "2025-11-21 09:12:06", "level": "INFO", "message": "after", "data": null},
+        {"timestamp": "2025-11-21 09:12:05", "level": "INFO", "message": "bad \udcff here", "data": null},
+        {"timestamp": "2025-11-21 09:12:04", "level": "INFO", "message": "before", "data": {"n": 1e400}}
+    ]}"#;
+    let app = axum::Router::new().route("/logs", axum::routing::get(move || async move { body }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let dir = tempfile::tempdir().unwrap();
+    let out = tokio::task::spawn_blocking({
+        let dir = dir.path().to_path_buf();
+        move || {
+            logpipe()
+                .args(["once", "--source", &format!("rest:http://{addr}/logs")])
+                .arg("--sink")
+                .arg(format!("dir:{}", dir.join("out").display()))
+                .arg("--state-dir")
+                .arg(&dir)
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    expect_success(&out);
+    let docs = ndjson(&std::fs::read(dir.path().join("out/ml-api-logs.ndjson")).unwrap());
+    let messages: Vec<&str> = docs
+        .iter()
+        .map(|d| d["_source"]["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages, ["before", "bad \u{fffd} here", "after"]);
+    assert!(
+        docs[1]["_source"]["flags"]
+            .to_string()
+            .contains("invalid_utf8")
+    );
+    assert!(
+        docs[0]["_source"]["flags"]
+            .to_string()
+            .contains("invalid_data")
+    );
+    assert!(docs[0]["_source"].get("data").is_none());
+}
