@@ -2,7 +2,7 @@
 //! (`{"total", "logs": [...]}`, newest first); `-` reads stdin. For backfills,
 //! replays and tests.
 
-use super::record::Record;
+use super::record::{Record, TRUNCATED};
 use super::window::parse_window;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -106,13 +106,13 @@ impl FileSource {
             Mode::Window(records) => out.extend(records.by_ref().take(max)),
             Mode::Lines(reader) => {
                 while out.len() < max {
-                    let Some(mut bytes) =
-                        next_line(reader.as_mut(), &mut self.buf).map_err(|source| {
-                            FileSourceError::Io {
+                    let Some(ReadLine { mut bytes, cut }) =
+                        next_line(reader.as_mut(), &mut self.buf, MAX_LINE_BYTES).map_err(
+                            |source| FileSourceError::Io {
                                 path: self.path.clone(),
                                 source,
-                            }
-                        })?
+                            },
+                        )?
                     else {
                         break;
                     };
@@ -123,9 +123,13 @@ impl FileSource {
                     if bytes.is_empty() {
                         continue; // blank lines are not records
                     }
-                    let record = Record::from_bytes(bytes);
+                    let mut record = Record::from_bytes(bytes);
                     if !record.flags().is_empty() {
                         tracing::warn!(path = %self.path.display(), line = self.line, "not valid UTF-8: indexed with U+FFFD in place of the bad bytes, flagged invalid_utf8");
+                    }
+                    if cut > 0 {
+                        tracing::warn!(path = %self.path.display(), line = self.line, bytes_cut = cut, "line longer than {MAX_LINE_BYTES} bytes: its start is indexed, flagged truncated");
+                        record = record.flagged(TRUNCATED);
                     }
                     out.push(record);
                 }
@@ -135,11 +139,29 @@ impl FileSource {
     }
 }
 
+/// Longest line kept whole; a longer one keeps its first bytes (up to a
+/// character boundary) and is flagged [`TRUNCATED`]. The API's lines are a few
+/// KB at most: a longer one is a runaway, and a line is never allowed to
+/// exhaust the host's memory.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// A line as read: at most `max` bytes of it, and how many were cut.
+struct ReadLine {
+    bytes: Vec<u8>,
+    cut: u64,
+}
+
 /// The next line without its line feed, in a buffer of its own (the one copy
-/// out of the reader's buffer); `None` at the end. `spill` holds the start of a
-/// line that crosses the end of the reader's buffer.
-fn next_line(reader: &mut dyn BufRead, spill: &mut Vec<u8>) -> std::io::Result<Option<Vec<u8>>> {
+/// out of the reader's buffer), its first `max` bytes only; `None` at the end.
+/// `spill` holds the start of a line that crosses the end of the reader's
+/// buffer.
+fn next_line(
+    reader: &mut dyn BufRead,
+    spill: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<Option<ReadLine>> {
     spill.clear();
+    let mut cut: u64 = 0;
     loop {
         let available = match reader.fill_buf() {
             Ok(available) => available,
@@ -148,24 +170,36 @@ fn next_line(reader: &mut dyn BufRead, spill: &mut Vec<u8>) -> std::io::Result<O
         };
         if available.is_empty() {
             // The last line may lack its line feed.
-            return Ok((!spill.is_empty()).then(|| std::mem::take(spill)));
+            return Ok((!spill.is_empty() || cut > 0).then(|| ReadLine {
+                bytes: std::mem::take(spill),
+                cut,
+            }));
         }
-        match memchr::memchr(b'\n', available) {
-            Some(end) => {
-                let line = if spill.is_empty() {
-                    available[..end].to_vec()
-                } else {
-                    spill.extend_from_slice(&available[..end]);
-                    std::mem::take(spill)
-                };
-                reader.consume(end + 1);
-                return Ok(Some(line));
+        let (end, found) = match memchr::memchr(b'\n', available) {
+            Some(end) => (end, true),
+            None => (available.len(), false),
+        };
+        let room = max.saturating_sub(spill.len());
+        let kept = end.min(room);
+        cut += (end - kept) as u64;
+        let line = if found && spill.is_empty() && cut == 0 {
+            Some(available[..end].to_vec())
+        } else {
+            spill.extend_from_slice(&available[..kept]);
+            found.then(|| std::mem::take(spill))
+        };
+        reader.consume(if found { end + 1 } else { end });
+        if let Some(mut bytes) = line {
+            if cut > 0 {
+                // Not half a character at the cut.
+                if let Err(e) = std::str::from_utf8(&bytes)
+                    && e.error_len().is_none()
+                {
+                    cut += (bytes.len() - e.valid_up_to()) as u64;
+                    bytes.truncate(e.valid_up_to());
+                }
             }
-            None => {
-                let n = available.len();
-                spill.extend_from_slice(available);
-                reader.consume(n);
-            }
+            return Ok(Some(ReadLine { bytes, cut }));
         }
     }
 }
@@ -181,8 +215,8 @@ mod tests {
             let mut reader = BufReader::with_capacity(capacity, &text[..]);
             let mut spill = Vec::new();
             let mut lines = Vec::new();
-            while let Some(line) = next_line(&mut reader, &mut spill).unwrap() {
-                lines.push(String::from_utf8(line).unwrap());
+            while let Some(line) = next_line(&mut reader, &mut spill, 1 << 20).unwrap() {
+                lines.push(String::from_utf8(line.bytes).unwrap());
             }
             assert_eq!(
                 lines,
@@ -206,8 +240,8 @@ mod tests {
             let mut reader = BufReader::with_capacity(capacity, &text[..]);
             let mut spill = Vec::new();
             let mut lines = Vec::new();
-            while let Some(line) = next_line(&mut reader, &mut spill).unwrap() {
-                lines.push(line);
+            while let Some(line) = next_line(&mut reader, &mut spill, 1 << 20).unwrap() {
+                lines.push(line.bytes);
             }
             let mut want: Vec<Vec<u8>> = text.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
             if text.last().is_none_or(|b| *b == b'\n') {
@@ -273,6 +307,30 @@ mod tests {
         assert_eq!(batch[1].message(), "caf\u{fffd} \u{fffd}");
         assert_eq!(batch[1].flags(), [crate::source::record::INVALID_UTF8]);
         assert!(batch[0].flags().is_empty() && batch[2].flags().is_empty());
+    }
+
+    #[test]
+    fn a_runaway_line_keeps_its_start_and_costs_bounded_memory() {
+        let mut text = b"short\n".to_vec();
+        text.extend(std::iter::repeat_n(b'x', 5000));
+        text.extend("é".repeat(10).as_bytes());
+        text.extend(b"\nnext\nlast without end".iter());
+        text.extend(std::iter::repeat_n(b'y', 300));
+        for capacity in [7, 64, 8192] {
+            let mut reader = BufReader::with_capacity(capacity, &text[..]);
+            let mut spill = Vec::new();
+            let mut lines = Vec::new();
+            while let Some(line) = next_line(&mut reader, &mut spill, 5001).unwrap() {
+                lines.push((String::from_utf8(line.bytes).unwrap(), line.cut));
+            }
+            assert_eq!(lines.len(), 4, "buffer of {capacity}");
+            assert_eq!(lines[0], ("short".into(), 0));
+            // 5,000 x, then `é` cut in its middle: the half is cut too.
+            assert_eq!(lines[1].0.len(), 5000);
+            assert_eq!(lines[1].1, 20);
+            assert_eq!(lines[2], ("next".into(), 0));
+            assert_eq!(lines[3].0.len(), 316);
+        }
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub const NOT_AN_ENTRY: &str = "not_a_log_entry";
 /// Flag of a window entry whose `data` is not valid JSON for a sink (a number
 /// out of range): left out of `data`, still in `raw_log`.
 pub const INVALID_DATA: &str = "invalid_data";
+/// Flag of a line longer than a record may be: its start was kept.
+pub const TRUNCATED: &str = "truncated";
 
 const SEP: &str = " - ";
 
