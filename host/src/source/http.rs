@@ -108,10 +108,7 @@ impl PageFetcher {
             .await
             .map_err(|e| SourceError::from_reqwest(url, &e))?;
         let status = resp.status();
-        let body = resp
-            .text()
-            .await
-            .map_err(|e| SourceError::from_reqwest(url, &e))?;
+        let body = bounded_text(url, resp).await?;
         if !status.is_success() {
             return Err(SourceError::from_status(url, status.as_u16(), &body));
         }
@@ -136,10 +133,7 @@ impl PageFetcher {
             .await
             .map_err(|e| SourceError::from_reqwest(&call_url, &e))?;
         let status = resp.status();
-        let body = resp
-            .text()
-            .await
-            .map_err(|e| SourceError::from_reqwest(&call_url, &e))?;
+        let body = bounded_text(&call_url, resp).await?;
         if !status.is_success() {
             return Err(SourceError::from_status(&call_url, status.as_u16(), &body));
         }
@@ -162,7 +156,7 @@ impl PageFetcher {
             .map_err(|e| SourceError::from_reqwest(&event_url, &e))?;
         let status = resp.status();
         if !status.is_success() {
-            let body = resp.text().await.unwrap_or_default();
+            let body = bounded_text(&event_url, resp).await.unwrap_or_default();
             return Err(SourceError::from_status(&event_url, status.as_u16(), &body));
         }
         read_event_stream(&event_url, resp).await
@@ -180,8 +174,33 @@ fn window_or_error(url: &str, body: &str) -> Result<Window, SourceError> {
     })
 }
 
-/// Longest event-stream frame accepted: a window of 1,000 lines is a few MB.
-const MAX_FRAME_BYTES: usize = 64 << 20;
+/// Longest answer (or event-stream frame) accepted: a window of 1,000 lines is
+/// a few MB; a source must not be able to exhaust the host's memory.
+const MAX_ANSWER_BYTES: usize = 64 << 20;
+
+/// The body of `resp` as text (invalid UTF-8 replaced), refused past
+/// [`MAX_ANSWER_BYTES`].
+async fn bounded_text(url: &str, mut resp: reqwest::Response) -> Result<String, SourceError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| SourceError::from_reqwest(url, &e))?
+    {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(SourceError::new(
+                SourceErrorKind::Malformed,
+                url,
+                format!("an answer longer than {MAX_ANSWER_BYTES} bytes"),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(match String::from_utf8(body) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
+}
 
 /// Reads `event: NAME` / `data: JSON` frames until `complete` or `error`.
 async fn read_event_stream(url: &str, mut resp: reqwest::Response) -> Result<Window, SourceError> {
@@ -192,11 +211,11 @@ async fn read_event_stream(url: &str, mut resp: reqwest::Response) -> Result<Win
                 return result;
             }
         }
-        if frames.pending() > MAX_FRAME_BYTES {
+        if frames.pending() > MAX_ANSWER_BYTES {
             return Err(SourceError::new(
                 SourceErrorKind::Malformed,
                 url,
-                format!("an event-stream frame longer than {MAX_FRAME_BYTES} bytes"),
+                format!("an event-stream frame longer than {MAX_ANSWER_BYTES} bytes"),
             ));
         }
         match resp
