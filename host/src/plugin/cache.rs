@@ -344,7 +344,7 @@ impl ComponentCache {
         digest: &str,
     ) -> Result<Component, CompileError> {
         let Some(trusted) = self.trusted() else {
-            return compile(engine, bytes, &self.compiler, &self.limits);
+            return Ok(compile(engine, bytes, &self.compiler, &self.limits)?.component);
         };
         let name = Self::name(engine, digest);
         match trusted.load(&name) {
@@ -363,8 +363,9 @@ impl ComponentCache {
             Ok(None) => {}
             Err(e) => tracing::warn!("ignoring a cached component: {e}"),
         }
-        let component = compile(engine, bytes, &self.compiler, &self.limits)?;
-        match component.serialize() {
+        let compiled = compile(engine, bytes, &self.compiler, &self.limits)?;
+        let component = compiled.component;
+        match compiled.artifact.map_or_else(|| component.serialize(), Ok) {
             Ok(artifact) => {
                 if let Err(e) = trusted.store(&name, &artifact) {
                     tracing::warn!(dir = %trusted.dir.display(), error = %e, "could not cache compiled component");

@@ -92,26 +92,39 @@ pub fn check_size(bytes: &[u8], limits: &CompileLimits) -> Result<(), CompileErr
     Ok(())
 }
 
+/// A compiled component, with its serialised form when compiling produced it.
+pub struct Compiled {
+    /// The component, ready to link.
+    pub component: Component,
+    /// What `Component::serialize` gives for it, when already at hand.
+    pub artifact: Option<Vec<u8>>,
+}
+
 /// Compiles `bytes` within `limits`.
 pub fn compile(
     engine: &Engine,
     bytes: &[u8],
     compiler: &Compiler,
     limits: &CompileLimits,
-) -> Result<Component, CompileError> {
+) -> Result<Compiled, CompileError> {
     check_size(bytes, limits)?;
+    let failed = |e: wasmtime::Error| CompileError::Failed(format!("{e:#}"));
     match compiler {
-        Compiler::InProcess => {
-            Component::new(engine, bytes).map_err(|e| CompileError::Failed(format!("{e:#}")))
-        }
+        Compiler::InProcess => Ok(Compiled {
+            component: Component::new(engine, bytes).map_err(failed)?,
+            artifact: None,
+        }),
         Compiler::Child(program) => {
             let artifact = compile_in_child(program, bytes, limits)?;
             // SAFETY: the artifact was produced just now by this same binary's
             // `__compile-component` for an engine built from `engine_config()`,
             // as this engine is; `deserialize` also checks the engine's
             // compatibility hash recorded in it.
-            unsafe { Component::deserialize(engine, &artifact) }
-                .map_err(|e| CompileError::Failed(format!("{e:#}")))
+            let component = unsafe { Component::deserialize(engine, &artifact) }.map_err(failed)?;
+            Ok(Compiled {
+                component,
+                artifact: Some(artifact),
+            })
         }
     }
 }
