@@ -160,7 +160,7 @@ impl RunCommand {
                     bump(&metrics.source_errors, kind, 1);
                     match &e {
                         PollError::Source(s) => {
-                            tracing::warn!(kind = s.kind.name(), url = %crate::redact::mask_url_password(&s.url), retry_in_ms = wait.as_millis() as u64, "source failed: {e}")
+                            tracing::warn!(kind = s.kind.name(), url = %crate::redact::mask_url_password(&s.url), retry_in_ms = wait.as_millis() as u64, "source failed: {}", crate::redact::mask_url_password(&e.to_string()))
                         }
                         PollError::Pipeline(_) => tracing::error!(
                             retry_in_ms = wait.as_millis() as u64,
@@ -195,7 +195,8 @@ impl RunCommand {
                             .fetch_add(1, Ordering::Relaxed);
                         tracing::error!(
                             trigger = why,
-                            "new configuration refused, the running one stays: {e:#}"
+                            "new configuration refused, the running one stays: {}",
+                            crate::redact::mask_url_password(&format!("{e:#}"))
                         );
                     }
                 }
