@@ -5,14 +5,22 @@
 //!
 //! ```sql
 //! CREATE TABLE documents (
-//!     index_name     TEXT NOT NULL,   -- ml-api-logs, ml-api-message, ...
-//!     id             TEXT NOT NULL,   -- the document _id (derived from the line id)
-//!     source         TEXT NOT NULL,   -- the _source, one JSON object
-//!     timestamp      TEXT GENERATED ALWAYS AS (json_extract(source, '$."@timestamp"')) VIRTUAL,
-//!     transaction_id TEXT GENERATED ALWAYS AS (json_extract(source, '$.transaction_id')) VIRTUAL,
-//!     PRIMARY KEY (index_name, id)
-//! ) WITHOUT ROWID;
+//!     seq            INTEGER PRIMARY KEY,  -- arrival order
+//!     index_name     TEXT NOT NULL,        -- ml-api-logs, ml-api-message, ...
+//!     id             TEXT NOT NULL,        -- the document _id (derived from the line id)
+//!     timestamp      TEXT,                 -- the document's "@timestamp"
+//!     transaction_id TEXT,                 -- its "transaction_id"
+//!     source         TEXT NOT NULL         -- the _source, one JSON object
+//! );
+//! CREATE UNIQUE INDEX documents_id ON documents(index_name, id);
 //! ```
+//!
+//! Rows are appended in arrival order (a rowid table: inserts never split the
+//! pages of earlier rows), and the columns readers filter on are written by
+//! logpipe at insert time from the document's top-level fields, not computed
+//! from JSON by SQLite on every insert. Stores of the first schema (`timestamp`
+//! and `transaction_id` generated from the JSON, rows keyed by index and id) are
+//! migrated when opened.
 //!
 //! Each write is one transaction in WAL mode with `synchronous = FULL`: a crash
 //! mid-write leaves the previous state, and a write that returned is on disk.
@@ -21,23 +29,38 @@
 
 use super::{SinkError, WriteReport};
 use crate::document::Document;
+use logpipe_plugin_sdk::json::ObjectFields;
 use rusqlite::{Connection, OpenFlags, params};
 use std::path::{Path, PathBuf};
 
 /// The schema, applied idempotently at open.
 pub const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS documents (
+    seq            INTEGER PRIMARY KEY,
     index_name     TEXT NOT NULL,
     id             TEXT NOT NULL,
-    source         TEXT NOT NULL,
-    timestamp      TEXT GENERATED ALWAYS AS (json_extract(source, '$."@timestamp"')) VIRTUAL,
-    transaction_id TEXT GENERATED ALWAYS AS (json_extract(source, '$.transaction_id')) VIRTUAL,
-    PRIMARY KEY (index_name, id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS documents_transaction ON documents(transaction_id);
+    timestamp      TEXT,
+    transaction_id TEXT,
+    source         TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS documents_id ON documents(index_name, id);
+CREATE INDEX IF NOT EXISTS documents_transaction ON documents(transaction_id)
+    WHERE transaction_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS documents_time ON documents(index_name, timestamp);
 CREATE INDEX IF NOT EXISTS documents_page ON documents(index_name, COALESCE(timestamp, ''), id);
 "#;
+
+/// Moves a store of the first schema into the current one, in one transaction.
+const MIGRATE_V1: &str = r#"
+DROP INDEX IF EXISTS documents_transaction;
+DROP INDEX IF EXISTS documents_time;
+DROP INDEX IF EXISTS documents_page;
+ALTER TABLE documents RENAME TO documents_v1;
+"#;
+
+/// Pages SQLite keeps in memory (negative: KiB): the indices of a store of a
+/// few million documents stay cached, so inserts do not read pages back.
+const CACHE_KIB: i64 = 64 << 10;
 
 /// The embedded store.
 pub struct SqliteSink {
@@ -46,16 +69,35 @@ pub struct SqliteSink {
 }
 
 impl SqliteSink {
-    /// Opens (creating if needed) the database at `path`.
+    /// Opens (creating if needed, migrating a first-schema store) the database at `path`.
     pub fn open(path: &Path) -> rusqlite::Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             let _ = std::fs::create_dir_all(dir);
         }
-        let conn = Connection::open(path)?;
+        let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.execute_batch(SCHEMA)?;
+        let tx = conn.transaction()?;
+        let first_schema: bool = tx.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'documents' AND sql LIKE '%GENERATED%'",
+            [],
+            |r| r.get(0),
+        )?;
+        if first_schema {
+            tx.execute_batch(MIGRATE_V1)?;
+        }
+        tx.execute_batch(SCHEMA)?;
+        if first_schema {
+            tx.execute_batch(
+                "INSERT INTO documents (index_name, id, timestamp, transaction_id, source)
+                 SELECT index_name, id, timestamp, transaction_id, source FROM documents_v1
+                 ORDER BY COALESCE(timestamp, ''), index_name, id;
+                 DROP TABLE documents_v1;",
+            )?;
+        }
+        tx.commit()?;
         Ok(Self {
             path: path.to_path_buf(),
             conn,
@@ -79,13 +121,21 @@ impl SqliteSink {
         {
             let mut insert = tx
                 .prepare_cached(
-                    "INSERT INTO documents (index_name, id, source) VALUES (?1, ?2, ?3)
+                    "INSERT INTO documents (index_name, id, timestamp, transaction_id, source)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
                      ON CONFLICT (index_name, id) DO NOTHING",
                 )
                 .map_err(err)?;
             for doc in docs {
+                let columns = Columns::of(&doc.source);
                 let changed = insert
-                    .execute(params![doc.index.as_ref(), doc.id, doc.source])
+                    .execute(params![
+                        doc.index.as_ref(),
+                        doc.id,
+                        columns.timestamp,
+                        columns.transaction_id,
+                        doc.source
+                    ])
                     .map_err(err)?;
                 if changed == 0 {
                     report.already_present += 1;
@@ -96,6 +146,40 @@ impl SqliteSink {
         }
         tx.commit().map_err(err)?;
         Ok(report)
+    }
+}
+
+/// The columns of a document that readers filter on, read from its top-level
+/// fields in one pass (documents are checked JSON objects; a field that is not
+/// a plain string is left out).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Columns<'a> {
+    timestamp: Option<&'a str>,
+    transaction_id: Option<&'a str>,
+}
+
+impl<'a> Columns<'a> {
+    fn of(source: &'a str) -> Self {
+        let mut columns = Columns::default();
+        let Ok(mut fields) = ObjectFields::new(source.as_bytes(), 0) else {
+            return columns;
+        };
+        while let Some(Ok(field)) = fields.next() {
+            let slot = match &source[field.key.clone()] {
+                "@timestamp" => &mut columns.timestamp,
+                "transaction_id" => &mut columns.transaction_id,
+                _ => continue,
+            };
+            let value = &source[field.value.clone()];
+            // Plain strings only: escapes would need decoding, and ids and
+            // timestamps never have any.
+            if let Some(text) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"'))
+                && !text.contains('\\')
+            {
+                *slot = Some(text);
+            }
+        }
+        columns
     }
 }
 
@@ -124,6 +208,61 @@ mod tests {
             id: id.into(),
             source: source.into(),
         }
+    }
+
+    #[test]
+    fn columns_are_read_from_top_level_strings() {
+        assert_eq!(
+            Columns::of(
+                r#"{"a":{"transaction_id":"inner"},"@timestamp":"2025-11-21T09:12:03Z","transaction_id":"t1"}"#
+            ),
+            Columns {
+                timestamp: Some("2025-11-21T09:12:03Z"),
+                transaction_id: Some("t1")
+            }
+        );
+        assert_eq!(Columns::of(r#"{"transaction_id":7}"#), Columns::default());
+        assert_eq!(Columns::of("not json"), Columns::default());
+    }
+
+    #[test]
+    fn a_first_schema_store_is_migrated_with_its_documents() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                r#"CREATE TABLE documents (
+                    index_name TEXT NOT NULL, id TEXT NOT NULL, source TEXT NOT NULL,
+                    timestamp TEXT GENERATED ALWAYS AS (json_extract(source, '$."@timestamp"')) VIRTUAL,
+                    transaction_id TEXT GENERATED ALWAYS AS (json_extract(source, '$.transaction_id')) VIRTUAL,
+                    PRIMARY KEY (index_name, id)) WITHOUT ROWID;
+                CREATE INDEX documents_transaction ON documents(transaction_id);
+                INSERT INTO documents (index_name, id, source) VALUES
+                    ('ml-api-logs', 'b', '{"@timestamp":"2025-11-21T09:12:04Z","transaction_id":"t2"}'),
+                    ('ml-api-logs', 'a', '{"@timestamp":"2025-11-21T09:12:03Z","transaction_id":"t1"}');"#,
+            )
+            .unwrap();
+        }
+        let mut s = SqliteSink::open(&path).unwrap();
+        let again = s
+            .write(&[doc(
+                "ml-api-logs",
+                "a",
+                r#"{"@timestamp":"2025-11-21T09:12:03Z","transaction_id":"t1"}"#,
+            )])
+            .unwrap();
+        assert_eq!(again.already_present, 1, "the migrated ids are known");
+        let conn = SqliteSink::open_read_only(&path).unwrap();
+        let rows: Vec<(String, String)> = conn
+            .prepare("SELECT id, transaction_id FROM documents ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows, [("a".into(), "t1".into()), ("b".into(), "t2".into())]);
+        assert_eq!(trace(&conn, "t2").unwrap().len(), 1);
     }
 
     #[test]
