@@ -366,3 +366,59 @@ fn design_document_routing_each_example_in_its_indices_and_only_there() {
     );
     assert_eq!(docs.len(), 3, "no other index");
 }
+
+#[test]
+fn store_stats_counts_documents_per_index_and_their_time_span() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("store.db").display());
+    let sample = format!("file:{}", fixture("api-logs.sample.log").display());
+    let out = logpipe()
+        .args(["once", "--source", &sample, "--sink", &store, "--state-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    expect_success(&out);
+    let out = logpipe()
+        .args([
+            "store",
+            "stats",
+            "--format",
+            "json",
+            "--sink",
+            &store,
+            "--state-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    expect_success(&out);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let counts: Vec<(String, u64)> = v["indices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["index"].as_str().unwrap().to_string(),
+                i["documents"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("ml-api-logs".to_string(), 309),
+            ("ml-api-message".to_string(), 36),
+            ("ml-api-perfs".to_string(), 33)
+        ]
+    );
+    assert_eq!(v["indices"][0]["oldest"], "2025-11-21T09:12:03Z");
+    assert!(v["bytes"].as_u64().unwrap() > 0);
+    // A store that does not exist is a clear error, not an empty answer.
+    let missing = logpipe()
+        .args(["store", "stats", "--sink", "sqlite:/nonexistent/store.db"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no store there"));
+}

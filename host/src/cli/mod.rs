@@ -12,6 +12,7 @@ pub mod once;
 pub mod plugin;
 pub mod run;
 pub mod simulate;
+pub mod store;
 pub mod trace;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -71,6 +72,8 @@ pub enum Command {
     Run(run::RunCommand),
     /// Serve a simulated, growing log window (Gradio protocol and REST route).
     Simulate(simulate::SimulateCommand),
+    /// Look at the embedded store (documents per index, time span, size).
+    Store(store::StoreCommand),
     /// Show one transaction across the indices.
     Trace(trace::TraceCommand),
     /// Internal: compiles a component read on stdin (the bounded compiler's child).
@@ -92,6 +95,7 @@ impl Command {
             Command::Plugin(cmd) => cmd.execute(),
             Command::Run(cmd) => cmd.execute(),
             Command::Simulate(cmd) => cmd.execute(),
+            Command::Store(cmd) => cmd.execute(),
             Command::Trace(cmd) => cmd.execute(),
             Command::CompileComponent => {
                 crate::plugin::compiler::serve_child()?;

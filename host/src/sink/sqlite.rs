@@ -183,6 +183,36 @@ impl<'a> Columns<'a> {
     }
 }
 
+/// What an index of the store holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexStats {
+    /// The index.
+    pub index: String,
+    /// Its documents.
+    pub documents: u64,
+    /// The oldest `@timestamp` (RFC 3339), if any document has one.
+    pub oldest: Option<String>,
+    /// The newest.
+    pub newest: Option<String>,
+}
+
+/// Documents and time span per index (read from the `documents_time` index).
+pub fn stats(conn: &Connection) -> rusqlite::Result<Vec<IndexStats>> {
+    let mut stmt = conn.prepare(
+        "SELECT index_name, count(*), min(timestamp), max(timestamp) FROM documents
+         GROUP BY index_name ORDER BY index_name",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(IndexStats {
+            index: r.get(0)?,
+            documents: r.get::<_, i64>(1)? as u64,
+            oldest: r.get(2)?,
+            newest: r.get(3)?,
+        })
+    })?;
+    rows.collect()
+}
+
 /// The documents of one transaction across the indices, oldest first:
 /// `(index, _id, _source)`.
 pub fn trace(
@@ -263,6 +293,15 @@ mod tests {
             .unwrap();
         assert_eq!(rows, [("a".into(), "t1".into()), ("b".into(), "t2".into())]);
         assert_eq!(trace(&conn, "t2").unwrap().len(), 1);
+        assert_eq!(
+            stats(&conn).unwrap(),
+            [IndexStats {
+                index: "ml-api-logs".into(),
+                documents: 2,
+                oldest: Some("2025-11-21T09:12:03Z".into()),
+                newest: Some("2025-11-21T09:12:04Z".into()),
+            }]
+        );
     }
 
     #[test]
