@@ -243,3 +243,24 @@ async fn a_lone_surrogate_in_a_window_costs_only_its_record() {
     );
     assert!(docs[0]["_source"].get("data").is_none());
 }
+
+#[test]
+fn logs_to_a_pipe_have_no_colours() {
+    // A cache directory others can write: a warning, written to a pipe here.
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("components");
+    std::fs::create_dir(&cache).unwrap();
+    std::fs::set_permissions(&cache, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let out = logpipe()
+        .env("LOGPIPE_CACHE_DIR", dir.path())
+        .env("LOGPIPE_LOG", "warn")
+        .env_remove("NO_COLOR")
+        .args(["plugin", "check"])
+        .arg(guest("logpipe_perf.wasm"))
+        .output()
+        .unwrap();
+    expect_success(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not using the component cache"), "{stderr}");
+    assert!(!stderr.contains('\x1b'), "{stderr:?}");
+}
