@@ -229,7 +229,8 @@ fn waiting_in_a_loop_is_stopped_at_the_limit_not_before() {
     // The batch and the lone retry of the line: two limits, each measured on the
     // clock (never early), each ending within a few ticks of 5 ms.
     assert!(elapsed >= Duration::from_millis(400), "{elapsed:?}");
-    assert!(elapsed < Duration::from_millis(1500), "{elapsed:?}");
+    // Not 10 s (two 5 s waits); loose, for a loaded machine's late ticks.
+    assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
 }
 
 #[test]
@@ -238,9 +239,10 @@ fn a_plugin_failing_every_line_is_paused_by_the_breaker() {
         batch_timeout: Duration::from_millis(100),
         ..Limits::default()
     };
-    // Just past the limit on every line: without a breaker, 128 lines cost
-    // one limit each after the batch's.
-    let mut r = hostile(&[("mode", "busy"), ("n", "150"), ("all", "1")], limits);
+    // Past the limit on every line: without a breaker, 128 lines cost one limit
+    // each after the batch's. (Far past it, so that a loaded machine's late
+    // epoch tick cannot let a call finish.)
+    let mut r = hostile(&[("mode", "busy"), ("n", "2000"), ("all", "1")], limits);
     let messages: Vec<String> = (0..128).map(|i| format!("line {i}")).collect();
     let batch = EventBatch::of_messages(messages.iter().map(String::as_str));
     let start = Instant::now();
@@ -257,7 +259,7 @@ fn a_plugin_failing_every_line_is_paused_by_the_breaker() {
         .count();
     assert_eq!(timeouts, 4, "the batch and four lines, then the pause");
     assert_eq!(paused, 124);
-    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
     // While paused, batches cost nothing.
     let start = Instant::now();
     let next = r.parse(&batch);
@@ -266,7 +268,7 @@ fn a_plugin_failing_every_line_is_paused_by_the_breaker() {
             .iter()
             .all(|o| matches!(o, Outcome::Failed(CallError::Paused { .. })))
     );
-    assert!(start.elapsed() < Duration::from_millis(100));
+    assert!(start.elapsed() < Duration::from_millis(500));
 }
 
 #[test]
