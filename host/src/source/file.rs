@@ -65,10 +65,7 @@ impl FileSource {
             let mut bytes = Vec::new();
             reader.read_to_end(&mut bytes).map_err(io)?;
             // Invalid UTF-8 costs only the entries that hold it.
-            let (text, lossy) = match String::from_utf8(bytes) {
-                Ok(text) => (text, false),
-                Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), true),
-            };
+            let (text, lossy) = super::record::decode_lossy(bytes);
             let window = parse_window(&text).map_err(|message| FileSourceError::Window {
                 path: path.to_path_buf(),
                 message,

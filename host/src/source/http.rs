@@ -196,10 +196,7 @@ async fn bounded_text(url: &str, mut resp: reqwest::Response) -> Result<String, 
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(match String::from_utf8(body) {
-        Ok(text) => text,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    })
+    Ok(super::record::decode_lossy(body).0)
 }
 
 /// Reads `event: NAME` / `data: JSON` frames until `complete` or `error`.

@@ -32,6 +32,15 @@ pub const TRUNCATED: &str = "truncated";
 
 const SEP: &str = " - ";
 
+/// `bytes` as text, with U+FFFD in place of what is not UTF-8 (without a copy
+/// when all of it is); true when something was replaced.
+pub fn decode_lossy(bytes: Vec<u8>) -> (String, bool) {
+    match String::from_utf8(bytes) {
+        Ok(text) => (text, false),
+        Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), true),
+    }
+}
+
 fn span<'a>(r: &Option<Range<u32>>, text: &'a str) -> Option<&'a str> {
     r.as_ref().map(|r| &text[r.start as usize..r.end as usize])
 }
@@ -72,10 +81,9 @@ impl Record {
     /// A raw line as read, decoded on its own: invalid UTF-8 becomes U+FFFD and
     /// the record is flagged [`INVALID_UTF8`]; it never fails.
     pub fn from_bytes(bytes: Vec<u8>) -> Self {
-        match String::from_utf8(bytes) {
-            Ok(text) => Self::from_line(text),
-            Err(e) => Self::from_line(String::from_utf8_lossy(e.as_bytes()).into_owned())
-                .flagged(INVALID_UTF8),
+        match decode_lossy(bytes) {
+            (text, false) => Self::from_line(text),
+            (text, true) => Self::from_line(text).flagged(INVALID_UTF8),
         }
     }
 
