@@ -36,6 +36,8 @@ pub struct RawConfig {
     pub gradio_api: Option<String>,
     /// Sandbox limits.
     pub limits: Option<RawLimits>,
+    /// The embedded store's retention.
+    pub store: Option<RawStore>,
     /// The stages; the default reproduces the design document.
     pub stages: Option<Vec<RawStage>>,
 }
@@ -48,6 +50,16 @@ pub struct RawLimits {
     pub memory_mib: Option<usize>,
     /// Time limit per batch call, milliseconds.
     pub batch_timeout_ms: Option<u64>,
+}
+
+/// The embedded store's retention, as written.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    /// Age kept before the newest document (`30d`, `12h`, `off`).
+    pub retention_age: Option<String>,
+    /// Size the store is cut back to (`10GiB`, `500MB`, `off`).
+    pub retention_size: Option<String>,
 }
 
 /// One stage, as written.

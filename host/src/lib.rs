@@ -4,6 +4,7 @@
 //! [`pipeline`]) → [`document`]s → [`sink`]s, with acknowledgements flowing back
 //! to the checkpoint.
 
+pub mod chain;
 pub mod cli;
 pub mod config;
 pub mod document;
@@ -17,3 +18,4 @@ pub mod redact;
 pub mod simulate;
 pub mod sink;
 pub mod source;
+pub mod store;

@@ -190,14 +190,16 @@ fn demo_exits_zero_and_the_store_holds_what_it_reports() {
 }
 
 fn rusqlite_count(store: &std::path::Path) -> impl Fn(&str) -> i64 {
-    let conn = logpipe::sink::sqlite::SqliteSink::open_read_only(store).unwrap();
+    let store = logpipe::store::StoreReader::open(store).unwrap();
     move |index| {
-        conn.query_row(
-            "SELECT count(*) FROM documents WHERE index_name = ?1",
-            [index],
-            |r| r.get(0),
-        )
-        .unwrap()
+        store
+            .connection()
+            .query_row(
+                "SELECT count(*) FROM documents WHERE index_name = ?1",
+                [index],
+                |r| r.get(0),
+            )
+            .unwrap()
     }
 }
 
@@ -420,5 +422,5 @@ fn store_stats_counts_documents_per_index_and_their_time_span() {
         .output()
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&missing.stderr).contains("no store there"));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no store at"));
 }

@@ -133,6 +133,7 @@ impl CheckCommand {
                 state_dir: settings.state_dir.clone(),
                 indices: plan.indices().iter().map(|i| i.to_string()).collect(),
                 line_index: plan.line_index.to_string(),
+                retention: settings.retention,
             };
             for spec in &settings.sinks {
                 let result = match spec.strip_prefix("es:") {

@@ -13,6 +13,7 @@ pub use crate::redact::mask_url_password;
 use crate::sink::{Sink, SinkContext};
 use crate::source::collector::Collector;
 use crate::source::http::{Endpoint, PageFetcher};
+use crate::store::retention::{self, Retention};
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -76,6 +77,8 @@ pub struct Settings {
     pub run: RunOptions,
     /// Sandbox limits.
     pub limits: Limits,
+    /// What the embedded store keeps.
+    pub retention: Retention,
     /// The line index.
     pub line_index: String,
     /// Pattern of the reference filter.
@@ -312,6 +315,32 @@ impl PipelineArgs {
             })?),
             None => None,
         };
+        let raw_store = file.store.clone().unwrap_or_default();
+        let age = o
+            .pick(
+                "store.retention_age",
+                [
+                    (raw_store.retention_age, from_file()),
+                    (Some("30d".to_string()), Origin::Default),
+                ],
+            )
+            .expect("has a default");
+        let size = o
+            .pick(
+                "store.retention_size",
+                [
+                    (raw_store.retention_size, from_file()),
+                    (Some("10GiB".to_string()), Origin::Default),
+                ],
+            )
+            .expect("has a default");
+        let retention = Retention {
+            max_age: retention::parse_age(&age)
+                .map_err(|e| ExitError::bad_input(format!("store.retention_age: {e}")))?,
+            max_bytes: retention::parse_size(&size)
+                .map_err(|e| ExitError::bad_input(format!("store.retention_size: {e}")))?,
+            ..Retention::default()
+        };
         let stages = file.stages.is_some();
         o.entries.push(ConfigEntry {
             key: "stages".into(),
@@ -335,6 +364,7 @@ impl PipelineArgs {
                 one_thread: workers == 1 && cores() == 1,
             },
             limits,
+            retention,
             line_index,
             filter_pattern,
             poll_interval: Duration::from_secs_f64(poll),
@@ -486,6 +516,7 @@ impl Settings {
             state_dir: self.state_dir.clone(),
             indices: plan.indices().iter().map(|i| i.to_string()).collect(),
             line_index: plan.line_index.to_string(),
+            retention: self.retention,
         };
         self.sinks
             .iter()

@@ -117,6 +117,8 @@ async fn replay(service: &EsService, dry_run: bool) -> anyhow::Result<usize> {
             index: Arc::from(e.index.as_str()),
             id: e.id.clone(),
             source: e.source.clone(),
+            // Dead letters go back to Elasticsearch, which keys by id alone.
+            line_time: 0,
         })
         .collect();
     let outcomes = service.send_each_once(&docs).await;

@@ -8,9 +8,9 @@ use crate::pipeline::poll::WindowSource;
 use crate::pipeline::run::RunSummary;
 use crate::simulate::{Knobs, Simulator};
 use crate::sink::Sink;
-use crate::sink::sqlite::{SqliteSink, trace};
 use crate::source::collector::Collector;
 use crate::source::http::{Endpoint, PageFetcher};
+use crate::store::{Retention, StoreReader, StoreWriter};
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
@@ -70,7 +70,7 @@ impl DemoCommand {
         let plan = settings.plan(&engine)?;
         let mut worker = Worker::new(&plan, settings.run.timestamps.clone())?;
         let mut sinks = [Sink::Sqlite(
-            SqliteSink::open(&store).context("opening the store")?,
+            StoreWriter::open(&store, Retention::keep_all()).context("opening the store")?,
         )];
         let collector = Collector::new(PageFetcher::new(
             Endpoint::Gradio {
@@ -108,11 +108,13 @@ impl DemoCommand {
         super::once::print_summary(&total);
         println!("  dead letters: {}", total.written.dead_letters);
 
-        let conn = SqliteSink::open_read_only(&store)?;
-        let tx: Option<String> = conn
+        let mut reader = StoreReader::open(&store)?;
+        let tx: Option<String> = reader
+            .connection()
             .query_row(
                 "SELECT m.transaction_id FROM documents m JOIN documents p
-                   ON p.transaction_id = m.transaction_id AND p.index_name = 'ml-api-perfs'
+                   ON p.transaction_key = m.transaction_key AND p.transaction_id = m.transaction_id
+                  AND p.index_name = 'ml-api-perfs'
                  WHERE m.index_name = 'ml-api-message' LIMIT 1",
                 [],
                 |r| r.get(0),
@@ -120,14 +122,14 @@ impl DemoCommand {
             .ok();
         if let Some(tx) = tx {
             println!("\none transaction across the indices (logpipe trace {tx}):");
-            for (index, id, source) in trace(&conn, &tx)? {
+            for (index, id, source) in reader.trace(&tx)? {
                 let shown: String = source.chars().take(150).collect();
                 println!("  {index:<15} {id}  {shown}…");
             }
         }
         if temporary {
             println!(
-                "\n(the store was temporary; keep one with --store PATH and read it with sqlite3)"
+                "\n(the store was temporary; keep one with --store PATH and read it with `logpipe store sql` or sqlite3)"
             );
         }
         Ok(ExitCode::SUCCESS)

@@ -39,17 +39,7 @@ impl ExitError {
     }
 }
 
-/// An error and its causes on one line, `: `-separated, for log fields.
-pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
-}
+pub use crate::chain::chain;
 
 /// The exit code for an error: the first [`ExitError`] or plugin load error in
 /// its chain decides, anything else is a runtime failure.

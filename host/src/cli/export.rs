@@ -7,7 +7,8 @@ use crate::export::read::{MessageReader, Range, parse_time};
 use crate::export::rows::type_row;
 use crate::sink::elasticsearch::config::EsConfig;
 use crate::sink::elasticsearch::service::EsService;
-use crate::sink::sqlite::SqliteSink;
+use crate::store::StoreReader;
+use crate::store::reader::Cursor;
 use clap::{Args, Subcommand};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -80,11 +81,11 @@ impl ExportCommand {
             .clone();
         let mut reader = if let Some(path) = sink.strip_prefix("sqlite:") {
             MessageReader::Sqlite {
-                conn: SqliteSink::open_read_only(path.as_ref())
-                    .map_err(|e| ExitError::bad_input(format!("{path}: {e}")))?,
+                store: StoreReader::open(path.as_ref())
+                    .map_err(|e| ExitError::bad_input(super::exit::chain(&e)))?,
                 index: args.index.clone(),
-                range,
-                after: (String::new(), String::new()),
+                range: range.millis(),
+                cursor: Cursor::Start,
             }
         } else {
             let address = sink.strip_prefix("es:").expect("checked");

@@ -4,7 +4,7 @@ use super::common::PipelineArgs;
 use super::exit::ExitError;
 use crate::sink::elasticsearch::config::EsConfig;
 use crate::sink::elasticsearch::service::EsService;
-use crate::sink::sqlite::{SqliteSink, trace};
+use crate::store::StoreReader;
 use anyhow::Context;
 use clap::Args;
 use elasticsearch::SearchParts;
@@ -35,9 +35,10 @@ impl TraceCommand {
             })?
             .clone();
         let docs: Vec<(String, Value)> = if let Some(path) = sink.strip_prefix("sqlite:") {
-            let conn = SqliteSink::open_read_only(path.as_ref())
-                .with_context(|| format!("opening {path}"))?;
-            trace(&conn, &self.transaction_id)?
+            let mut store = StoreReader::open(path.as_ref())
+                .map_err(|e| ExitError::bad_input(super::exit::chain(&e)))?;
+            store
+                .trace(&self.transaction_id)?
                 .into_iter()
                 .map(|(index, _, source)| Ok((index, serde_json::from_str(&source)?)))
                 .collect::<anyhow::Result<_>>()?

@@ -27,6 +27,8 @@ pub struct LineStamp {
     pub timestamp: Option<String>,
     /// Problems with the line itself (`no_header`, `invalid_timestamp`).
     pub flags: Vec<&'static str>,
+    /// The header's time as a number ([`Document::line_time`](super::Document::line_time)).
+    pub line_time: i64,
 }
 
 impl LineStamp {
@@ -37,6 +39,7 @@ impl LineStamp {
         match record.timestamp() {
             None => stamp.flags.push("no_header"),
             Some(ts) => {
+                stamp.line_time = super::timestamp::header_number(ts);
                 let mut out = String::with_capacity(20);
                 match converter.write(ts, &mut out) {
                     Ok(()) => stamp.timestamp = Some(out),
@@ -286,6 +289,7 @@ mod tests {
         let stamp = LineStamp {
             timestamp: Some("2025-11-21T09:12:03Z".into()),
             flags: vec![],
+            line_time: 20251121091203,
         };
         let mut out = String::new();
         write_derived_document(

@@ -19,4 +19,9 @@ pub struct Document {
     pub id: String,
     /// The `_source`, one compact JSON object.
     pub source: String,
+    /// The time written in the header of the document's line, its digits as
+    /// one number (`2025-11-21 09:12:03` → 20251121091203; 0 without one). Like
+    /// the id, a function of the line alone (no time zone): the embedded store
+    /// keys ids under it so that the documents of one moment sit together.
+    pub line_time: i64,
 }

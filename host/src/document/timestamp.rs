@@ -84,6 +84,19 @@ impl TimestampConverter {
     }
 }
 
+/// The digits of a header timestamp as one number (`2025-11-21 09:12:03` →
+/// 20251121091203), 0 when `ts` is not of that form: a function of the line
+/// alone, in no time zone, that grows with time.
+pub fn header_number(ts: &str) -> i64 {
+    if !crate::source::record::looks_like_timestamp(ts) {
+        return 0;
+    }
+    ts.bytes()
+        .take(19)
+        .filter(u8::is_ascii_digit)
+        .fold(0i64, |n, d| n * 10 + i64::from(d - b'0'))
+}
+
 fn parse_civil(ts: &str) -> Result<DateTime, String> {
     if !crate::source::record::looks_like_timestamp(ts) {
         return Err(format!("`{ts}` is not of the form YYYY-MM-DD HH:MM:SS"));
@@ -108,6 +121,12 @@ mod tests {
     fn conv(c: &mut TimestampConverter, ts: &str) -> Result<String, String> {
         let mut out = String::new();
         c.write(ts, &mut out).map(|()| out)
+    }
+
+    #[test]
+    fn header_numbers_are_the_digits() {
+        assert_eq!(header_number("2025-11-21 09:12:03"), 20251121091203);
+        assert_eq!(header_number("yesterday"), 0);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Reading `ml-api-message` page by page: keyset paging in the embedded store
-//! (written so that SQLite seeks the `documents_page` index at each page),
+//! (SQLite seeks the `documents_time` index at each page),
 //! scroll in Elasticsearch (always continuing from the latest scroll id).
 
 use crate::sink::elasticsearch::service::EsService;
@@ -32,18 +32,33 @@ pub fn parse_time(text: &str) -> Result<String, String> {
     Ok(ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
 }
 
+impl Range {
+    /// The range in milliseconds since the epoch (its ends are [`parse_time`]'s).
+    pub fn millis(&self) -> crate::store::reader::TimeRange {
+        let ms = |t: &Option<String>| {
+            t.as_deref()
+                .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                .map(|t| t.as_millisecond())
+        };
+        crate::store::reader::TimeRange {
+            since: ms(&self.since),
+            until: ms(&self.until),
+        }
+    }
+}
+
 /// Where documents are read from.
 pub enum MessageReader {
     /// The embedded store.
     Sqlite {
-        /// Read-only connection.
-        conn: rusqlite::Connection,
+        /// The store.
+        store: crate::store::StoreReader,
         /// Index name.
         index: String,
         /// Time range.
-        range: Range,
-        /// Last `(timestamp, id)` read.
-        after: (String, String),
+        range: crate::store::reader::TimeRange,
+        /// Where the reading stands.
+        cursor: crate::store::reader::Cursor,
     },
     /// Elasticsearch.
     Es {
@@ -67,48 +82,18 @@ impl MessageReader {
     pub fn next_page(&mut self) -> anyhow::Result<Vec<Value>> {
         match self {
             MessageReader::Sqlite {
-                conn,
+                store,
                 index,
                 range,
-                after,
-            } => {
-                let mut stmt = conn.prepare_cached(
-                    "SELECT COALESCE(timestamp, ''), id, source FROM documents
-                     WHERE index_name = ?1
-                       AND COALESCE(timestamp, '') >= ?2
-                       AND (COALESCE(timestamp, '') > ?2 OR id > ?3)
-                       AND (?4 IS NULL OR COALESCE(timestamp, '') >= ?4)
-                       AND (?5 IS NULL OR COALESCE(timestamp, '') < ?5)
-                     ORDER BY COALESCE(timestamp, ''), id LIMIT ?6",
-                )?;
-                let rows = stmt.query_map(
-                    rusqlite::params![
-                        index.as_str(),
-                        after.0.as_str(),
-                        after.1.as_str(),
-                        range.since.as_deref(),
-                        range.until.as_deref(),
-                        PAGE as i64
-                    ],
-                    |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, String>(2)?,
-                        ))
-                    },
-                )?;
-                let mut page = Vec::new();
-                for row in rows {
-                    let (ts, id, source) = row?;
-                    page.push(
-                        serde_json::from_str(&source)
-                            .with_context(|| format!("document {id} is not JSON"))?,
-                    );
-                    *after = (ts, id);
-                }
-                Ok(page)
-            }
+                cursor,
+            } => store
+                .page(index, *range, cursor, PAGE)?
+                .into_iter()
+                .map(|(seq, source)| {
+                    serde_json::from_str(&source)
+                        .with_context(|| format!("document {seq} of {index} is not JSON"))
+                })
+                .collect(),
             MessageReader::Es {
                 service,
                 runtime,

@@ -138,7 +138,8 @@ pub fn run_file(
     let workers = options.workers.max(1);
     let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Vec<Line>)>(workers * 2);
     let work_rx = Arc::new(Mutex::new(work_rx));
-    let (done_tx, done_rx) = mpsc::sync_channel::<anyhow::Result<(u64, BatchOutput)>>(workers * 2);
+    let (done_tx, done_rx) =
+        mpsc::sync_channel::<anyhow::Result<(u64, BatchOutput)>>(workers * 2 + DONE_BATCHES);
 
     std::thread::scope(|scope| -> anyhow::Result<RunSummary> {
         let batch_lines = options.batch_lines.max(1);
@@ -189,13 +190,25 @@ pub fn run_file(
         let mut summary = RunSummary::default();
         let mut pending: BTreeMap<u64, BatchOutput> = BTreeMap::new();
         let mut next = 0u64;
-        for result in done_rx {
+        while let Ok(result) = done_rx.recv() {
             let (seq, output) = result?;
             pending.insert(seq, output);
+            // Batches that finished while the sinks were writing go out
+            // together: one write (one transaction in the embedded store)
+            // instead of one each.
+            while let Ok(result) = done_rx.try_recv() {
+                let (seq, output) = result?;
+                pending.insert(seq, output);
+            }
+            let mut ready = Vec::new();
             while let Some(output) = pending.remove(&next) {
                 next += 1;
-                deliver(&output, sinks, &mut summary)?;
+                ready.push(output);
+                if ready.iter().map(|o| o.documents.len()).sum::<usize>() >= MAX_WRITE_DOCUMENTS {
+                    deliver_together(std::mem::take(&mut ready), sinks, &mut summary)?;
+                }
             }
+            deliver_together(ready, sinks, &mut summary)?;
         }
         Ok(summary)
     })
@@ -222,6 +235,32 @@ fn run_file_on_this_thread(
     }
 }
 
+/// Batches that finished while the sinks write, beyond two per worker, that
+/// can wait for the next write (a slow sink then gets fewer, larger writes).
+const DONE_BATCHES: usize = 64;
+
+/// Most documents in one coalesced write.
+const MAX_WRITE_DOCUMENTS: usize = 16_384;
+
+/// [`deliver`] for consecutive batches, their documents in one write.
+fn deliver_together(
+    outputs: Vec<BatchOutput>,
+    sinks: &mut [Sink],
+    summary: &mut RunSummary,
+) -> anyhow::Result<()> {
+    match outputs.as_slice() {
+        [] => return Ok(()),
+        [output] => return deliver(output, sinks, summary),
+        _ => {}
+    }
+    let mut documents = Vec::with_capacity(outputs.iter().map(|o| o.documents.len()).sum());
+    for output in outputs {
+        summary.absorb_batch(&output);
+        documents.extend(output.documents);
+    }
+    write_to_sinks(&documents, sinks, summary)
+}
+
 /// Counts a processed batch and writes its documents to every sink, in order.
 fn deliver(
     output: &BatchOutput,
@@ -229,8 +268,17 @@ fn deliver(
     summary: &mut RunSummary,
 ) -> anyhow::Result<()> {
     summary.absorb_batch(output);
+    write_to_sinks(&output.documents, sinks, summary)
+}
+
+/// Writes documents to every sink, in order; the first sink's report counts.
+fn write_to_sinks(
+    documents: &[crate::document::Document],
+    sinks: &mut [Sink],
+    summary: &mut RunSummary,
+) -> anyhow::Result<()> {
     for (i, sink) in sinks.iter_mut().enumerate() {
-        let report = sink.write(&output.documents).context("writing documents")?;
+        let report = sink.write(documents).context("writing documents")?;
         if i == 0 {
             summary.written.absorb(report);
         }

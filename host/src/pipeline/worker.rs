@@ -320,6 +320,7 @@ impl Worker {
                 index: self.line_index.clone(),
                 id: id.clone(),
                 source,
+                line_time: stamps[i].line_time,
             });
             if !accepted[i] {
                 continue;
@@ -346,6 +347,7 @@ impl Worker {
                         format!("{id}-{n}")
                     },
                     source: src,
+                    line_time: stamps[i].line_time,
                 });
             }
         }

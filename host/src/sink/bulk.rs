@@ -51,6 +51,7 @@ mod tests {
             index: "ml-api-logs".into(),
             id: "0a1b".into(),
             source: r#"{"message":"x"}"#.into(),
+            line_time: 0,
         };
         let mut out = String::new();
         encode(&doc, &mut out);

@@ -7,7 +7,6 @@ pub mod bulk;
 pub mod dir;
 pub mod elasticsearch;
 pub mod null;
-pub mod sqlite;
 
 use crate::document::Document;
 use std::collections::BTreeMap;
@@ -52,7 +51,7 @@ pub enum Sink {
     /// NDJSON files.
     Dir(dir::DirSink),
     /// The embedded store.
-    Sqlite(sqlite::SqliteSink),
+    Sqlite(crate::store::StoreWriter),
     /// Elasticsearch.
     Elasticsearch(elasticsearch::EsSink),
     /// Encodes documents for bulk, then discards them (benchmarks, dry runs).
@@ -68,6 +67,8 @@ pub struct SinkContext {
     pub indices: Vec<String>,
     /// The line index.
     pub line_index: String,
+    /// What the embedded store keeps.
+    pub retention: crate::store::Retention,
 }
 
 impl Sink {
@@ -84,9 +85,9 @@ impl Sink {
             "dir" => dir::DirSink::open(address.as_ref())
                 .map(Sink::Dir)
                 .map_err(|e| err(e.to_string())),
-            "sqlite" => sqlite::SqliteSink::open(address.as_ref())
+            "sqlite" => crate::store::StoreWriter::open(address.as_ref(), context.retention)
                 .map(Sink::Sqlite)
-                .map_err(|e| err(e.to_string())),
+                .map_err(|e| err(crate::chain::causes(&e))),
             "null" => Ok(Sink::Null(null::NullSink::default())),
             "es" => elasticsearch::open(
                 address,
@@ -106,7 +107,10 @@ impl Sink {
     pub fn write(&mut self, docs: &[Document]) -> Result<WriteReport, SinkError> {
         match self {
             Sink::Dir(s) => s.write(docs),
-            Sink::Sqlite(s) => s.write(docs),
+            Sink::Sqlite(s) => s.write(docs).map_err(|e| SinkError {
+                sink: format!("sqlite:{}", s.path().display()),
+                message: crate::chain::causes(&e),
+            }),
             Sink::Elasticsearch(s) => s.write(docs),
             Sink::Null(s) => Ok(s.write(docs)),
         }

@@ -209,6 +209,7 @@ mod tests {
             index: Arc::from("ml-api-logs"),
             id: id.into(),
             source: format!(r#"{{"message":"{id}"}}"#),
+            line_time: 0,
         }
     }
 

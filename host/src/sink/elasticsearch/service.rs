@@ -293,6 +293,7 @@ impl EsService {
                                         index: doc.index.clone(),
                                         id: doc.id.clone(),
                                         source,
+                                        line_time: doc.line_time,
                                     });
                                 }
                                 rejected.push((*doc, status, reason))
@@ -422,6 +423,7 @@ mod tests {
             index: Arc::from("i"),
             id: n.to_string(),
             source: "x".repeat(100),
+            line_time: 0,
         };
         let docs: Vec<Document> = (0..10).map(doc).collect();
         assert_eq!(

@@ -1,0 +1,412 @@
+//! The store as a whole: what is written is read back exactly, once.
+
+use super::blocks::BLOCK_BYTES;
+use super::reader::{Cursor, TimeRange};
+use super::retention::{Pruned, prune};
+use super::*;
+use crate::document::Document;
+use rusqlite::Connection;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn doc(index: &str, id: &str, source: &str) -> Document {
+    Document {
+        index: Arc::from(index),
+        id: id.into(),
+        source: source.into(),
+        line_time: 20251121091203,
+    }
+}
+
+/// A document at `ms` past 2025-11-21T09:12:03Z with a body of about `pad` bytes.
+fn timed(index: &str, n: usize, ms: i64, pad: usize) -> Document {
+    let time = jiff::Timestamp::from_millisecond(1_763_716_323_000 + ms).unwrap();
+    doc(
+        index,
+        &format!("id{n}"),
+        &format!(
+            r#"{{"@timestamp":"{time}","transaction_id":"t{}","n":{n},"pad":"{}"}}"#,
+            n / 3,
+            "x".repeat(pad)
+        ),
+    )
+}
+
+fn open(path: &std::path::Path) -> StoreWriter {
+    StoreWriter::open(path, Retention::keep_all()).unwrap()
+}
+
+/// Every document of the store: `(index, id, source)` in seq order.
+fn everything(path: &std::path::Path) -> Vec<(String, String, String)> {
+    let mut reader = StoreReader::open(path).unwrap();
+    let rows: Vec<(i64, String, String)> = reader
+        .connection()
+        .prepare("SELECT seq, index_name, id FROM documents ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    rows.into_iter()
+        .map(|(seq, index, id)| (index, id, reader.source(seq).unwrap()))
+        .collect()
+}
+
+#[test]
+fn small_and_large_writes_give_back_every_document_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let mut store = open(&path);
+    let docs: Vec<Document> = (0..3000)
+        .map(|n| timed(["a", "b"][n % 2], n, n as i64, n % 700))
+        .collect();
+    // Writes of one document, of a few, then one of most of them: fragments,
+    // gathered fragments, and blocks compressed straight away.
+    let mut written = 0;
+    for size in [1, 1, 2, 5, 40, 300, 2000, 651] {
+        let report = store.write(&docs[written..written + size]).unwrap();
+        assert_eq!(report.stored.values().sum::<u64>(), size as u64);
+        written += size;
+    }
+    assert_eq!(written, docs.len());
+    let again = store.write(&docs[100..400]).unwrap();
+    assert_eq!((again.stored.len(), again.already_present), (0, 300));
+    drop(store);
+
+    let expected: Vec<(String, String, String)> = docs
+        .iter()
+        .map(|d| (d.index.to_string(), d.id.clone(), d.source.clone()))
+        .collect();
+    assert_eq!(everything(&path), expected);
+
+    let conn = Connection::open(&path).unwrap();
+    let blocks: Vec<(i64, i64, i64, i64)> = conn
+        .prepare("SELECT first_seq, last_seq, codec, length(body) FROM blocks ORDER BY first_seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for pair in blocks.windows(2) {
+        assert_eq!(
+            pair[0].1 + 1,
+            pair[1].0,
+            "blocks are consecutive: {blocks:?}"
+        );
+    }
+    let plain: Vec<_> = blocks.iter().filter(|b| b.2 == 0).collect();
+    let compressed: Vec<_> = blocks.iter().filter(|b| b.2 == 1).collect();
+    assert!(compressed.len() >= 3, "{blocks:?}");
+    assert!(
+        plain.iter().map(|b| b.3 as usize).sum::<usize>() < BLOCK_BYTES,
+        "only the last, unfilled documents stay plain: {blocks:?}"
+    );
+}
+
+#[test]
+fn typed_columns_traces_and_stats() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let mut store = open(&path);
+    store
+        .write(&[
+            doc(
+                "ml-api-message",
+                "m",
+                r#"{"@timestamp":"2025-11-21T09:12:03Z","transaction_id":"t1","status_code":200,"input_data":{"AGE":61,"SMOKING":1},"result":{"prediction":1,"probability":0.8}}"#,
+            ),
+            doc(
+                "ml-api-perfs",
+                "p",
+                r#"{"@timestamp":"2025-11-21T09:12:04Z","transaction_id":"t1","latency_ms":35.5,"function_calls":30737}"#,
+            ),
+            doc("ml-api-logs", "l", r#"{"level":"INFO","message":"x"}"#),
+        ])
+        .unwrap();
+    drop(store);
+    let mut reader = StoreReader::open(&path).unwrap();
+    let (age, smoking, prediction, probability, status): (i64, i64, i64, f64, i64) = reader
+        .connection()
+        .query_row(
+            "SELECT age, smoking, prediction, probability, status_code FROM documents
+             WHERE index_name = 'ml-api-message'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (age, smoking, prediction, probability, status),
+        (61, 1, 1, 0.8, 200)
+    );
+    let (latency, calls): (f64, i64) = reader
+        .connection()
+        .query_row(
+            "SELECT latency_ms, function_calls FROM documents WHERE index_name = 'ml-api-perfs'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((latency, calls), (35.5, 30737));
+    let trace = reader.trace("t1").unwrap();
+    assert_eq!(
+        trace.iter().map(|t| t.0.as_str()).collect::<Vec<_>>(),
+        ["ml-api-message", "ml-api-perfs"]
+    );
+    assert!(trace[1].2.contains("30737"));
+    assert!(reader.trace("t2").unwrap().is_empty());
+    let stats = reader.stats().unwrap();
+    assert_eq!(
+        stats,
+        [
+            IndexStats {
+                index: "ml-api-logs".into(),
+                documents: 1,
+                oldest: None,
+                newest: None
+            },
+            IndexStats {
+                index: "ml-api-message".into(),
+                documents: 1,
+                oldest: Some("2025-11-21T09:12:03Z".into()),
+                newest: Some("2025-11-21T09:12:03Z".into())
+            },
+            IndexStats {
+                index: "ml-api-perfs".into(),
+                documents: 1,
+                oldest: Some("2025-11-21T09:12:04Z".into()),
+                newest: Some("2025-11-21T09:12:04Z".into())
+            },
+        ]
+    );
+}
+
+#[test]
+fn pages_follow_time_then_seq_within_the_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let mut store = open(&path);
+    let mut docs: Vec<Document> = (0..50)
+        .map(|n| timed("m", n, 1000 * (n as i64 % 10), 10))
+        .collect();
+    docs.push(doc("m", "untimed", r#"{"n":-1}"#));
+    docs.push(doc("other", "o", r#"{"n":-2}"#));
+    store.write(&docs).unwrap();
+    drop(store);
+    let mut reader = StoreReader::open(&path).unwrap();
+    let read_all = |reader: &mut StoreReader, range: TimeRange| {
+        let mut cursor = Cursor::Start;
+        let mut seqs = Vec::new();
+        loop {
+            let page = reader.page("m", range, &mut cursor, 7).unwrap();
+            if page.is_empty() {
+                return seqs;
+            }
+            seqs.extend(page.into_iter().map(|(seq, _)| seq));
+        }
+    };
+    let all = read_all(&mut reader, TimeRange::default());
+    assert_eq!(all.len(), 51);
+    assert_eq!(all[0], 51, "the untimed document first");
+    // Then by time, ties by seq: n = 0, 10, 20, ... (seqs 1, 11, 21, ...).
+    assert_eq!(&all[1..6], &[1, 11, 21, 31, 41]);
+    let since = 1_763_716_323_000 + 2000;
+    let some = read_all(
+        &mut reader,
+        TimeRange {
+            since: Some(since),
+            until: Some(since + 2000),
+        },
+    );
+    assert_eq!(some, [3, 13, 23, 33, 43, 4, 14, 24, 34, 44]);
+}
+
+#[test]
+fn retention_deletes_exactly_what_is_older_than_the_age() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let mut store = open(&path);
+    // One document a minute for ten hours, bodies large enough for several blocks.
+    let docs: Vec<Document> = (0..600)
+        .map(|n| timed(["a", "b"][n % 2], n, 60_000 * n as i64, 2000))
+        .collect();
+    store.write(&docs).unwrap();
+    store.write(&[doc("a", "untimed", r#"{"n":-1}"#)]).unwrap();
+    drop(store);
+    let mut conn = writer::connect(&path).unwrap();
+    let retention = Retention {
+        max_age: Some(Duration::from_secs(3600)),
+        max_bytes: None,
+        every: Duration::from_secs(60),
+    };
+    let pruned = prune(&mut conn, &retention, &|| false).unwrap();
+    // The newest is at minute 599: minutes 539..=599 are kept (539 is exactly
+    // one hour old), 0..=538 deleted.
+    assert_eq!(
+        pruned,
+        Pruned {
+            by_age: 539,
+            by_size: 0
+        }
+    );
+    let left = everything(&path);
+    let expected: Vec<(String, String, String)> = docs[539..]
+        .iter()
+        .map(|d| (d.index.to_string(), d.id.clone(), d.source.clone()))
+        .chain([("a".into(), "untimed".into(), r#"{"n":-1}"#.into())])
+        .collect();
+    assert_eq!(left, expected);
+    // No block is left that holds none of the remaining documents.
+    let orphans: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM blocks WHERE NOT EXISTS (SELECT 1 FROM documents
+             WHERE seq BETWEEN blocks.first_seq AND blocks.last_seq)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(orphans, 0);
+    assert_eq!(
+        prune(&mut conn, &retention, &|| false).unwrap(),
+        Pruned::default()
+    );
+}
+
+#[test]
+fn retention_by_size_deletes_the_oldest_first_and_shrinks_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let mut store = open(&path);
+    // Bodies that do not compress, so the store is large.
+    let docs: Vec<Document> = (0..24_000)
+        .map(|n| {
+            let noise: String = (0..100)
+                .map(|i| char::from(b'a' + ((n * 7919 + i * 104_729) % 26) as u8))
+                .collect();
+            doc(
+                "a",
+                &format!("id{n:05}"),
+                &format!(r#"{{"n":{n},"noise":"{noise}"}}"#),
+            )
+        })
+        .collect();
+    for chunk in docs.chunks(3000) {
+        store.write(chunk).unwrap();
+    }
+    drop(store);
+    let mut conn = writer::connect(&path).unwrap();
+    let before = retention::live_bytes(&conn).unwrap();
+    let limit = before / 3;
+    let retention = Retention {
+        max_age: None,
+        max_bytes: Some(limit),
+        every: Duration::from_secs(60),
+    };
+    let pruned = prune(&mut conn, &retention, &|| false).unwrap();
+    assert!(pruned.by_size > 0);
+    assert!(retention::live_bytes(&conn).unwrap() <= limit);
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .unwrap();
+    let file = std::fs::metadata(&path).unwrap().len();
+    assert!(
+        file <= limit + (64 << 10),
+        "{file} > {limit}: pages given back"
+    );
+    let left = everything(&path);
+    assert_eq!(left.len() as u64, 24_000 - pruned.by_size);
+    assert!(
+        left.len() > 4000,
+        "{} left: cut in chunks, not all",
+        left.len()
+    );
+    let first = 24_000 - left.len();
+    assert_eq!(left[0].1, format!("id{first:05}"), "the oldest went first");
+    assert_eq!(left.last().unwrap().2, docs[23_999].source);
+}
+
+#[test]
+fn older_stores_are_moved_and_their_ids_stay_known() {
+    for schema in [1, 2] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            let create = if schema == 1 {
+                r#"CREATE TABLE documents (
+                    index_name TEXT NOT NULL, id TEXT NOT NULL, source TEXT NOT NULL,
+                    timestamp TEXT GENERATED ALWAYS AS (json_extract(source, '$."@timestamp"')) VIRTUAL,
+                    transaction_id TEXT GENERATED ALWAYS AS (json_extract(source, '$.transaction_id')) VIRTUAL,
+                    PRIMARY KEY (index_name, id)) WITHOUT ROWID;
+                CREATE INDEX documents_transaction ON documents(transaction_id);
+                INSERT INTO documents (index_name, id, source) VALUES
+                    ('ml-api-logs', 'b', '{"@timestamp":"2025-11-21T09:12:04Z","transaction_id":"t2"}'),
+                    ('ml-api-logs', 'a', '{"@timestamp":"2025-11-21T09:12:03Z","transaction_id":"t1"}');"#
+            } else {
+                r#"CREATE TABLE documents (seq INTEGER PRIMARY KEY, index_name TEXT NOT NULL,
+                    id TEXT NOT NULL, timestamp TEXT, transaction_id TEXT, source TEXT NOT NULL);
+                CREATE UNIQUE INDEX documents_id ON documents(index_name, id);
+                CREATE INDEX documents_page ON documents(index_name, COALESCE(timestamp, ''), id);
+                INSERT INTO documents (index_name, id, timestamp, transaction_id, source) VALUES
+                    ('ml-api-logs', 'a', '2025-11-21T09:12:03Z', 't1', '{"@timestamp":"2025-11-21T09:12:03Z","transaction_id":"t1"}'),
+                    ('ml-api-logs', 'b', '2025-11-21T09:12:04Z', 't2', '{"@timestamp":"2025-11-21T09:12:04Z","transaction_id":"t2"}');"#
+            };
+            conn.execute_batch(create).unwrap();
+        }
+        let mut store = open(&path);
+        let again = store
+            .write(&[
+                doc(
+                    "ml-api-logs",
+                    "a",
+                    r#"{"@timestamp":"2025-11-21T09:12:03Z","transaction_id":"t1"}"#,
+                ),
+                doc("ml-api-logs", "c", r#"{"transaction_id":"t2"}"#),
+            ])
+            .unwrap();
+        assert_eq!(
+            again.already_present, 1,
+            "schema {schema}: moved ids are known"
+        );
+        drop(store);
+        let all = everything(&path);
+        assert_eq!(
+            all.iter().map(|d| d.1.as_str()).collect::<Vec<_>>(),
+            ["a", "b", "c"],
+            "schema {schema}"
+        );
+        assert_eq!(
+            all[1].2,
+            r#"{"@timestamp":"2025-11-21T09:12:04Z","transaction_id":"t2"}"#
+        );
+        let mut reader = StoreReader::open(&path).unwrap();
+        assert_eq!(reader.trace("t2").unwrap().len(), 2, "schema {schema}");
+    }
+}
+
+#[test]
+fn readers_refuse_what_is_not_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("none.db");
+    assert!(matches!(
+        StoreReader::open(&missing),
+        Err(StoreError::Missing { .. })
+    ));
+    let foreign = dir.path().join("foreign.db");
+    Connection::open(&foreign)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x)")
+        .unwrap();
+    let e = StoreReader::open(&foreign).err().unwrap();
+    assert!(
+        crate::chain::chain(&e).contains("not a logpipe store"),
+        "{e}"
+    );
+    let newer = dir.path().join("newer.db");
+    Connection::open(&newer)
+        .unwrap()
+        .execute_batch("PRAGMA user_version = 99; CREATE TABLE documents (x)")
+        .unwrap();
+    let e = StoreWriter::open(&newer, Retention::keep_all())
+        .err()
+        .unwrap();
+    assert!(crate::chain::chain(&e).contains("upgrade logpipe"), "{e}");
+}
