@@ -264,3 +264,105 @@ fn logs_to_a_pipe_have_no_colours() {
     assert!(stderr.contains("not using the component cache"), "{stderr}");
     assert!(!stderr.contains('\x1b'), "{stderr:?}");
 }
+
+/// Every document of an embedded store, `index \t id \t source` sorted, read
+/// through `logpipe store sql` (bodies are compressed).
+fn store_contents(store: &std::path::Path) -> Vec<String> {
+    let out = logpipe()
+        .args([
+            "store",
+            "sql",
+            "SELECT index_name, id, source(seq) FROM documents ORDER BY index_name, id",
+            "--sink",
+        ])
+        .arg(format!("sqlite:{}", store.display()))
+        .output()
+        .unwrap();
+    expect_success(&out);
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn sigkill_during_an_import_into_the_store_loses_and_doubles_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    // The sample forty times over: identical lines of one second get ranks,
+    // so every line is its own document.
+    let sample = std::fs::read(fixture("api-logs.sample.log")).unwrap();
+    let log = dir.path().join("api.log");
+    std::fs::write(&log, sample.repeat(40)).unwrap();
+    let source = format!("file:{}", log.display());
+    let import = |store: &std::path::Path| {
+        let mut cmd = logpipe();
+        cmd.args([
+            "once",
+            "--source",
+            &source,
+            "--batch-lines",
+            "8",
+            "--workers",
+            "1",
+        ])
+        .arg("--sink")
+        .arg(format!("sqlite:{}", store.display()))
+        .arg("--state-dir")
+        .arg(dir.path());
+        cmd
+    };
+    let reference = dir.path().join("reference.db");
+    expect_success(&import(&reference).output().unwrap());
+    let expected = store_contents(&reference);
+    assert_eq!(
+        expected
+            .iter()
+            .filter(|l| l.starts_with("ml-api-logs\t"))
+            .count(),
+        309 * 40
+    );
+
+    // Killed at three points of the import, then run to the end.
+    let store = dir.path().join("store.db");
+    let mut killed_running = 0;
+    for kill_after in [1u64, 2_000, 6_000] {
+        let mut child = import(&store)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let count = || -> u64 {
+            rusqlite::Connection::open_with_flags(
+                &store,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            )
+            .and_then(|c| c.query_row("SELECT count(*) FROM documents", [], |r| r.get(0)))
+            .unwrap_or(0)
+        };
+        wait_for("documents in the store", Duration::from_secs(60), || {
+            count() >= kill_after || child.try_wait().unwrap().is_some()
+        });
+        if child.try_wait().unwrap().is_none() {
+            killed_running += 1;
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+    assert!(
+        killed_running >= 2,
+        "the imports ended before they were killed"
+    );
+    let out = import(&store).output().unwrap();
+    expect_success(&out);
+    assert_eq!(
+        store_contents(&store),
+        expected,
+        "same documents, each once"
+    );
+    let check: String = rusqlite::Connection::open(&store)
+        .unwrap()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+}

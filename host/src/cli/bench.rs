@@ -269,6 +269,7 @@ fn pipeline_figures(plan: &Plan, corpus: &Path, base: &RunOptions) -> anyhow::Re
                     plan,
                     &mut [Sink::Null(Default::default())],
                     &options,
+                    &mut |_, _| {},
                 )?;
                 let secs = start.elapsed().as_secs_f64();
                 let cpu = process_cpu_seconds() - cpu0;

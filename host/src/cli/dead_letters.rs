@@ -77,6 +77,9 @@ impl ReplayArgs {
 }
 
 /// Replays one sink's file; returns how many entries are still refused.
+/// Documents sent per bulk request of a replay.
+const REPLAY_SLICE: usize = 1000;
+
 async fn replay(service: &EsService, dry_run: bool) -> anyhow::Result<usize> {
     let dead = service.dead_letters();
     let path = dead.path().display().to_string();
@@ -121,7 +124,15 @@ async fn replay(service: &EsService, dry_run: bool) -> anyhow::Result<usize> {
             line_time: 0,
         })
         .collect();
-    let outcomes = service.send_each_once(&docs).await;
+    // In slices, so that a long replay shows its progress.
+    let mut progress =
+        super::progress::Progress::new("replay", "documents", Some(docs.len() as u64));
+    let mut outcomes = Vec::with_capacity(docs.len());
+    for slice in docs.chunks(REPLAY_SLICE) {
+        outcomes.extend(service.send_each_once(slice).await);
+        progress.update(outcomes.len() as u64, outcomes.len() as u64);
+    }
+    progress.finish();
     let (mut stored, mut present, mut refused) = (0, 0, Vec::new());
     for (entry, outcome) in replay.entries.iter().zip(&outcomes) {
         match outcome {

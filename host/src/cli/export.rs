@@ -2,6 +2,7 @@
 
 use super::common::PipelineArgs;
 use super::exit::ExitError;
+use super::progress::Progress;
 use crate::export::parquet::PredictionWriter;
 use crate::export::read::{MessageReader, Range, parse_time};
 use crate::export::rows::type_row;
@@ -10,7 +11,6 @@ use crate::sink::elasticsearch::service::EsService;
 use crate::store::StoreReader;
 use crate::store::reader::Cursor;
 use clap::{Args, Subcommand};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -101,7 +101,7 @@ impl ExportCommand {
             }
         };
         let mut writer = PredictionWriter::create(&args.out)?;
-        let progress = std::io::stderr().is_terminal();
+        let mut progress = Progress::new("export", "rows", None);
         let (mut read, mut written, mut skipped) = (0u64, 0u64, 0u64);
         let mut untypable: Vec<String> = Vec::new();
         loop {
@@ -123,14 +123,10 @@ impl ExportCommand {
             }
             written += rows.len() as u64;
             writer.write(&rows)?;
-            if progress {
-                eprint!("\rexported {written} rows ({read} documents read)");
-            }
+            progress.update(written, read);
         }
         writer.close()?;
-        if progress {
-            eprintln!();
-        }
+        progress.finish();
         println!("{written} rows written to {}", args.out.display());
         println!("{read} documents read from {} in {sink}", args.index);
         if skipped > 0 {

@@ -10,6 +10,7 @@ pub mod exit;
 pub mod export;
 pub mod once;
 pub mod plugin;
+pub mod progress;
 pub mod run;
 pub mod simulate;
 pub mod store;

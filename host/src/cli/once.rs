@@ -2,6 +2,7 @@
 
 use super::common::PipelineArgs;
 use super::exit::{self, ExitError};
+use super::progress::Progress;
 use crate::pipeline::{RunSummary, Worker, run_file};
 use crate::source::FileSource;
 use anyhow::Context;
@@ -31,7 +32,12 @@ impl OnceCommand {
         let summary = if let Some(path) = source.strip_prefix("file:") {
             let file =
                 FileSource::open(path.as_ref()).map_err(|e| ExitError::bad_input(e.to_string()))?;
-            run_file(file, &plan, &mut sinks, &settings.run)?
+            let mut progress = Progress::new("once", "lines", file.position().total);
+            let summary = run_file(file, &plan, &mut sinks, &settings.run, &mut |s, at| {
+                progress.update(s.lines, at.done)
+            })?;
+            progress.finish();
+            summary
         } else {
             let _state_lock = crate::ids::StateLock::acquire(&settings.state_dir)
                 .map_err(|e| ExitError::bad_input(e.to_string()))?;

@@ -11,6 +11,7 @@ use crate::document::TimestampConverter;
 use crate::ids::{IdHasher, Ranker};
 use crate::sink::{Sink, WriteReport};
 use crate::source::FileSource;
+use crate::source::file::Position;
 use anyhow::Context;
 use std::collections::BTreeMap;
 use std::sync::mpsc;
@@ -125,21 +126,25 @@ impl RunSummary {
     }
 }
 
-/// Runs every line of `source` through `plan` into `sinks`.
+/// Runs every line of `source` through `plan` into `sinks`; `on_progress`
+/// is called after each write with the summary so far and how far the source
+/// was read for what is written.
 pub fn run_file(
     mut source: FileSource,
     plan: &Plan,
     sinks: &mut [Sink],
     options: &RunOptions,
+    on_progress: &mut dyn FnMut(&RunSummary, Position),
 ) -> anyhow::Result<RunSummary> {
     if options.one_thread {
-        return run_file_on_this_thread(source, plan, sinks, options);
+        return run_file_on_this_thread(source, plan, sinks, options, on_progress);
     }
     let workers = options.workers.max(1);
-    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Vec<Line>)>(workers * 2);
+    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Vec<Line>, Position)>(workers * 2);
     let work_rx = Arc::new(Mutex::new(work_rx));
-    let (done_tx, done_rx) =
-        mpsc::sync_channel::<anyhow::Result<(u64, BatchOutput)>>(workers * 2 + DONE_BATCHES);
+    let (done_tx, done_rx) = mpsc::sync_channel::<anyhow::Result<(u64, BatchOutput, Position)>>(
+        workers * 2 + DONE_BATCHES,
+    );
 
     std::thread::scope(|scope| -> anyhow::Result<RunSummary> {
         let batch_lines = options.batch_lines.max(1);
@@ -151,7 +156,8 @@ pub fn run_file(
                 match source.next_batch(batch_lines) {
                     Ok(records) if records.is_empty() => break,
                     Ok(records) => {
-                        if work_tx.send((seq, ids.assign(records))).is_err() {
+                        let lines = ids.assign(records);
+                        if work_tx.send((seq, lines, source.position())).is_err() {
                             break;
                         }
                         seq += 1;
@@ -177,8 +183,13 @@ pub fn run_file(
                 };
                 loop {
                     let next = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
-                    let Ok((seq, lines)) = next else { break };
-                    if tx.send(Ok((seq, worker.process(&lines)))).is_err() {
+                    let Ok((seq, lines, position)) = next else {
+                        break;
+                    };
+                    if tx
+                        .send(Ok((seq, worker.process(&lines), position)))
+                        .is_err()
+                    {
                         break;
                     }
                 }
@@ -188,27 +199,33 @@ pub fn run_file(
         drop(work_rx);
 
         let mut summary = RunSummary::default();
-        let mut pending: BTreeMap<u64, BatchOutput> = BTreeMap::new();
+        let mut pending: BTreeMap<u64, (BatchOutput, Position)> = BTreeMap::new();
         let mut next = 0u64;
+        let mut position = Position::default();
         while let Ok(result) = done_rx.recv() {
-            let (seq, output) = result?;
-            pending.insert(seq, output);
+            let (seq, output, read) = result?;
+            pending.insert(seq, (output, read));
             // Batches that finished while the sinks were writing go out
             // together: one write (one transaction in the embedded store)
             // instead of one each.
             while let Ok(result) = done_rx.try_recv() {
-                let (seq, output) = result?;
-                pending.insert(seq, output);
+                let (seq, output, read) = result?;
+                pending.insert(seq, (output, read));
             }
             let mut ready = Vec::new();
-            while let Some(output) = pending.remove(&next) {
+            while let Some((output, read)) = pending.remove(&next) {
                 next += 1;
                 ready.push(output);
+                position = read;
                 if ready.iter().map(|o| o.documents.len()).sum::<usize>() >= MAX_WRITE_DOCUMENTS {
                     deliver_together(std::mem::take(&mut ready), sinks, &mut summary)?;
+                    on_progress(&summary, position);
                 }
             }
-            deliver_together(ready, sinks, &mut summary)?;
+            if !ready.is_empty() {
+                deliver_together(ready, sinks, &mut summary)?;
+                on_progress(&summary, position);
+            }
         }
         Ok(summary)
     })
@@ -221,6 +238,7 @@ fn run_file_on_this_thread(
     plan: &Plan,
     sinks: &mut [Sink],
     options: &RunOptions,
+    on_progress: &mut dyn FnMut(&RunSummary, Position),
 ) -> anyhow::Result<RunSummary> {
     let mut worker = Worker::with_execution(plan, options.timestamps.clone(), options.execution)
         .context("starting a worker")?;
@@ -232,6 +250,7 @@ fn run_file_on_this_thread(
             return Ok(summary);
         }
         deliver(&worker.process(&ids.assign(records)), sinks, &mut summary)?;
+        on_progress(&summary, source.position());
     }
 }
 
@@ -322,7 +341,7 @@ mod tests {
             };
             let source = FileSource::open(sample.as_ref()).unwrap();
             let mut sinks = [Sink::Dir(DirSink::open(&dir).unwrap())];
-            let summary = run_file(source, &plan, &mut sinks, &options).unwrap();
+            let summary = run_file(source, &plan, &mut sinks, &options, &mut |_, _| {}).unwrap();
             assert_eq!(summary.lines, 309, "{name}");
             let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
                 .unwrap()

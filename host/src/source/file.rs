@@ -40,6 +40,18 @@ pub struct FileSource {
     mode: Mode,
     line: u64,
     buf: Vec<u8>,
+    read: u64,
+    total: Option<u64>,
+}
+
+/// How far a [`FileSource`] has read: bytes of a log file, or records of a
+/// window file, out of its size when known (not for stdin).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Position {
+    /// Read so far.
+    pub done: u64,
+    /// In all.
+    pub total: Option<u64>,
 }
 
 impl FileSource {
@@ -49,10 +61,17 @@ impl FileSource {
             path: path.to_path_buf(),
             source,
         };
+        let mut total = None;
         let reader: Box<dyn Read + Send> = if path == Path::new("-") {
             Box::new(std::io::stdin())
         } else {
-            Box::new(std::fs::File::open(path).map_err(io)?)
+            let file = std::fs::File::open(path).map_err(io)?;
+            total = file
+                .metadata()
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len());
+            Box::new(file)
         };
         let mut reader = BufReader::with_capacity(1 << 20, reader);
         let first = reader
@@ -84,6 +103,7 @@ impl FileSource {
                     .collect();
             }
             records.reverse();
+            total = Some(records.len() as u64);
             Mode::Window(records.into_iter())
         } else {
             Mode::Lines(Box::new(reader))
@@ -93,14 +113,27 @@ impl FileSource {
             mode,
             line: 0,
             buf: Vec::with_capacity(4096),
+            read: 0,
+            total,
         })
+    }
+
+    /// How far it has read.
+    pub fn position(&self) -> Position {
+        Position {
+            done: self.read,
+            total: self.total,
+        }
     }
 
     /// The next records, at most `max`; empty at the end.
     pub fn next_batch(&mut self, max: usize) -> Result<Vec<Record>, FileSourceError> {
         let mut out = Vec::with_capacity(max.min(4096));
         match &mut self.mode {
-            Mode::Window(records) => out.extend(records.by_ref().take(max)),
+            Mode::Window(records) => {
+                out.extend(records.by_ref().take(max));
+                self.read += out.len() as u64;
+            }
             Mode::Lines(reader) => {
                 while out.len() < max {
                     let Some(ReadLine { mut bytes, cut }) =
@@ -114,6 +147,8 @@ impl FileSource {
                         break;
                     };
                     self.line += 1;
+                    // The line, what was cut from it, and its line feed.
+                    self.read += bytes.len() as u64 + cut + 1;
                     if bytes.ends_with(b"\r") {
                         bytes.pop();
                     }
