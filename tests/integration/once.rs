@@ -424,3 +424,117 @@ fn store_stats_counts_documents_per_index_and_their_time_span() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no store at"));
 }
+
+#[test]
+fn the_store_holds_the_same_documents_and_ids_as_the_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = format!("file:{}", fixture("api-logs.sample.log").display());
+    let dir = tmp.path().join("out");
+    let store = tmp.path().join("s.db");
+    once(&[
+        "--source",
+        &sample,
+        "--sink",
+        &format!("dir:{}", dir.display()),
+    ]);
+    let out = once(&[
+        "--source",
+        &sample,
+        "--sink",
+        &format!("sqlite:{}", store.display()),
+    ]);
+    // Not a terminal: one summary line instead of a live one.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("once: 309 lines in"), "{stderr}");
+    assert!(!stderr.contains('\r'), "{stderr}");
+
+    let mut from_files: Vec<String> = Vec::new();
+    for index in ["ml-api-logs", "ml-api-message", "ml-api-perfs"] {
+        let text = std::fs::read_to_string(dir.join(format!("{index}.ndjson"))).unwrap();
+        for line in text.lines() {
+            // `{"_index":…,"_id":…,"_source":{…}}`: the source as written.
+            let doc: Value = serde_json::from_str(line).unwrap();
+            let source = &line[line.find(r#""_source":"#).unwrap() + 10..line.len() - 1];
+            from_files.push(format!(
+                "{index}\t{}\t{source}",
+                doc["_id"].as_str().unwrap()
+            ));
+        }
+    }
+    from_files.sort();
+    let out = logpipe()
+        .args([
+            "store",
+            "sql",
+            "SELECT index_name, id, source(seq) FROM documents",
+            "--sink",
+            &format!("sqlite:{}", store.display()),
+        ])
+        .output()
+        .unwrap();
+    expect_success(&out);
+    let mut from_store: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    from_store.sort();
+    assert_eq!(from_store.len(), 309 + 36 + 33);
+    assert_eq!(from_store, from_files);
+}
+
+#[test]
+fn store_prune_applies_the_configured_retention_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = format!("file:{}", fixture("api-logs.sample.log").display());
+    let store = tmp.path().join("s.db");
+    let sink = format!("sqlite:{}", store.display());
+    once(&["--source", &sample, "--sink", &sink]);
+    let (total, older): (i64, i64) = rusqlite::Connection::open(&store)
+        .unwrap()
+        .query_row(
+            "SELECT count(*), count(*) FILTER (WHERE time < (SELECT max(time) FROM documents) - 60000)
+             FROM documents",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(older > 0 && older < total, "{older} of {total}");
+    let config = tmp.path().join("c.toml");
+    std::fs::write(
+        &config,
+        "[store]\nretention_age = \"1m\"\nretention_size = \"off\"\n",
+    )
+    .unwrap();
+    let out = logpipe()
+        .args(["store", "prune", "--sink", &sink, "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    expect_success(&out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            "{older} documents deleted for their age, 0 for the size"
+        )),
+        "{text}"
+    );
+    let left: i64 = rusqlite::Connection::open(&store)
+        .unwrap()
+        .query_row("SELECT count(*) FROM documents", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, total - older);
+
+    std::fs::write(&config, "[store]\nretention_age = \"soon\"\n").unwrap();
+    let out = logpipe()
+        .args(["store", "prune", "--sink", &sink, "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("store.retention_age: `soon`"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -102,6 +102,16 @@ impl BlockBuilder {
         self.count += 1;
     }
 
+    /// The lengths of the documents, as stored.
+    pub fn lengths(&self) -> &[u8] {
+        &self.lengths
+    }
+
+    /// The sources, concatenated (a plain block's body).
+    pub fn text(&self) -> &[u8] {
+        &self.body
+    }
+
     /// Bytes of sources gathered.
     pub fn text_bytes(&self) -> usize {
         self.body.len()

@@ -4,7 +4,6 @@
 
 use super::StoreError;
 use super::blocks::{Block, Codec};
-use super::retention::index_names;
 use super::schema::{self, Found};
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -210,9 +209,11 @@ impl StoreReader {
             rows = self
                 .conn
                 .prepare_cached(
+                    // A range on `documents_time` (time, index_name), whose
+                    // entries of one index are in (time, seq) order.
                     "SELECT seq, time FROM documents
-                     WHERE index_name = ?1 AND (time, seq) > (?2, ?3)
-                       AND time >= ?4 AND time < ?5
+                     WHERE time >= max(?2, ?4) AND time < ?5
+                       AND index_name = ?1 AND (time > ?2 OR seq > ?3)
                      ORDER BY time, seq LIMIT ?6",
                 )
                 .and_then(|mut s| {
@@ -246,14 +247,11 @@ impl StoreReader {
     pub fn stats(&self) -> Result<Vec<IndexStats>, StoreError> {
         let stats = self
             .conn
-            .prepare(&format!(
-                "SELECT name,
-                        (SELECT count(*) FROM documents WHERE index_name = name),
-                        (SELECT min(time) FROM documents WHERE index_name = name),
-                        (SELECT max(time) FROM documents WHERE index_name = name)
-                 FROM ({}) ORDER BY name",
-                index_names()
-            ))
+            // One pass over `documents_time`, which holds both columns.
+            .prepare(
+                "SELECT index_name, count(*), min(time), max(time) FROM documents
+                 GROUP BY index_name ORDER BY index_name",
+            )
             .and_then(|mut s| {
                 s.query_map([], |r| {
                     Ok(IndexStats {

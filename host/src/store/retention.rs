@@ -114,30 +114,22 @@ pub fn prune(
 ) -> rusqlite::Result<Pruned> {
     let mut pruned = Pruned::default();
     if let Some(age) = retention.max_age {
-        let newest: Option<i64> = conn.query_row(
-            &format!("SELECT max(newest) FROM ({})", per_index("max(time)")),
-            [],
-            |r| r.get(0),
-        )?;
+        let newest: Option<i64> =
+            conn.query_row("SELECT max(time) FROM documents", [], |r| r.get(0))?;
         if let Some(newest) = newest {
-            let cutoff = newest.saturating_sub(i64::try_from(age.as_millis()).unwrap_or(i64::MAX));
-            let indices: Vec<String> = conn
-                .prepare(&index_names())?
-                .query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            for index in indices {
-                loop {
-                    let n = delete_chunk(
-                        conn,
-                        "SELECT seq FROM documents WHERE index_name = ?1 AND time < ?2 LIMIT ?3",
-                        params![index, cutoff, CHUNK],
-                    )?;
-                    pruned.by_age += n;
-                    if n == 0 || stopping() {
-                        break;
-                    }
-                    std::thread::sleep(PAUSE);
+            let age = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
+            let cutoff = newest.saturating_sub(age);
+            loop {
+                let n = delete_chunk(
+                    conn,
+                    "SELECT seq FROM documents WHERE time < ?1 LIMIT ?2",
+                    params![cutoff, CHUNK],
+                )?;
+                pruned.by_age += n;
+                if n == 0 || stopping() {
+                    break;
                 }
+                std::thread::sleep(PAUSE);
             }
         }
     }
@@ -224,28 +216,6 @@ fn give_back_pages(conn: &mut Connection, stopping: &dyn Fn() -> bool) -> rusqli
         tx.commit()?;
         std::thread::sleep(PAUSE);
     }
-}
-
-/// The index names present, each found by one seek in `documents_id` (a
-/// `DISTINCT` would read every entry).
-pub fn index_names() -> String {
-    "WITH RECURSIVE names(name) AS (
-         SELECT min(index_name) FROM documents
-         UNION ALL
-         SELECT (SELECT min(index_name) FROM documents WHERE index_name > name)
-         FROM names WHERE name IS NOT NULL)
-     SELECT name FROM names WHERE name IS NOT NULL"
-        .to_string()
-}
-
-/// `SELECT name, <aggregate over time> AS newest` per index, using
-/// `documents_time`.
-fn per_index(aggregate: &str) -> String {
-    format!(
-        "SELECT name, (SELECT {aggregate} FROM documents WHERE index_name = name) AS newest
-         FROM ({})",
-        index_names()
-    )
 }
 
 /// The background pass, every [`Retention::every`], until dropped.

@@ -12,8 +12,10 @@ pub const VERSION: i64 = 3;
 ///
 /// `line_time` is [`Document::line_time`](crate::document::Document::line_time):
 /// ids are unique under it (`documents_id`), which keeps the index entries of
-/// one moment together (a write touches a few pages of the index, not one per
-/// id, which random ids alone would). It is a function of the line like the
+/// one moment together (a write touches a few pages at the end of the index,
+/// not one per id, which random ids alone would). Time comes first in the
+/// indexes for the same reason: new entries go at their end, where SQLite
+/// appends cheaply, rather than at the end of each index name's range. It is a function of the line like the
 /// id, so uniqueness is the same as by index and id alone. Documents moved
 /// from an older store have none (NULL); `documents_legacy_id` keeps them
 /// unique and the writer checks new ids against them.
@@ -61,10 +63,10 @@ pub fn statements() -> String {
         .collect();
     format!(
         "CREATE TABLE IF NOT EXISTS documents (\n    seq INTEGER PRIMARY KEY,\n{}\n);
-CREATE UNIQUE INDEX IF NOT EXISTS documents_id ON documents(index_name, line_time, id);
+CREATE UNIQUE INDEX IF NOT EXISTS documents_id ON documents(line_time, index_name, id);
 CREATE UNIQUE INDEX IF NOT EXISTS documents_legacy_id ON documents(index_name, id)
     WHERE line_time IS NULL;
-CREATE INDEX IF NOT EXISTS documents_time ON documents(index_name, time);
+CREATE INDEX IF NOT EXISTS documents_time ON documents(time, index_name);
 CREATE INDEX IF NOT EXISTS documents_transaction
     ON documents(line_time / 1000, transaction_key) WHERE transaction_key IS NOT NULL;
 CREATE TABLE IF NOT EXISTS blocks (

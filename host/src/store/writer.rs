@@ -8,7 +8,9 @@ use super::retention::{Retention, RetentionWorker};
 use super::schema::{self, Found};
 use crate::document::Document;
 use crate::sink::WriteReport;
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rayon::prelude::*;
+use rusqlite::{Connection, Transaction, TransactionBehavior, params};
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 /// Pages SQLite keeps in memory (negative: KiB): the indexes of a store of a
@@ -215,27 +217,11 @@ fn insert_rows<'d>(
     let mut block = BlockBuilder::new(last_seq + 1);
     // Whether the fragments were taken into `block` (or there are none).
     let mut gathered = fragments.is_empty();
+    // Blocks that are full, compressed together at the end.
+    let mut full = Vec::new();
 
     let mut row = tx.prepare_cached(&insert_statement())?;
-    let mut store = tx.prepare_cached(
-        "INSERT OR REPLACE INTO blocks (first_seq, last_seq, codec, lengths, body)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
-    let mut store_block = |block: &BlockBuilder, codec: Codec| -> rusqlite::Result<()> {
-        let (lengths, body) = block.encode(codec, zstd);
-        store.execute(rusqlite::params![
-            block.first_seq(),
-            block.last_seq(),
-            codec as i64,
-            lengths,
-            body.as_ref()
-        ])?;
-        Ok(())
-    };
-
     let mut report = WriteReport::default();
-    // Documents added to `block` since it was last stored.
-    let mut unsaved = 0;
     // Documents moved from an older store are unique by index and id alone.
     let legacy: bool = tx.query_row(
         "SELECT EXISTS (SELECT 1 FROM documents INDEXED BY documents_legacy_id
@@ -247,43 +233,64 @@ fn insert_rows<'d>(
         "SELECT EXISTS (SELECT 1 FROM documents INDEXED BY documents_legacy_id
                         WHERE index_name = ?1 AND id = ?2 AND line_time IS NULL)",
     )?;
-    for Incoming {
-        index,
-        id,
-        source,
-        line_time,
-    } in docs
-    {
+    for doc in docs {
         let seq = block.last_seq() + 1;
         let present = legacy
-            && line_time.is_some()
-            && legacy_twin.query_row([index, id], |r| r.get::<_, bool>(0))?;
-        if present || bind_row(&mut row, seq, index, id, line_time, &Columns::of(source))? == 0 {
+            && doc.line_time.is_some()
+            && legacy_twin.query_row([doc.index, doc.id], |r| r.get::<_, bool>(0))?;
+        if present || bind_row(&mut row, seq, &doc, &Columns::of(doc.source))? == 0 {
             report.already_present += 1;
             continue;
         }
-        block.push(source.as_bytes());
-        unsaved += 1;
+        block.push(doc.source.as_bytes());
         if !gathered && fragment_bytes + block.text_bytes() >= BLOCK_BYTES {
             block = gather(tx, &fragments, &block)?;
             gathered = true;
         }
-        match report.stored.get_mut(index) {
+        match report.stored.get_mut(doc.index) {
             Some(n) => *n += 1,
             None => {
-                report.stored.insert(index.to_string(), 1);
+                report.stored.insert(doc.index.to_string(), 1);
             }
         }
         if block.text_bytes() >= BLOCK_BYTES {
-            store_block(&block, Codec::Zstd)?;
-            block = BlockBuilder::new(seq + 1);
-            unsaved = 0;
+            full.push(std::mem::replace(&mut block, BlockBuilder::new(seq + 1)));
         }
     }
+
+    // Compression is the writer's largest CPU work besides SQLite's: full
+    // blocks are compressed on every core (the pipeline's workers mostly wait
+    // for the store when it is the slower stage).
+    let compressed: Vec<Cow<'_, [u8]>> = if full.len() > 1 {
+        full.par_iter()
+            .map(|b| b.encode(Codec::Zstd, &mut compressor()).1)
+            .collect()
+    } else {
+        full.iter().map(|b| b.encode(Codec::Zstd, zstd).1).collect()
+    };
+    let mut store = tx.prepare_cached(
+        "INSERT OR REPLACE INTO blocks (first_seq, last_seq, codec, lengths, body)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (b, body) in full.iter().zip(&compressed) {
+        store.execute(params![
+            b.first_seq(),
+            b.last_seq(),
+            Codec::Zstd as i64,
+            b.lengths(),
+            body.as_ref()
+        ])?;
+    }
     // What does not fill a block yet is stored plain, a fragment per write,
-    // until later writes fill one.
-    if unsaved > 0 {
-        store_block(&block, Codec::Plain)?;
+    // until later writes fill one (when gathered, `block` holds the fragments).
+    if !block.is_empty() {
+        store.execute(params![
+            block.first_seq(),
+            block.last_seq(),
+            Codec::Plain as i64,
+            block.lengths(),
+            block.text()
+        ])?;
     }
     Ok(report)
 }
@@ -362,16 +369,14 @@ fn insert_statement() -> String {
 fn bind_row(
     row: &mut rusqlite::CachedStatement<'_>,
     seq: i64,
-    index: &str,
-    id: &str,
-    line_time: Option<i64>,
+    doc: &Incoming<'_>,
     c: &Columns<'_>,
 ) -> rusqlite::Result<usize> {
     // In the order of `schema::document_columns`.
     row.raw_bind_parameter(1, seq)?;
-    row.raw_bind_parameter(2, index)?;
-    row.raw_bind_parameter(3, id)?;
-    row.raw_bind_parameter(4, line_time)?;
+    row.raw_bind_parameter(2, doc.index)?;
+    row.raw_bind_parameter(3, doc.id)?;
+    row.raw_bind_parameter(4, doc.line_time)?;
     row.raw_bind_parameter(5, c.time_ms)?;
     row.raw_bind_parameter(6, c.transaction_id)?;
     row.raw_bind_parameter(7, c.transaction_id.map(schema::transaction_key))?;
@@ -381,10 +386,8 @@ fn bind_row(
     row.raw_bind_parameter(11, c.status_code)?;
     row.raw_bind_parameter(12, c.prediction)?;
     row.raw_bind_parameter(13, c.probability)?;
-    let mut i = 14;
-    for value in c.measures.iter().chain(c.features.iter()) {
+    for (i, value) in (14..).zip(c.measures.iter().chain(c.features.iter())) {
         row.raw_bind_parameter(i, value)?;
-        i += 1;
     }
     row.raw_execute()
 }
