@@ -4,7 +4,8 @@
 //! most.
 //!
 //! Age is measured back from the store's newest document, not from the
-//! clock: importing last year's logs keeps them, and a running pipeline's
+//! clock: logs imported from last year are not deleted for being old (the
+//! store keeps the last 30 days of what it holds), and a running pipeline's
 //! newest document is now anyway. Documents without a time are never aged
 //! out (only cut by size). A block is deleted once none of its documents is
 //! left; the file gives freed pages back to the file system (stores created

@@ -410,3 +410,44 @@ fn readers_refuse_what_is_not_a_store() {
         .unwrap();
     assert!(crate::chain::chain(&e).contains("upgrade logpipe"), "{e}");
 }
+
+#[test]
+fn the_retention_worker_deletes_in_the_background_while_writes_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let retention = Retention {
+        max_age: Some(Duration::from_secs(3600)),
+        max_bytes: None,
+        every: Duration::from_millis(20),
+    };
+    let mut store = StoreWriter::open(&path, retention).unwrap();
+    // Two hours of documents, one a minute, written in small writes while the
+    // worker deletes what falls out of the last hour.
+    let docs: Vec<Document> = (0..120)
+        .map(|n| timed("a", n, 60_000 * n as i64, 100))
+        .collect();
+    for chunk in docs.chunks(10) {
+        store.write(chunk).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let count = || -> i64 {
+        Connection::open(&path)
+            .unwrap()
+            .query_row("SELECT count(*) FROM documents", [], |r| r.get(0))
+            .unwrap()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while count() != 61 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} documents left",
+            count()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Minutes 59..=119 are left, and still readable.
+    drop(store);
+    let left = everything(&path);
+    assert_eq!(left.first().unwrap().1, "id59");
+    assert_eq!(left.last().unwrap().2, docs[119].source);
+}
