@@ -151,6 +151,43 @@ fn export_from_the_embedded_store_reads_back_with_pyarrow() {
         |r| r["@timestamp"].as_str().unwrap() >= "2025-11-21T10:00:00"
             && r["@timestamp"].as_str().unwrap() < "2025-11-21T10:10:00"
     ));
+
+    // A range with nothing in it says so, naming the store.
+    let out = logpipe()
+        .args([
+            "export",
+            "parquet",
+            "--sink",
+            &sink,
+            "--since",
+            "2030-01-01",
+            "--out",
+        ])
+        .arg(dir.path().join("empty.parquet"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "warning: {sink} has no ml-api-message documents in the time range"
+        )),
+        "{stderr}"
+    );
+    // A store that is not there is an error, not an empty file.
+    let out = logpipe()
+        .args([
+            "export",
+            "parquet",
+            "--sink",
+            "sqlite:/nonexistent/s.db",
+            "--out",
+        ])
+        .arg(dir.path().join("none.parquet"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no store at /nonexistent/s.db"));
 }
 
 #[test]

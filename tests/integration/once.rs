@@ -538,3 +538,46 @@ fn store_prune_applies_the_configured_retention_exactly() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn missing_files_name_the_os_reason_and_exit_2_in_every_command() {
+    let missing_config = ["--config", "/nonexistent/logpipe.toml"];
+    for command in [
+        vec!["once", "--source", "file:x.log"],
+        vec!["check"],
+        vec!["store", "stats"],
+    ] {
+        let out = logpipe()
+            .args(&command)
+            .args(missing_config)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(2), "{command:?}: {text}");
+        assert!(
+            text.contains("/nonexistent/logpipe.toml: No such file or directory"),
+            "{command:?}: {text}"
+        );
+    }
+    let out = logpipe()
+        .args([
+            "once",
+            "--source",
+            "file:/nonexistent/api.log",
+            "--sink",
+            "null:",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("/nonexistent/api.log: No such file or directory"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -114,7 +114,8 @@ fn generate(path: &Path, lines: usize) -> anyhow::Result<()> {
 }
 
 fn read_corpus(path: &Path, max: usize) -> anyhow::Result<Vec<Record>> {
-    let mut source = FileSource::open(path).map_err(|e| ExitError::bad_input(e.to_string()))?;
+    let mut source =
+        FileSource::open(path).map_err(|e| ExitError::bad_input(crate::chain::chain(&e)))?;
     Ok(source.next_batch(max)?)
 }
 
@@ -262,8 +263,8 @@ fn pipeline_figures(plan: &Plan, corpus: &Path, base: &RunOptions) -> anyhow::Re
                 reset_peak_rss();
                 let cpu0 = process_cpu_seconds();
                 let start = Instant::now();
-                let source =
-                    FileSource::open(corpus).map_err(|e| ExitError::bad_input(e.to_string()))?;
+                let source = FileSource::open(corpus)
+                    .map_err(|e| ExitError::bad_input(crate::chain::chain(&e)))?;
                 let summary = run_file(
                     source,
                     plan,

@@ -65,7 +65,8 @@ impl CheckCommand {
             }
             Err(e) => {
                 report(&mut ok, "configuration", Err(format!("{e:#}")));
-                return Ok(ExitCode::from(super::exit::FAILURE));
+                // The same status as any command given this configuration.
+                return Ok(super::exit::code_for(&e));
             }
         };
         let plan: Option<Plan> = match settings.engine().and_then(|e| settings.plan(&e)) {
@@ -109,7 +110,7 @@ impl CheckCommand {
                 let result = if let Some(path) = spec.strip_prefix("file:") {
                     FileSource::open(path.as_ref())
                         .map(|_| "readable".to_string())
-                        .map_err(|e| e.to_string())
+                        .map_err(|e| crate::chain::chain(&e))
                 } else {
                     match crate::source::http::Endpoint::parse(spec, &settings.gradio_api) {
                         None => Err("expected gradio:URL, rest:URL or file:PATH".to_string()),

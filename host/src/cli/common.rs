@@ -103,7 +103,8 @@ impl PipelineArgs {
     /// Applies precedence: flags > environment > file > defaults.
     pub fn resolve(&self) -> anyhow::Result<Settings> {
         let file = match &self.config {
-            Some(p) => RawConfig::from_file(p).map_err(|e| ExitError::bad_input(e.to_string()))?,
+            Some(p) => RawConfig::from_file(p)
+                .map_err(|e| ExitError::bad_input(crate::chain::chain(&e)))?,
             None => RawConfig::default(),
         };
         let from_file = || match &self.config {
@@ -503,7 +504,9 @@ impl Settings {
         let source = WindowSource::open(collector, checkpoint).map_err(|e| match e
             .downcast::<CheckpointError>()
         {
-            Ok(c @ CheckpointError::Corrupt { .. }) => ExitError::bad_input(c.to_string()).into(),
+            Ok(c @ CheckpointError::Corrupt { .. }) => {
+                ExitError::bad_input(crate::chain::chain(&c)).into()
+            }
             Ok(other) => anyhow::Error::new(other),
             Err(other) => other,
         })?;
@@ -525,7 +528,7 @@ impl Settings {
                     if s.starts_with("es:") {
                         anyhow::Error::new(e)
                     } else {
-                        ExitError::bad_input(e.to_string()).into()
+                        ExitError::bad_input(crate::chain::chain(&e)).into()
                     }
                 })
             })

@@ -71,6 +71,7 @@ impl ExportCommand {
                 .transpose()
                 .map_err(ExitError::bad_input)?,
         };
+        let ranged = range.since.is_some() || range.until.is_some();
         let sink = settings
             .sinks
             .iter()
@@ -129,6 +130,13 @@ impl ExportCommand {
         progress.finish();
         println!("{written} rows written to {}", args.out.display());
         println!("{read} documents read from {} in {sink}", args.index);
+        if read == 0 {
+            eprintln!(
+                "warning: {sink} has no {} documents{}: fill it with `logpipe run` or `logpipe once --sink {sink}`",
+                args.index,
+                if ranged { " in the time range" } else { "" }
+            );
+        }
         if skipped > 0 {
             println!("{skipped} without a prediction left out (use --all to include them)");
         }

@@ -30,8 +30,8 @@ impl OnceCommand {
         let mut sinks = settings.open_sinks(&plan)?;
         let mut checkpoint_failed = false;
         let summary = if let Some(path) = source.strip_prefix("file:") {
-            let file =
-                FileSource::open(path.as_ref()).map_err(|e| ExitError::bad_input(e.to_string()))?;
+            let file = FileSource::open(path.as_ref())
+                .map_err(|e| ExitError::bad_input(crate::chain::chain(&e)))?;
             let mut progress = Progress::new("once", "lines", file.position().total);
             let summary = run_file(file, &plan, &mut sinks, &settings.run, &mut |s, at| {
                 progress.update(s.lines, at.done)
@@ -40,7 +40,7 @@ impl OnceCommand {
             summary
         } else {
             let _state_lock = crate::ids::StateLock::acquire(&settings.state_dir)
-                .map_err(|e| ExitError::bad_input(e.to_string()))?;
+                .map_err(|e| ExitError::bad_input(crate::chain::chain(&e)))?;
             let mut window = settings.window_source(&source)?.ok_or_else(|| {
                 ExitError::bad_input(format!(
                     "source `{source}`: expected gradio:URL, rest:URL or file:PATH"

@@ -44,7 +44,7 @@ impl RunCommand {
         let metrics = Arc::new(Metrics::default());
         // Held for the life of the process, across configuration reloads.
         let _state_lock = StateLock::acquire(&self.pipeline.resolve()?.state_dir)
-            .map_err(|e| ExitError::bad_input(e.to_string()))?;
+            .map_err(|e| ExitError::bad_input(crate::chain::chain(&e)))?;
         // Handlers are installed now, so a signal during start-up or the first poll
         // is not fatal.
         let mut stop = StopSignal::install()?;
