@@ -581,3 +581,18 @@ fn missing_files_name_the_os_reason_and_exit_2_in_every_command() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_binary_file_is_refused_with_status_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("api.log.gz");
+    std::fs::write(&file, b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03 compressed").unwrap();
+    let out = logpipe()
+        .args(["once", "--sink", "null:", "--source"])
+        .arg(format!("file:{}", file.display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is not a log file: it holds a NUL byte at offset 3"), "{stderr}");
+}

@@ -40,6 +40,9 @@ pub struct PipelineArgs {
     #[arg(long)]
     pub source: Option<String>,
     /// Sink: es:URL, sqlite:PATH, dir:PATH or null:. Repeat for several.
+    /// es: and sqlite: keep one document per index and id (a replay adds
+    /// nothing); dir: is an append-only log (a replay appends again: keep the
+    /// last line per `_id`, e.g. `jq -s 'unique_by(._id)'`).
     #[arg(long = "sink")]
     pub sinks: Vec<String>,
     /// State directory (checkpoint, default store) [env: LOGPIPE_STATE_DIR].

@@ -7,6 +7,9 @@ use super::window::parse_window;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
+/// Bytes at the start of a file searched for NUL (binary data).
+const BINARY_PROBE_BYTES: usize = 8 << 10;
+
 /// Errors of the file source.
 #[derive(Debug, thiserror::Error)]
 pub enum FileSourceError {
@@ -18,6 +21,14 @@ pub enum FileSourceError {
         /// The error.
         #[source]
         source: std::io::Error,
+    },
+    /// A file with NUL bytes at its start: not text, so not a log.
+    #[error("{path} is not a log file: it holds a NUL byte at offset {offset} (binary data; a compressed log must be uncompressed first)")]
+    Binary {
+        /// The file.
+        path: PathBuf,
+        /// Where the first NUL byte is.
+        offset: usize,
     },
     /// A window JSON file that does not parse.
     #[error("{path} looks like a window JSON file but is not one: {message}")]
@@ -74,12 +85,16 @@ impl FileSource {
             Box::new(file)
         };
         let mut reader = BufReader::with_capacity(1 << 20, reader);
-        let first = reader
-            .fill_buf()
-            .map_err(io)?
-            .iter()
-            .find(|b| !b.is_ascii_whitespace())
-            .copied();
+        let start = reader.fill_buf().map_err(io)?;
+        // As grep and ripgrep do: text never holds NUL, binary data nearly
+        // always does early on. Invalid UTF-8 alone is a damaged log, kept.
+        if let Some(offset) = memchr::memchr(0, &start[..start.len().min(BINARY_PROBE_BYTES)]) {
+            return Err(FileSourceError::Binary {
+                path: path.to_path_buf(),
+                offset,
+            });
+        }
+        let first = start.iter().find(|b| !b.is_ascii_whitespace()).copied();
         let mode = if first == Some(b'{') {
             let mut bytes = Vec::new();
             reader.read_to_end(&mut bytes).map_err(io)?;
