@@ -134,7 +134,8 @@ impl CheckCommand {
                 state_dir: settings.state_dir.clone(),
                 indices: plan.indices().iter().map(|i| i.to_string()).collect(),
                 line_index: plan.line_index.to_string(),
-                retention: settings.retention,
+                // A check deletes nothing: the store's retention runs with `run`.
+                retention: crate::store::Retention::keep_all(),
             };
             for spec in &settings.sinks {
                 let result = match spec.strip_prefix("es:") {
