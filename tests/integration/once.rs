@@ -586,7 +586,11 @@ fn missing_files_name_the_os_reason_and_exit_2_in_every_command() {
 fn a_binary_file_is_refused_with_status_2() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("api.log.gz");
-    std::fs::write(&file, b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03 compressed").unwrap();
+    std::fs::write(
+        &file,
+        b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03 compressed",
+    )
+    .unwrap();
     let out = logpipe()
         .args(["once", "--sink", "null:", "--source"])
         .arg(format!("file:{}", file.display()))
@@ -594,5 +598,25 @@ fn a_binary_file_is_refused_with_status_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("is not a log file: it holds a NUL byte at offset 3"), "{stderr}");
+    assert!(
+        stderr.contains("is not a log file: it holds a NUL byte at offset 3"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bench_tells_plugin_problems_once_below_its_table() {
+    let out = logpipe()
+        .args(["bench", "--no-plugins", "--corpus"])
+        .arg(fixture("api-logs.sample.log"))
+        .output()
+        .unwrap();
+    expect_success(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("plugin problem"), "{stderr}");
+    assert!(
+        stdout.contains("could not handle, per run: perf 1;"),
+        "{stdout}"
+    );
 }

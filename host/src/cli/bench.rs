@@ -247,12 +247,16 @@ fn pipeline_figures(plan: &Plan, corpus: &Path, base: &RunOptions) -> anyhow::Re
         ("1 worker", 1, false),
         ("all cores", cores(), false),
     ];
+    // Lines the plugins could not handle, per plugin (the same on every run).
+    let mut problems: Vec<String> = Vec::new();
     for execution in [Execution::Wasm, Execution::Native] {
         for (layout, workers, one_thread) in layouts {
             let options = RunOptions {
                 workers,
                 execution,
                 one_thread,
+                // Counted and told once below the table, not in it.
+                log_problems: false,
                 ..base.clone()
             };
             // Best of RUNS by wall clock (this kind of machine's speed moves from
@@ -278,6 +282,12 @@ fn pipeline_figures(plan: &Plan, corpus: &Path, base: &RunOptions) -> anyhow::Re
                 if best.is_none_or(|(_, s, _)| secs < s) {
                     best = Some((summary.lines, secs, cpu));
                 }
+                problems = summary
+                    .plugin_errors
+                    .iter()
+                    .chain(&summary.plugin_failures)
+                    .map(|(plugin, n)| format!("{plugin} {n}"))
+                    .collect();
             }
             let (lines, secs, cpu) = best.expect("at least one run");
             println!(
@@ -293,6 +303,12 @@ fn pipeline_figures(plan: &Plan, corpus: &Path, base: &RunOptions) -> anyhow::Re
                 peak
             );
         }
+    }
+    if !problems.is_empty() {
+        println!(
+            "(lines of the corpus the plugins could not handle, per run: {}; `logpipe once --source file:CORPUS --sink null:` lists them)",
+            problems.join(", ")
+        );
     }
     Ok(())
 }

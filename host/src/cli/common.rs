@@ -366,6 +366,7 @@ impl PipelineArgs {
                 execution: crate::pipeline::Execution::Wasm,
                 // One core: reader, worker and sinks take turns on it anyway.
                 one_thread: workers == 1 && cores() == 1,
+                log_problems: true,
             },
             limits,
             retention,

@@ -117,7 +117,7 @@ impl WindowSource {
         tokio::task::block_in_place(|| -> anyhow::Result<()> {
             for batch in lines.chunks(batch_lines.max(1)) {
                 let output = worker.process(batch);
-                report.summary.absorb_batch(&output);
+                report.summary.absorb_batch(&output, true);
                 let started = std::time::Instant::now();
                 for (i, sink) in sinks.iter_mut().enumerate() {
                     let written = sink.write(&output.documents).context("writing documents")?;

@@ -32,6 +32,9 @@ pub struct RunOptions {
     /// other: on a single core the reader and sink threads would only add
     /// switches between them.
     pub one_thread: bool,
+    /// Log the first plugin problems as warnings (benchmarks count them and
+    /// say so once instead).
+    pub log_problems: bool,
 }
 
 /// What a run did.
@@ -106,7 +109,7 @@ impl RunSummary {
 
     /// Counts a processed batch's filter decisions and plugin problems, logging
     /// the first problems with the line id, plugin name and version.
-    pub fn absorb_batch(&mut self, output: &BatchOutput) {
+    pub fn absorb_batch(&mut self, output: &BatchOutput, log: bool) {
         self.lines += output.lines as u64;
         self.accepted += output.accepted as u64;
         for p in &output.problems {
@@ -119,7 +122,7 @@ impl RunSummary {
             };
             let count = map.entry(p.plugin.clone()).or_default();
             *count += 1;
-            if *count <= MAX_LOGGED_PROBLEMS {
+            if log && *count <= MAX_LOGGED_PROBLEMS {
                 tracing::warn!(line = %p.line, plugin = %p.plugin, version = %p.version, failed = p.failed, "plugin problem: {}", p.reason);
             }
         }
@@ -218,12 +221,17 @@ pub fn run_file(
                 ready.push(output);
                 position = read;
                 if ready.iter().map(|o| o.documents.len()).sum::<usize>() >= MAX_WRITE_DOCUMENTS {
-                    deliver_together(std::mem::take(&mut ready), sinks, &mut summary)?;
+                    deliver_together(
+                        std::mem::take(&mut ready),
+                        sinks,
+                        &mut summary,
+                        options.log_problems,
+                    )?;
                     on_progress(&summary, position);
                 }
             }
             if !ready.is_empty() {
-                deliver_together(ready, sinks, &mut summary)?;
+                deliver_together(ready, sinks, &mut summary, options.log_problems)?;
                 on_progress(&summary, position);
             }
         }
@@ -249,7 +257,12 @@ fn run_file_on_this_thread(
         if records.is_empty() {
             return Ok(summary);
         }
-        deliver(&worker.process(&ids.assign(records)), sinks, &mut summary)?;
+        deliver(
+            &worker.process(&ids.assign(records)),
+            sinks,
+            &mut summary,
+            options.log_problems,
+        )?;
         on_progress(&summary, source.position());
     }
 }
@@ -266,15 +279,16 @@ fn deliver_together(
     outputs: Vec<BatchOutput>,
     sinks: &mut [Sink],
     summary: &mut RunSummary,
+    log: bool,
 ) -> anyhow::Result<()> {
     match outputs.as_slice() {
         [] => return Ok(()),
-        [output] => return deliver(output, sinks, summary),
+        [output] => return deliver(output, sinks, summary, log),
         _ => {}
     }
     let mut documents = Vec::with_capacity(outputs.iter().map(|o| o.documents.len()).sum());
     for output in outputs {
-        summary.absorb_batch(&output);
+        summary.absorb_batch(&output, log);
         documents.extend(output.documents);
     }
     write_to_sinks(&documents, sinks, summary)
@@ -285,8 +299,9 @@ fn deliver(
     output: &BatchOutput,
     sinks: &mut [Sink],
     summary: &mut RunSummary,
+    log: bool,
 ) -> anyhow::Result<()> {
-    summary.absorb_batch(output);
+    summary.absorb_batch(output, log);
     write_to_sinks(&output.documents, sinks, summary)
 }
 
@@ -338,6 +353,7 @@ mod tests {
                 timestamps: TimestampConverter::utc(),
                 execution: Execution::Wasm,
                 one_thread,
+                log_problems: true,
             };
             let source = FileSource::open(sample.as_ref()).unwrap();
             let mut sinks = [Sink::Dir(DirSink::open(&dir).unwrap())];

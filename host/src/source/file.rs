@@ -23,7 +23,9 @@ pub enum FileSourceError {
         source: std::io::Error,
     },
     /// A file with NUL bytes at its start: not text, so not a log.
-    #[error("{path} is not a log file: it holds a NUL byte at offset {offset} (binary data; a compressed log must be uncompressed first)")]
+    #[error(
+        "{path} is not a log file: it holds a NUL byte at offset {offset} (binary data; a compressed log must be uncompressed first)"
+    )]
     Binary {
         /// The file.
         path: PathBuf,
