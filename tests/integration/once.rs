@@ -277,6 +277,12 @@ fn config_show_gives_origins_and_masks_secrets() {
         "{text}"
     );
     assert!(line("hf_token").contains("******"));
+    assert!(
+        line("stages").contains(
+            "message (fields -> @line, prediction -> ml-api-message); filter; perf (fields -> @line, metrics -> ml-api-perfs)"
+        ),
+        "{text}"
+    );
     // Unknown keys are rejected with the file named.
     std::fs::write(&cfg, "batch_line = 3\n").unwrap();
     let bad = logpipe()

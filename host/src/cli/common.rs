@@ -348,11 +348,12 @@ impl PipelineArgs {
         let stages = file.stages.is_some();
         o.entries.push(ConfigEntry {
             key: "stages".into(),
-            value: if stages {
-                "as configured".into()
-            } else {
-                "message, filter, perf (the design document's)".into()
-            },
+            value: describe_stages(
+                &file
+                    .stages
+                    .clone()
+                    .unwrap_or_else(crate::config::default_stages),
+            ),
             origin: if stages { from_file() } else { Origin::Default },
         });
         Ok(Settings {
@@ -538,4 +539,31 @@ impl Settings {
             })
             .collect()
     }
+}
+
+/// The stages on one line, in order: `message (fields -> @line, prediction ->
+/// ml-api-message); filter; perf (...)`, with each stage's configuration.
+fn describe_stages(stages: &[crate::config::RawStage]) -> String {
+    stages
+        .iter()
+        .map(|stage| {
+            let mut parts: Vec<String> = stage
+                .outputs
+                .iter()
+                .map(|(channel, to)| format!("{channel} -> {to}"))
+                .collect();
+            parts.extend(
+                stage
+                    .config
+                    .iter()
+                    .map(|(key, value)| format!("{key} = {value:?}")),
+            );
+            if parts.is_empty() {
+                stage.plugin.clone()
+            } else {
+                format!("{} ({})", stage.plugin, parts.join(", "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
