@@ -277,6 +277,8 @@ fn config_show_gives_origins_and_masks_secrets() {
         "{text}"
     );
     assert!(line("hf_token").contains("******"));
+    let credentials = line("elasticsearch_url_credentials");
+    assert!(credentials.contains("******") && credentials.contains("(flag --sink)"));
     assert!(
         line("stages").contains(
             "message (fields -> @line, prediction -> ml-api-message); filter; perf (fields -> @line, metrics -> ml-api-perfs)"

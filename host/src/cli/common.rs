@@ -310,6 +310,30 @@ impl PipelineArgs {
         if token.is_some() {
             o.secret("hf_token", Origin::Env("HF_TOKEN"));
         }
+        // Elasticsearch credentials are read by the sink; say which were found.
+        if sinks.iter().any(|s| s.starts_with("es:")) {
+            for (key, var) in [
+                ("elasticsearch_username", "ELASTICSEARCH_USERNAME"),
+                ("elasticsearch_password", "ELASTICSEARCH_PASSWORD"),
+                ("elasticsearch_api_key", "ELASTICSEARCH_API_KEY"),
+            ] {
+                if env(var).is_some() {
+                    o.secret(key, Origin::Env(var));
+                }
+            }
+            if sinks
+                .iter()
+                .any(|s| s.strip_prefix("es:").is_some_and(|u| u.contains('@')))
+            {
+                // In the sink's URL: wherever the sinks came from.
+                let origin = o
+                    .entries
+                    .iter()
+                    .find(|e| e.key == "sinks")
+                    .map_or(Origin::Default, |e| e.origin.clone());
+                o.secret("elasticsearch_url_credentials", origin);
+            }
+        }
         let metrics_listen = match o.pick(
             "metrics_listen",
             [(file.metrics_listen.clone(), from_file())],
