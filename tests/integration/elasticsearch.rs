@@ -385,3 +385,30 @@ outputs = {{ out = "@line" }}
     let docs = es.documents(&logs);
     assert_eq!(docs[0]["_source"]["status_code"], "not a number");
 }
+
+#[test]
+fn bench_against_the_search_server_leaves_no_index_behind() {
+    let Some(es) = SearchServer::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = logpipe()
+        .args([
+            "bench",
+            "--no-plugins",
+            "--no-pipeline",
+            "--es",
+            &es.url,
+            "--corpus",
+        ])
+        .arg(fixture("api-logs.sample.log"))
+        .arg("--state-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    expect_success(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ratio logpipe / raw"));
+    let (status, indices) = es.get("/_cat/indices/bench-*?format=json").unwrap();
+    assert_eq!(status, 200, "{indices}");
+    assert!(!indices.contains("bench-"), "left behind: {indices}");
+}

@@ -441,5 +441,31 @@ fn es_figures(
         report.stored.values().sum::<u64>(),
         report.dead_letters
     );
+    // The benchmark's indices are its own: nothing is left behind. Named one
+    // by one (Elasticsearch refuses wildcard deletes by default).
+    let mut names: Vec<&str> = raw_docs
+        .iter()
+        .chain(&docs)
+        .map(|d| d.index.as_ref())
+        .chain([line_index.as_str()])
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let target = format!("{}/{}", url.trim_end_matches('/'), names.join(","));
+    let deleted = runtime.block_on(async {
+        let resp = client
+            .delete(&target)
+            .query(&[("ignore_unavailable", "true")])
+            .send()
+            .await?;
+        anyhow::Ok(resp.status())
+    });
+    match deleted {
+        Ok(status) if status.is_success() => {}
+        Ok(status) => {
+            eprintln!("warning: deleting the benchmark's indices bench-{stamp}-*: status {status}")
+        }
+        Err(e) => eprintln!("warning: deleting the benchmark's indices bench-{stamp}-*: {e:#}"),
+    }
     Ok(())
 }
