@@ -30,6 +30,11 @@ pub struct SimulateCommand {
     /// Share of prediction calls that fail (422, 400, 500).
     #[arg(long, default_value_t = 0.05)]
     error_rate: f64,
+    /// Time of the first line (RFC 3339 or YYYY-MM-DD), for a log in the
+    /// past. Default: the lines at start end now and new lines carry the
+    /// clock's time.
+    #[arg(long)]
+    start: Option<String>,
     /// Random seed.
     #[arg(long, default_value_t = 20251121)]
     seed: u64,
@@ -45,6 +50,16 @@ impl SimulateCommand {
                 prediction_share: self.prediction_share.clamp(0.0, 1.0),
                 performance_monitoring: !self.no_performance,
                 error_rate: self.error_rate.clamp(0.0, 1.0),
+                start: self
+                    .start
+                    .as_deref()
+                    .map(|t| {
+                        crate::export::read::parse_time(t)
+                            .and_then(|t| t.parse::<jiff::Timestamp>().map_err(|e| e.to_string()))
+                            .map(|t| t.as_second())
+                    })
+                    .transpose()
+                    .map_err(|e| super::exit::ExitError::bad_input(format!("--start: {e}")))?,
             };
             let sim = Simulator::start(self.listen, knobs, self.initial_lines)
                 .await

@@ -16,6 +16,10 @@ pub struct Knobs {
     pub performance_monitoring: bool,
     /// Share of prediction calls that fail (422, 400 or 500).
     pub error_rate: f64,
+    /// Time of the first line (Unix seconds). `None`: the lines logged at
+    /// start end about now, and lines logged while growing carry the clock's
+    /// time, as a live API's do.
+    pub start: Option<i64>,
 }
 
 impl Default for Knobs {
@@ -25,6 +29,7 @@ impl Default for Knobs {
             prediction_share: 0.4,
             performance_monitoring: true,
             error_rate: 0.05,
+            start: None,
         }
     }
 }
@@ -63,6 +68,8 @@ pub struct Generator {
     /// Seconds since the Unix epoch of the current line.
     now: i64,
     started: bool,
+    /// Whether events take the clock's time rather than stepping from the last.
+    real_time: bool,
 }
 
 impl Generator {
@@ -73,7 +80,13 @@ impl Generator {
             knobs,
             now: start,
             started: false,
+            real_time: false,
         }
+    }
+
+    /// From now on, events carry the clock's time (never going back).
+    pub fn follow_clock(&mut self) {
+        self.real_time = true;
     }
 
     fn stamp(&self) -> String {
@@ -91,7 +104,13 @@ impl Generator {
             self.started = true;
             return self.startup();
         }
-        self.now += i64::from(self.rng.u32(0..4));
+        // The step is drawn either way, so the same seed gives the same events.
+        let step = i64::from(self.rng.u32(0..4));
+        self.now = if self.real_time {
+            self.now.max(jiff::Timestamp::now().as_second())
+        } else {
+            self.now + step
+        };
         let k = self.rng.f64();
         if k < self.knobs.prediction_share {
             self.prediction()

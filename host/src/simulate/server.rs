@@ -61,7 +61,12 @@ impl Simulator {
         knobs: Knobs,
         initial_lines: usize,
     ) -> std::io::Result<Self> {
-        let start = jiff::Timestamp::now().as_second() - 24 * 3600;
+        // About two seconds per line (0-3 s between events of 1-3 lines): the
+        // lines logged at start end about now.
+        let follow_clock = knobs.start.is_none();
+        let start = knobs
+            .start
+            .unwrap_or_else(|| jiff::Timestamp::now().as_second() - 2 * initial_lines as i64);
         let state = Arc::new(Mutex::new(Sim {
             window: VecDeque::with_capacity(WINDOW),
             ledger: Vec::new(),
@@ -74,6 +79,9 @@ impl Simulator {
             growing: false,
         }));
         push_lines(&state, initial_lines);
+        if follow_clock {
+            lock(&state).generator.follow_clock();
+        }
         let app = Router::new()
             .route("/gradio_api/call/{api}", post(call))
             .route("/gradio_api/call/{api}/{event}", get(events))
@@ -327,4 +335,46 @@ async fn ledger(State(s): State<Shared>) -> Response {
         sim.ledger.join("\n"),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn time_of(line: &str) -> i64 {
+        format!("{}Z", line[..19].replace(' ', "T"))
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+            .as_second()
+    }
+
+    #[test]
+    fn lines_carry_the_clocks_time_unless_a_start_is_given() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let any = "127.0.0.1:0".parse().unwrap();
+            let now = jiff::Timestamp::now().as_second();
+            let sim = Simulator::start(any, Knobs::default(), 200).await.unwrap();
+            let ledger = sim.ledger();
+            let last = time_of(ledger.last().unwrap());
+            assert!((now - 600..=now + 5).contains(&last), "{last} vs {now}");
+            assert!(time_of(&ledger[0]) < last);
+            sim.push_lines(5);
+            let grown = time_of(sim.ledger().last().unwrap());
+            assert!((now..=now + 5).contains(&grown), "{grown} vs {now}");
+
+            let start = 1_763_716_323; // 2025-11-21 09:12:03
+            let knobs = Knobs {
+                start: Some(start),
+                ..Knobs::default()
+            };
+            let past = Simulator::start(any, knobs, 50).await.unwrap();
+            let ledger = past.ledger();
+            assert_eq!(time_of(&ledger[0]), start);
+            assert!(time_of(ledger.last().unwrap()) < start + 3600);
+        });
+    }
 }
