@@ -18,7 +18,8 @@ best_of() { # command... -> best wall-clock seconds of $runs runs
     for _ in $(seq "$runs"); do
         rm -rf "$work/out" "$work/store.db" "$work/store.db-wal" "$work/store.db-shm"
         local t
-        t=$( { /usr/bin/time -f "%e" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+        /usr/bin/time -o "$work/time" -f "%e" "$@" >/dev/null 2>&1
+        t=$(tail -1 "$work/time")
         if [[ -z $best ]] || awk "BEGIN{exit !($t < $best)}"; then best=$t; fi
     done
     echo "$best"

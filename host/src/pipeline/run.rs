@@ -252,20 +252,36 @@ fn run_file_on_this_thread(
         .context("starting a worker")?;
     let mut ids = IdAssigner::default();
     let mut summary = RunSummary::default();
+    // Batches go to the sinks together, as the threaded run's do when the
+    // sinks are the slower stage (here they always wait for the plugins).
+    let mut ready: Vec<BatchOutput> = Vec::new();
+    let mut documents = 0;
     loop {
         let records = source.next_batch(options.batch_lines.max(1))?;
-        if records.is_empty() {
+        let end = records.is_empty();
+        if !end {
+            let output = worker.process(&ids.assign(records));
+            documents += output.documents.len();
+            ready.push(output);
+        }
+        if end || documents >= ONE_THREAD_WRITE_DOCUMENTS {
+            deliver_together(
+                std::mem::take(&mut ready),
+                sinks,
+                &mut summary,
+                options.log_problems,
+            )?;
+            documents = 0;
+            on_progress(&summary, source.position());
+        }
+        if end {
             return Ok(summary);
         }
-        deliver(
-            &worker.process(&ids.assign(records)),
-            sinks,
-            &mut summary,
-            options.log_problems,
-        )?;
-        on_progress(&summary, source.position());
     }
 }
+
+/// Documents gathered on one thread before they are written.
+const ONE_THREAD_WRITE_DOCUMENTS: usize = 8192;
 
 /// Batches that finished while the sinks write, beyond two per worker, that
 /// can wait for the next write (a slow sink then gets fewer, larger writes).
