@@ -252,8 +252,13 @@ fn run_file_on_this_thread(
         .context("starting a worker")?;
     let mut ids = IdAssigner::default();
     let mut summary = RunSummary::default();
-    // Batches go to the sinks together, as the threaded run's do when the
-    // sinks are the slower stage (here they always wait for the plugins).
+    // Batches go together to sinks that prefer large writes, as the threaded
+    // run's do when the sinks are the slower stage.
+    let gather = if sinks.iter().any(Sink::prefers_large_writes) {
+        ONE_THREAD_WRITE_DOCUMENTS
+    } else {
+        0
+    };
     let mut ready: Vec<BatchOutput> = Vec::new();
     let mut documents = 0;
     loop {
@@ -264,7 +269,7 @@ fn run_file_on_this_thread(
             documents += output.documents.len();
             ready.push(output);
         }
-        if end || documents >= ONE_THREAD_WRITE_DOCUMENTS {
+        if end || documents >= gather {
             deliver_together(
                 std::mem::take(&mut ready),
                 sinks,
@@ -280,7 +285,8 @@ fn run_file_on_this_thread(
     }
 }
 
-/// Documents gathered on one thread before they are written.
+/// Documents gathered on one thread before they are written to a sink that
+/// prefers large writes.
 const ONE_THREAD_WRITE_DOCUMENTS: usize = 8192;
 
 /// Batches that finished while the sinks write, beyond two per worker, that

@@ -103,6 +103,13 @@ impl Sink {
         }
     }
 
+    /// Whether fewer, larger writes cost this sink much less than many small
+    /// ones (the embedded store: each write is a transaction with an fsync).
+    /// Others are written batch by batch, while the documents are in cache.
+    pub fn prefers_large_writes(&self) -> bool {
+        matches!(self, Sink::Sqlite(_))
+    }
+
     /// Stores documents; returns when they are durable in the sink.
     pub fn write(&mut self, docs: &[Document]) -> Result<WriteReport, SinkError> {
         match self {
