@@ -8,6 +8,7 @@ pub mod chain;
 pub mod cli;
 pub mod config;
 pub mod document;
+pub mod drift;
 pub mod export;
 pub mod fsutil;
 pub mod ids;

@@ -3,6 +3,7 @@
 
 mod collect;
 mod contract;
+mod drift;
 mod elasticsearch;
 mod export;
 mod gradio;

@@ -1,0 +1,139 @@
+//! Exact per-value counts of one column: what every drift statistic is
+//! computed from. The model's features are discrete, so a window of any size
+//! is a few hundred numbers, and two windows add up exactly (no sampling).
+
+use std::collections::BTreeMap;
+
+/// A value ordered totally (`f64::total_cmp`), so it can key a map.
+#[derive(Debug, Clone, Copy)]
+pub struct Value(pub f64);
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.total_cmp(&other.0).is_eq()
+    }
+}
+
+impl Eq for Value {}
+
+impl PartialOrd for Value {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Value {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+/// How many times each value occurs in a column, and how many rows had none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    values: BTreeMap<Value, u64>,
+    /// Rows without a value (null, NaN or infinite, which Evidently drops).
+    pub missing: u64,
+}
+
+impl Counts {
+    /// Counts a column's values.
+    pub fn of(values: impl IntoIterator<Item = Option<f64>>) -> Self {
+        let mut counts = Counts::default();
+        for v in values {
+            counts.add(v, 1);
+        }
+        counts
+    }
+
+    /// Adds `n` rows of `value`.
+    pub fn add(&mut self, value: Option<f64>, n: u64) {
+        match value.filter(|v| v.is_finite()) {
+            // -0.0 and 0.0 are one value, as they are to pandas.
+            Some(v) => *self.values.entry(Value(v + 0.0)).or_default() += n,
+            None => self.missing += n,
+        }
+    }
+
+    /// Adds another window's counts.
+    pub fn merge(&mut self, other: &Counts) {
+        for (v, n) in &other.values {
+            *self.values.entry(*v).or_default() += n;
+        }
+        self.missing += other.missing;
+    }
+
+    /// Rows with a value.
+    pub fn n(&self) -> u64 {
+        self.values.values().sum()
+    }
+
+    /// Distinct values.
+    pub fn distinct(&self) -> usize {
+        self.values.len()
+    }
+
+    /// `(value, count)` in increasing order of value.
+    pub fn iter(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
+        self.values.iter().map(|(v, n)| (v.0, *n))
+    }
+
+    /// The count of `value`.
+    pub fn count(&self, value: f64) -> u64 {
+        self.values.get(&Value(value + 0.0)).copied().unwrap_or(0)
+    }
+
+    /// Smallest and largest value.
+    pub fn range(&self) -> Option<(f64, f64)> {
+        Some((
+            self.values.keys().next()?.0,
+            self.values.keys().next_back()?.0,
+        ))
+    }
+
+    /// The population standard deviation (numpy's `std`, ddof 0).
+    pub fn std(&self) -> f64 {
+        let n = self.n() as f64;
+        if n == 0.0 {
+            return f64::NAN;
+        }
+        let mean = self.iter().map(|(v, c)| v * c as f64).sum::<f64>() / n;
+        let var = self
+            .iter()
+            .map(|(v, c)| (v - mean) * (v - mean) * c as f64)
+            .sum::<f64>()
+            / n;
+        var.sqrt()
+    }
+}
+
+/// The distinct values of both sides, in increasing order.
+pub fn union(a: &Counts, b: &Counts) -> Vec<f64> {
+    let mut keys: Vec<Value> = a.values.keys().chain(b.values.keys()).copied().collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys.into_iter().map(|v| v.0).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_add_up_and_missing_values_are_counted_apart() {
+        let mut a = Counts::of([Some(1.0), Some(2.0), None, Some(f64::NAN), Some(-0.0)]);
+        let b = Counts::of([Some(1.0), Some(0.0), Some(f64::INFINITY)]);
+        a.merge(&b);
+        assert_eq!(a.n(), 5);
+        assert_eq!(a.missing, 3);
+        assert_eq!(a.count(1.0), 2);
+        assert_eq!(a.count(0.0), 2, "-0.0 and 0.0 are one value");
+        assert_eq!(a.iter().collect::<Vec<_>>(), [(0.0, 2), (1.0, 2), (2.0, 1)]);
+        assert_eq!(a.range(), Some((0.0, 2.0)));
+        assert_eq!(
+            Counts::of([Some(1.0), Some(2.0), Some(3.0), Some(4.0)]).std(),
+            1.25f64.sqrt()
+        );
+        assert_eq!(union(&a, &Counts::of([Some(7.0)])), [0.0, 1.0, 2.0, 7.0]);
+    }
+}
