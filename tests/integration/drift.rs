@@ -5,14 +5,14 @@
 
 use crate::util::python_with;
 use logpipe::drift::counts::Counts;
-use logpipe::drift::stattests::{Kind, chisquare, jensenshannon, psi, wasserstein, z};
+use logpipe::drift::stattests::{Kind, chisquare, jensenshannon, ks, psi, wasserstein, z};
 use std::process::Command;
 
 /// Evidently's computations, with scipy and numpy.
 const EVIDENTLY: &str = r#"
 import json, sys
 import numpy as np, pandas as pd
-from scipy.stats import norm, chisquare, wasserstein_distance
+from scipy.stats import norm, chisquare, wasserstein_distance, ks_2samp
 from scipy.spatial import distance
 
 def keys_of(r, c):
@@ -56,7 +56,10 @@ for case in json.load(open(sys.argv[1])):
     r = pd.Series(case["reference"]); c = pd.Series(case["current"]); num = case["numerical"]
     rp, cp = binned(r, c, num, False)
     rq, cq = binned(r, c, num, True)
+    ks = ks_2samp(r, c)
     out.append({
+        "ks_statistic": float(ks[0]),
+        "ks": float(ks[1]),
         "z": float(z(r, c)) if r.nunique() + c.nunique() > 0 else None,
         "chisquare": float(chi(r, c)),
         "wasserstein": float(wasserstein_distance(r, c) / max(float(np.std(r)), 0.001)),
@@ -108,6 +111,12 @@ fn statistics_agree_with_scipy_as_evidently_calls_it() {
             sample(10, 1200, |r| r.f64().powi(2)),
             true,
         ),
+        // Equal sizes (scipy's other exact path), ages with a small shift.
+        (
+            sample(12, 500, |r| f64::from(r.u8(20..90))),
+            sample(13, 500, |r| f64::from(r.u8(22..90))),
+            true,
+        ),
         // A constant column on both sides, and against a two-valued one.
         (vec![1.0; 50], vec![1.0; 70], false),
         (vec![0.0; 50], sample(11, 70, binary(0.5)), false),
@@ -157,6 +166,19 @@ fn statistics_agree_with_scipy_as_evidently_calls_it() {
         } else {
             Kind::Categorical
         };
+        let k = ks(&r, &c);
+        close(
+            &format!("case {i} ks statistic"),
+            k.statistic,
+            &want["ks_statistic"],
+            false,
+        );
+        close(
+            &format!("case {i} ks"),
+            k.p_value.expect("exact up to 10,000 rows"),
+            &want["ks"],
+            true,
+        );
         close(&format!("case {i} z"), z(&r, &c), &want["z"], true);
         close(
             &format!("case {i} chisquare"),

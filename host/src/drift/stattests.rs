@@ -15,6 +15,126 @@ pub enum Kind {
     Categorical,
 }
 
+/// The two-sample Kolmogorov-Smirnov test as scipy's `ks_2samp` (two-sided,
+/// method `auto`) computes it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ks {
+    /// The largest distance between the two empirical distributions.
+    pub statistic: f64,
+    /// The p-value: exact when neither side has more than 10,000 rows;
+    /// `None` beyond, where scipy uses the `kstwo` distribution (not yet here).
+    pub p_value: Option<f64>,
+}
+
+/// Sides up to this many rows get scipy's exact p-value (`MAX_AUTO_N`).
+const KS_EXACT_MAX: u64 = 10_000;
+
+/// `ks_2samp(reference, current)` from counts (`ks_stattest.py`).
+pub fn ks(reference: &Counts, current: &Counts) -> Ks {
+    let (n1, n2) = (reference.n(), current.n());
+    let (mut c1, mut c2) = (0u64, 0u64);
+    let (mut most, mut least) = (f64::NEG_INFINITY, f64::INFINITY);
+    // The empirical distributions differ most at one of the values.
+    for key in union(reference, current) {
+        c1 += reference.count(key);
+        c2 += current.count(key);
+        let difference = c1 as f64 / n1 as f64 - c2 as f64 / n2 as f64;
+        most = most.max(difference);
+        least = least.min(difference);
+    }
+    let below = (-least).clamp(0.0, 1.0);
+    let mut statistic = if below > most { below } else { most };
+    if n1.max(n2) > KS_EXACT_MAX {
+        return Ks {
+            statistic,
+            p_value: None,
+        };
+    }
+    let g = gcd(n1, n2);
+    let lcm = (n1 / g) * n2;
+    let h = (statistic * lcm as f64).round_ties_even() as u64;
+    statistic = h as f64 / lcm as f64;
+    let p = if h == 0 {
+        1.0
+    } else if n1 == n2 {
+        prob_outside_square(n1, h)
+    } else {
+        prob_outside_lines(n1, n2, g, h)
+    };
+    Ks {
+        statistic,
+        p_value: (0.0..=1.0).contains(&p).then_some(p),
+    }
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// scipy's `_compute_prob_outside_square(n, h)`: the share of lattice paths
+/// from (0, 0) to (n, n) that leave the band |x - y| < h, by Horner's scheme
+/// over the alternating sum of binomial ratios.
+fn prob_outside_square(n: u64, h: u64) -> f64 {
+    let (nf, hf) = (n as f64, h as f64);
+    let mut p = 0.0;
+    let mut k = (n / h) as i64;
+    while k >= 0 {
+        let kh = k as f64 * hf;
+        let mut term = 1.0;
+        for j in 0..h {
+            let j = j as f64;
+            term = (nf - kh - j) * term / (nf + kh + j + 1.0);
+        }
+        p = term * (1.0 - p);
+        k -= 1;
+    }
+    2.0 * p
+}
+
+/// scipy's `_compute_outer_prob_inside_method(m, n, g, h)`: the share of
+/// lattice paths from (0, 0) to (m, n) that leave the band
+/// |x/m - y/n| < h/lcm(m, n), one column at a time over a sliding window.
+fn prob_outside_lines(m: u64, n: u64, g: u64, h: u64) -> f64 {
+    let (m, n) = if m < n { (n, m) } else { (m, n) };
+    let (m, n, g, h) = (m as i64, n as i64, g as i64, h as i64);
+    let (mg, ng) = (m / g, n / g);
+    let mut minj: i64 = 0;
+    let mut maxj: i64 = ((h as f64 / mg as f64).ceil() as i64).min(n + 1);
+    let mut curlen = maxj - minj;
+    let len = (2 * maxj + 2).min(n + 1) as usize;
+    let mut a = vec![1.0f64; len];
+    for slot in a.iter_mut().take(maxj as usize) {
+        *slot = 0.0;
+    }
+    for i in 1..=m {
+        let (lastminj, lastlen) = (minj, curlen);
+        minj = ((((ng * i - h) as f64) / mg as f64).floor() as i64 + 1).max(0);
+        minj = minj.min(n);
+        maxj = ((((ng * i + h) as f64) / mg as f64).ceil() as i64).min(n + 1);
+        if maxj <= minj {
+            return 1.0;
+        }
+        let mut val = if minj == 0 { 0.0 } else { 1.0 };
+        for jj in 0..(maxj - minj) {
+            let j = jj + minj;
+            val = (a[(jj + minj - lastminj) as usize] * i as f64 + val * j as f64) / (i + j) as f64;
+            a[jj as usize] = val;
+        }
+        curlen = maxj - minj;
+        if lastlen > curlen {
+            let from = (maxj - minj) as usize;
+            let to = (from + (lastlen - curlen) as usize).min(a.len());
+            for slot in &mut a[from.min(to)..to] {
+                *slot = 1.0;
+            }
+        }
+    }
+    a[(maxj - minj - 1) as usize]
+}
+
 /// Two-proportion Z-test p-value (`z_stattest.py`): the smallest value of
 /// both sides against the others.
 pub fn z(reference: &Counts, current: &Counts) -> f64 {
