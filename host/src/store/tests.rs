@@ -451,3 +451,27 @@ fn the_retention_worker_deletes_in_the_background_while_writes_go_on() {
     assert_eq!(left.first().unwrap().1, "id59");
     assert_eq!(left.last().unwrap().2, docs[119].source);
 }
+
+#[test]
+fn many_tiny_writes_leave_a_bounded_number_of_fragments() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let mut store = open(&path);
+    let docs: Vec<Document> = (0..300).map(|n| timed("a", n, n as i64, 10)).collect();
+    for doc in &docs {
+        store.write(std::slice::from_ref(doc)).unwrap();
+    }
+    drop(store);
+    let fragments: i64 = Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT count(*) FROM blocks WHERE codec = 0", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!((1..=64).contains(&fragments), "{fragments} fragments");
+    let expected: Vec<(String, String, String)> = docs
+        .iter()
+        .map(|d| (d.index.to_string(), d.id.clone(), d.source.clone()))
+        .collect();
+    assert_eq!(everything(&path), expected);
+}

@@ -25,6 +25,12 @@ const WAL_CHECKPOINT_PAGES: i64 = 16_384;
 /// Size the WAL file is cut back to after a checkpoint, so it stays bounded.
 const WAL_LIMIT_BYTES: i64 = 64 << 20;
 
+/// Plain fragments at most at the end of the store: past it, a write gathers
+/// them (into one fragment, or a block once full), so that a write never
+/// reads more than this many (a pipeline writing one line at a time would
+/// otherwise leave thousands before a block fills).
+const MAX_FRAGMENTS: usize = 64;
+
 /// Opens `path` with the store's settings (shared by the writer and the
 /// retention worker).
 pub fn connect(path: &Path) -> rusqlite::Result<Connection> {
@@ -243,7 +249,10 @@ fn insert_rows<'d>(
             continue;
         }
         block.push(doc.source.as_bytes());
-        if !gathered && fragment_bytes + block.text_bytes() >= BLOCK_BYTES {
+        if !gathered
+            && (fragment_bytes + block.text_bytes() >= BLOCK_BYTES
+                || fragments.len() >= MAX_FRAGMENTS)
+        {
             block = gather(tx, &fragments, &block)?;
             gathered = true;
         }
