@@ -628,3 +628,26 @@ fn bench_tells_plugin_problems_once_below_its_table() {
         "{stdout}"
     );
 }
+
+#[test]
+fn check_says_which_stages_see_only_the_filtered_lines() {
+    let sample = format!("file:{}", fixture("api-logs.sample.log").display());
+    let out = logpipe()
+        .args(["check", "--sink", "null:", "--source", &sample])
+        .output()
+        .unwrap();
+    expect_success(&out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = |plugin: &str| {
+        text.lines()
+            .find(|l| l.contains(&format!("plugin {plugin}:")))
+            .unwrap_or_else(|| panic!("{plugin}: {text}"))
+            .to_string()
+    };
+    assert!(!line("message").contains("sees only"), "{text}");
+    assert!(!line("filter").contains("sees only"), "{text}");
+    assert!(
+        line("perf").contains("sees only the lines kept by the filter `filter`"),
+        "{text}"
+    );
+}

@@ -71,8 +71,23 @@ impl CheckCommand {
         };
         let plan: Option<Plan> = match settings.engine().and_then(|e| settings.plan(&e)) {
             Ok(plan) => {
+                // A stage after a filter sees only the lines the filter keeps.
+                let mut filters: Vec<String> = Vec::new();
                 for stage in &plan.stages {
                     let i = stage.plugin.info();
+                    let reach = if filters.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; sees only the lines kept by the filter{} {} (a stage placed before \
+                             it sees every line)",
+                            if filters.len() > 1 { "s" } else { "" },
+                            filters.join(" and ")
+                        )
+                    };
+                    if i.kind == crate::plugin::contract::Kind::Filter {
+                        filters.push(format!("`{}`", i.name));
+                    }
                     let configured = crate::plugin::PluginRunner::new(
                         stage.plugin.clone(),
                         stage.config.clone(),
@@ -83,7 +98,7 @@ impl CheckCommand {
                         configured
                             .map(|_| {
                                 format!(
-                                    "{} {} ({}), from {}",
+                                    "{} {} ({}), from {}{reach}",
                                     i.kind,
                                     i.version,
                                     &i.sha256[..12],
