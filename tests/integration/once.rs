@@ -645,6 +645,11 @@ fn check_says_which_stages_see_only_the_filtered_lines() {
             .to_string()
     };
     assert!(!line("message").contains("sees only"), "{text}");
+    assert!(
+        line("message")
+            .contains("its index documents are written only for lines kept by the filter `filter`"),
+        "{text}"
+    );
     assert!(!line("filter").contains("sees only"), "{text}");
     assert!(
         line("perf").contains("sees only the lines kept by the filter `filter`"),
