@@ -89,11 +89,11 @@ impl CheckCommand {
                         names.join(" and ")
                     )
                 };
-                let any_filter = plan.stages.iter().any(|s| is_filter(s));
+                let any_filter = plan.stages.iter().any(&is_filter);
                 for (n, stage) in plan.stages.iter().enumerate() {
                     let i = stage.plugin.info();
                     let mut reach = String::new();
-                    if plan.stages[..n].iter().any(|s| is_filter(s)) {
+                    if plan.stages[..n].iter().any(&is_filter) {
                         reach.push_str(&format!(
                             "; sees only the lines kept by {}",
                             named(&plan.stages[..n])
