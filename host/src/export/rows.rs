@@ -2,24 +2,7 @@
 
 use serde_json::Value;
 
-/// The 15 patient features: training name (the Parquet column) and normalised key.
-pub const FEATURES: [(&str, &str); 15] = [
-    ("GENDER", "GENDER"),
-    ("AGE", "AGE"),
-    ("SMOKING", "SMOKING"),
-    ("YELLOW_FINGERS", "YELLOW_FINGERS"),
-    ("ANXIETY", "ANXIETY"),
-    ("PEER_PRESSURE", "PEER_PRESSURE"),
-    ("CHRONIC DISEASE", "CHRONIC_DISEASE"),
-    ("FATIGUE", "FATIGUE"),
-    ("ALLERGY", "ALLERGY"),
-    ("WHEEZING", "WHEEZING"),
-    ("ALCOHOL CONSUMING", "ALCOHOL"),
-    ("COUGHING", "COUGHING"),
-    ("SHORTNESS OF BREATH", "SHORTNESS_OF_BREATH"),
-    ("SWALLOWING DIFFICULTY", "SWALLOWING_DIFFICULTY"),
-    ("CHEST PAIN", "CHEST_PAIN"),
-];
+pub use crate::store::columns::FEATURES;
 
 /// One typed prediction.
 #[derive(Debug, Clone, PartialEq)]

@@ -10,23 +10,25 @@
 
 use logpipe_plugin_sdk::json::{JsonError, ObjectFields, skip_value, skip_ws};
 
-/// The model's 15 features: key in `input_data` and column name.
+/// The model's 15 features, in training order: training name (the Parquet
+/// column of `export`) and key in `input_data`. Each is a store column named
+/// as its key in lower case (`CHRONIC_DISEASE` → `chronic_disease`).
 pub const FEATURES: [(&str, &str); 15] = [
-    ("GENDER", "gender"),
-    ("AGE", "age"),
-    ("SMOKING", "smoking"),
-    ("YELLOW_FINGERS", "yellow_fingers"),
-    ("ANXIETY", "anxiety"),
-    ("PEER_PRESSURE", "peer_pressure"),
-    ("CHRONIC_DISEASE", "chronic_disease"),
-    ("FATIGUE", "fatigue"),
-    ("ALLERGY", "allergy"),
-    ("WHEEZING", "wheezing"),
-    ("ALCOHOL", "alcohol"),
-    ("COUGHING", "coughing"),
-    ("SHORTNESS_OF_BREATH", "shortness_of_breath"),
-    ("SWALLOWING_DIFFICULTY", "swallowing_difficulty"),
-    ("CHEST_PAIN", "chest_pain"),
+    ("GENDER", "GENDER"),
+    ("AGE", "AGE"),
+    ("SMOKING", "SMOKING"),
+    ("YELLOW_FINGERS", "YELLOW_FINGERS"),
+    ("ANXIETY", "ANXIETY"),
+    ("PEER_PRESSURE", "PEER_PRESSURE"),
+    ("CHRONIC DISEASE", "CHRONIC_DISEASE"),
+    ("FATIGUE", "FATIGUE"),
+    ("ALLERGY", "ALLERGY"),
+    ("WHEEZING", "WHEEZING"),
+    ("ALCOHOL CONSUMING", "ALCOHOL"),
+    ("COUGHING", "COUGHING"),
+    ("SHORTNESS OF BREATH", "SHORTNESS_OF_BREATH"),
+    ("SWALLOWING DIFFICULTY", "SWALLOWING_DIFFICULTY"),
+    ("CHEST PAIN", "CHEST_PAIN"),
 ];
 
 /// Top-level numeric fields of performance and message documents, each its
@@ -111,7 +113,7 @@ impl<'a> Columns<'a> {
         while let Some(field) = fields.next() {
             let field = field?;
             let key = &source[field.key];
-            if let Some(i) = FEATURES.iter().position(|(k, _)| *k == key) {
+            if let Some(i) = FEATURES.iter().position(|(_, k)| *k == key) {
                 self.features[i] = number(&source[field.value]);
             }
         }

@@ -25,8 +25,8 @@ pub const VERSION: i64 = 3;
 /// index. `documents_transaction` puts them under their line's ten minutes
 /// (`line_time / 1000`), so a write touches the pages of the last minutes, and
 /// a lookup seeks once per ten minutes of data (a year: 52,560 seeks).
-pub fn document_columns() -> Vec<(&'static str, &'static str)> {
-    let mut columns = vec![
+pub fn document_columns() -> Vec<(String, &'static str)> {
+    let mut columns: Vec<(String, &'static str)> = [
         ("index_name", "TEXT NOT NULL"),
         ("id", "TEXT NOT NULL"),
         ("line_time", "INTEGER"),
@@ -39,10 +39,13 @@ pub fn document_columns() -> Vec<(&'static str, &'static str)> {
         ("status_code", "INTEGER"),
         ("prediction", "INTEGER"),
         ("probability", "REAL"),
-    ];
+    ]
+    .into_iter()
+    .map(|(name, ty)| (name.to_string(), ty))
+    .collect();
     columns.extend(MEASURES.iter().map(|m| {
         (
-            *m,
+            m.to_string(),
             if *m == "function_calls" {
                 "INTEGER"
             } else {
@@ -51,7 +54,11 @@ pub fn document_columns() -> Vec<(&'static str, &'static str)> {
         )
     }));
     // INTEGER affinity: 0 and 1 take no space, a fractional AGE stays REAL.
-    columns.extend(FEATURES.iter().map(|(_, column)| (*column, "INTEGER")));
+    columns.extend(
+        FEATURES
+            .iter()
+            .map(|(_, key)| (key.to_ascii_lowercase(), "INTEGER")),
+    );
     columns
 }
 

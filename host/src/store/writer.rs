@@ -226,7 +226,7 @@ fn insert_rows<'d>(
     // Blocks that are full, compressed together at the end.
     let mut full = Vec::new();
 
-    let mut row = tx.prepare_cached(&insert_statement())?;
+    let mut row = tx.prepare_cached(insert_statement())?;
     let mut report = WriteReport::default();
     // Documents moved from an older store are unique by index and id alone.
     let legacy: bool = tx.query_row(
@@ -361,16 +361,20 @@ fn gather(
     Ok(whole)
 }
 
-/// `INSERT INTO documents (seq, <columns>) VALUES (?1, ...) ON CONFLICT DO NOTHING`.
-fn insert_statement() -> String {
-    let columns = schema::document_columns();
-    let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
-    let slots: Vec<String> = (1..=columns.len() + 1).map(|i| format!("?{i}")).collect();
-    format!(
-        "INSERT INTO documents (seq, {}) VALUES ({}) ON CONFLICT DO NOTHING",
-        names.join(", "),
-        slots.join(", ")
-    )
+/// `INSERT INTO documents (seq, <columns>) VALUES (?1, ...) ON CONFLICT DO
+/// NOTHING`, made once.
+fn insert_statement() -> &'static str {
+    static STATEMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let columns = schema::document_columns();
+        let names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
+        let slots: Vec<String> = (1..=columns.len() + 1).map(|i| format!("?{i}")).collect();
+        format!(
+            "INSERT INTO documents (seq, {}) VALUES ({}) ON CONFLICT DO NOTHING",
+            names.join(", "),
+            slots.join(", ")
+        )
+    });
+    &STATEMENT
 }
 
 /// Binds one document's row to the insert statement and runs it; returns the
