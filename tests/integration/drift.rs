@@ -77,7 +77,7 @@ fn sample(seed: u64, n: usize, draw: impl Fn(&mut fastrand::Rng) -> f64) -> Vec<
 
 #[test]
 fn statistics_agree_with_scipy_as_evidently_calls_it() {
-    let Some(python) = python_with("scipy.stats") else {
+    let Some(python) = python_with("scipy.stats, pandas") else {
         return;
     };
     let binary = |share: f64| move |r: &mut fastrand::Rng| f64::from(u8::from(r.f64() < share));
