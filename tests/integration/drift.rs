@@ -173,12 +173,7 @@ fn statistics_agree_with_scipy_as_evidently_calls_it() {
             &want["ks_statistic"],
             false,
         );
-        close(
-            &format!("case {i} ks"),
-            k.p_value.expect("exact up to 10,000 rows"),
-            &want["ks"],
-            true,
-        );
+        close(&format!("case {i} ks"), k.p_value, &want["ks"], true);
         close(&format!("case {i} z"), z(&r, &c), &want["z"], true);
         close(
             &format!("case {i} chisquare"),
@@ -204,5 +199,192 @@ fn statistics_agree_with_scipy_as_evidently_calls_it() {
             &want["psi"],
             false,
         );
+    }
+}
+
+/// scipy's `kstwo.sf` over a grid of sizes and statistics that reaches each
+/// of its methods (Ruben-Gambino, Durbin's matrix, Pomeranz, Pelz-Good, the
+/// one-sided sum and its approximation beyond a million).
+#[test]
+fn kolmogorov_distribution_agrees_with_scipy() {
+    let Some(python) = python_with("scipy.stats") else {
+        return;
+    };
+    let sizes = [
+        1u64, 2, 5, 10, 37, 140, 141, 500, 1000, 4999, 20_000, 100_000, 100_001, 999_999, 2_000_000,
+    ];
+    let fractions = [
+        0.3, 0.6, 0.9, 1.2, 1.5, 2.0, 3.0, 5.0, 8.0, 15.0, 40.0, 100.0,
+    ];
+    // x = f / sqrt(n) for moderate tails, and a few absolute ones.
+    let mut grid = Vec::new();
+    for n in sizes {
+        for f in fractions {
+            grid.push((n, (f / (n as f64).sqrt()).min(0.999)));
+        }
+        for x in [0.01, 0.05, 0.2, 0.5, 0.7, 0.95] {
+            grid.push((n, x));
+        }
+    }
+    let script = "import json, sys\nfrom scipy.stats import kstwo\n\
+                  print(json.dumps([float(kstwo.sf(x, n)) for n, x in json.load(sys.stdin)]))";
+    let mut child = Command::new(python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    serde_json::to_writer(child.stdin.take().unwrap(), &grid).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let expected: Vec<f64> = serde_json::from_slice(&out.stdout).unwrap();
+    let mut failures = Vec::new();
+    for ((n, x), want) in grid.iter().zip(expected) {
+        let ours = logpipe::drift::kolmogorov::kstwo_sf(*n, *x);
+        let ok = (ours - want).abs() <= 1e-6 * want.abs() || (ours - want).abs() < 1e-300;
+        if !ok {
+            failures.push(format!("n {n} x {x}: ours {ours:e}, scipy {want:e}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Writes generated Parquet pairs and Evidently's own verdicts on them
+/// (`Report([DataDriftPreset()])`, evidently 0.7, include_tests for each
+/// column's drifted flag): both sides of the 1,000-row switch (and exactly
+/// 1,000), a no-drift pair, constant columns, a category on one side only,
+/// missing values (an integer column with one becomes float to pandas), and a
+/// current side over 10,000 rows (scipy's asymptotic K-S p-value).
+const EVIDENTLY_PAIRS: &str = r#"
+import json, sys
+import numpy as np, pandas as pd
+from evidently import Report
+from evidently.presets import DataDriftPreset
+
+NAMES = ["GENDER", "AGE", "SMOKING", "YELLOW_FINGERS", "ANXIETY", "PEER_PRESSURE",
+         "CHRONIC DISEASE", "FATIGUE", "ALLERGY", "WHEEZING", "ALCOHOL CONSUMING", "COUGHING",
+         "SHORTNESS OF BREATH", "SWALLOWING DIFFICULTY", "CHEST PAIN"]
+TESTS = {"K-S p_value": "ks", "Z-test p_value": "z", "chi-square p_value": "chisquare",
+         "Wasserstein distance (normed)": "wasserstein", "Jensen-Shannon distance": "jensenshannon",
+         "PSI": "psi"}
+
+def side(rng, n, age=60.0, smoke=0.5, pos=0.5, allergy=2):
+    d = {}
+    for c in NAMES:
+        if c == "AGE":
+            d[c] = np.clip(np.round(rng.normal(age, 8, n)), 20, 90).astype(float)
+        elif c == "SMOKING":
+            d[c] = 1 + (rng.random(n) < smoke).astype(np.int64)
+        elif c == "ALLERGY":
+            d[c] = rng.integers(1, allergy + 1, n).astype(np.int64)
+        else:
+            d[c] = rng.integers(1, 3, n).astype(np.int64)
+    d["prediction"] = (rng.random(n) < pos).astype(np.int64)
+    d["probability"] = np.round(rng.beta(2 + 3 * (pos - 0.5), 5, n), 4)
+    return pd.DataFrame(d)
+
+def cases(rng):
+    yield "small-drift", side(rng, 800), side(rng, 600, age=66, smoke=0.7, pos=0.6)
+    yield "small-same", side(rng, 900), side(rng, 700)
+    yield "exactly-1000", side(rng, 1000), side(rng, 1000, age=62)
+    yield "just-over-1000", side(rng, 1001), side(rng, 1000, age=62, smoke=0.6)
+    yield "large-drift", side(rng, 5000), side(rng, 3000, age=70, smoke=0.8, pos=0.7)
+    yield "large-same", side(rng, 4000), side(rng, 4000)
+    r, c = side(rng, 700), side(rng, 500, allergy=3)
+    r["GENDER"] = 1; c["GENDER"] = 1; c["FATIGUE"] = 2
+    yield "constant-and-new-category", r, c
+    r, c = side(rng, 1500), side(rng, 1200, allergy=3)
+    r["GENDER"] = 1; c["GENDER"] = 1; r["WHEEZING"] = 2
+    yield "large-constant-and-new-category", r, c
+    r, c = side(rng, 600), side(rng, 600, age=61)
+    c.loc[::7, "AGE"] = np.nan
+    c["SMOKING"] = c["SMOKING"].astype(float); c.loc[::5, "SMOKING"] = np.nan
+    yield "missing-values", r, c
+    yield "large-current", side(rng, 900), side(rng, 12000, age=60.5)
+
+out = {}
+rng = np.random.default_rng(20251121)
+for name, ref, cur in cases(rng):
+    ref.to_parquet(f"{sys.argv[1]}/{name}-reference.parquet", index=False)
+    cur.to_parquet(f"{sys.argv[1]}/{name}-current.parquet", index=False)
+    snap = Report([DataDriftPreset()], include_tests=True).run(cur, ref).dict()
+    case = {"columns": {}}
+    for m in snap["metrics"]:
+        cfg = m["config"]
+        if cfg["type"].endswith("ValueDrift"):
+            case["columns"][cfg["column"]] = {"test": TESTS[cfg["method"]], "value": m["value"],
+                                              "threshold": cfg["threshold"]}
+        else:
+            case["drifted_columns"] = m["value"]["count"]; case["share"] = m["value"]["share"]
+    for t in snap["tests"]:
+        prefix = "Value Drift for column "
+        if t["name"].startswith(prefix):
+            case["columns"][t["name"][len(prefix):]]["drifted"] = t["status"] == "FAIL"
+    out[name] = case
+print(json.dumps(out))
+"#;
+
+#[test]
+fn drift_command_gives_evidentlys_verdicts() {
+    let Some(python) = python_with("evidently, pyarrow") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(python)
+        .args(["-c", EVIDENTLY_PAIRS])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(expected.len(), 10);
+    for (case, want) in &expected {
+        let run = crate::util::logpipe()
+            .arg("drift")
+            .arg("--reference")
+            .arg(dir.path().join(format!("{case}-reference.parquet")))
+            .arg("--current")
+            .arg(dir.path().join(format!("{case}-current.parquet")))
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        crate::util::expect_success(&run);
+        let ours: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+        let columns = ours["columns"].as_array().unwrap();
+        let theirs = want["columns"].as_object().unwrap();
+        assert_eq!(columns.len(), theirs.len(), "{case}: {ours}");
+        for column in columns {
+            let name = column["column"].as_str().unwrap();
+            let w = &theirs[name];
+            assert_eq!(column["test"], w["test"], "{case} {name}");
+            assert_eq!(column["threshold"], w["threshold"], "{case} {name}");
+            assert_eq!(
+                column["drifted"], w["drifted"],
+                "{case} {name}: {column} / {w}"
+            );
+            let (a, b) = (
+                column["value"].as_f64().unwrap(),
+                w["value"].as_f64().unwrap(),
+            );
+            let p_value = matches!(w["test"].as_str(), Some("ks" | "z" | "chisquare"));
+            let ok = if p_value {
+                (a - b).abs() <= 1e-6 * b.abs() || (a - b).abs() < 1e-12
+            } else {
+                (a - b).abs() <= 1e-9
+            };
+            assert!(ok, "{case} {name}: ours {a}, Evidently {b}");
+        }
+        assert_eq!(
+            ours["drifted_columns"].as_f64().unwrap(),
+            want["drifted_columns"].as_f64().unwrap(),
+            "{case}"
+        );
+        let share = want["share"].as_f64().unwrap();
+        assert_eq!(ours["dataset_drift"], share >= 0.5, "{case}");
     }
 }

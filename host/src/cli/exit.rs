@@ -10,6 +10,8 @@ pub const FAILURE: u8 = 1;
 pub const BAD_INPUT: u8 = 2;
 /// A plugin could not be loaded, refused its configuration, or failed while running.
 pub const PLUGIN_FAILURE: u8 = 3;
+/// `drift --fail-on-drift`: the dataset drifted.
+pub const DRIFTED: u8 = 4;
 
 /// An error that knows its exit code.
 #[derive(Debug, thiserror::Error)]

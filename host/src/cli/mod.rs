@@ -6,6 +6,7 @@ pub mod common;
 pub mod config;
 pub mod dead_letters;
 pub mod demo;
+pub mod drift;
 pub mod exit;
 pub mod export;
 pub mod once;
@@ -63,6 +64,8 @@ pub enum Command {
     DeadLetters(dead_letters::DeadLettersCommand),
     /// The pipeline on simulated traffic into the embedded store; no server needed.
     Demo(demo::DemoCommand),
+    /// Data drift of the model's inputs and outputs, as Evidently's DataDriftPreset.
+    Drift(drift::DriftCommand),
     /// Export predictions (to Parquet, for drift analysis).
     Export(export::ExportCommand),
     /// One collect-filter-parse-index cycle, then exit (with --source file: a replay).
@@ -91,6 +94,7 @@ impl Command {
             Command::Config(cmd) => cmd.execute(),
             Command::DeadLetters(cmd) => cmd.execute(),
             Command::Demo(cmd) => cmd.execute(),
+            Command::Drift(cmd) => cmd.execute(),
             Command::Export(cmd) => cmd.execute(),
             Command::Once(cmd) => cmd.execute(),
             Command::Plugin(cmd) => cmd.execute(),

@@ -1,6 +1,5 @@
 //! Which test Evidently 0.7 runs on a column, and its threshold
-//! (`core/datasets.py::infer_column_type`, `stattests/registry.py::
-//! _get_default_stattest`).
+//! (`stattests/registry.py::_get_default_stattest`).
 
 use super::counts::{Counts, union};
 use super::stattests::Kind;
@@ -29,6 +28,27 @@ pub enum Test {
     /// Population stability index.
     Psi,
 }
+
+impl std::str::FromStr for Test {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        ALL.into_iter().find(|t| t.name() == text).ok_or_else(|| {
+            let names: Vec<&str> = ALL.iter().map(|t| t.name()).collect();
+            format!("`{text}` is not a test; the tests are {}", names.join(", "))
+        })
+    }
+}
+
+/// Every test.
+pub const ALL: [Test; 6] = [
+    Test::Ks,
+    Test::Z,
+    Test::ChiSquare,
+    Test::Wasserstein,
+    Test::JensenShannon,
+    Test::Psi,
+];
 
 impl Test {
     /// The name in Evidently and in `logpipe drift --format json`.
@@ -60,16 +80,6 @@ impl Test {
             Test::Z | Test::ChiSquare => value < threshold,
             Test::Wasserstein | Test::JensenShannon | Test::Psi => value >= threshold,
         }
-    }
-}
-
-/// A column's type as Evidently infers it from the reference: floats are
-/// numerical; integers are categorical up to 10 distinct values.
-pub fn infer_kind(reference: &Counts, integer_column: bool) -> Kind {
-    if integer_column && reference.distinct() <= INTEGER_CARDINALITY_LIMIT {
-        Kind::Categorical
-    } else {
-        Kind::Numerical
     }
 }
 
@@ -108,13 +118,6 @@ mod tests {
         let ages = counts(&ages);
         let big = Counts::of((0..1001).map(|i| Some(f64::from(i % 2))));
         let big_ages = Counts::of((0..1001).map(|i| Some(f64::from(20 + i % 50))));
-        assert_eq!(infer_kind(&binary, true), Kind::Categorical);
-        assert_eq!(infer_kind(&ages, true), Kind::Numerical);
-        assert_eq!(
-            infer_kind(&binary, false),
-            Kind::Numerical,
-            "a float column"
-        );
         assert_eq!(default_test(&binary, &binary, Kind::Categorical), Test::Z);
         assert_eq!(
             default_test(&three, &binary, Kind::Categorical),

@@ -4,6 +4,7 @@
 //! so that values agree to rounding (tested against scipy).
 
 use super::counts::{Counts, union};
+use super::kolmogorov::kstwo_sf;
 use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
 
 /// A column's type as Evidently infers it.
@@ -21,9 +22,9 @@ pub enum Kind {
 pub struct Ks {
     /// The largest distance between the two empirical distributions.
     pub statistic: f64,
-    /// The p-value: exact when neither side has more than 10,000 rows;
-    /// `None` beyond, where scipy uses the `kstwo` distribution (not yet here).
-    pub p_value: Option<f64>,
+    /// The p-value: exact when neither side has more than 10,000 rows,
+    /// from the `kstwo` distribution beyond (as scipy's `auto` method).
+    pub p_value: f64,
 }
 
 /// Sides up to this many rows get scipy's exact p-value (`MAX_AUTO_N`).
@@ -43,27 +44,39 @@ pub fn ks(reference: &Counts, current: &Counts) -> Ks {
         least = least.min(difference);
     }
     let below = (-least).clamp(0.0, 1.0);
-    let mut statistic = if below > most { below } else { most };
-    if n1.max(n2) > KS_EXACT_MAX {
-        return Ks {
-            statistic,
-            p_value: None,
+    let statistic = if below > most { below } else { most };
+    if n1.max(n2) <= KS_EXACT_MAX {
+        let g = gcd(n1, n2);
+        let lcm = (n1 / g) * n2;
+        let h = (statistic * lcm as f64).round_ties_even() as u64;
+        // scipy rounds the statistic to the lattice, asymptotic fallback included.
+        let statistic = h as f64 / lcm as f64;
+        let p = if h == 0 {
+            1.0
+        } else if n1 == n2 {
+            prob_outside_square(n1, h)
+        } else {
+            prob_outside_lines(n1, n2, g, h)
         };
+        if (0.0..=1.0).contains(&p) {
+            return Ks {
+                statistic,
+                p_value: p,
+            };
+        }
+        return asymptotic(n1, n2, statistic);
     }
-    let g = gcd(n1, n2);
-    let lcm = (n1 / g) * n2;
-    let h = (statistic * lcm as f64).round_ties_even() as u64;
-    statistic = h as f64 / lcm as f64;
-    let p = if h == 0 {
-        1.0
-    } else if n1 == n2 {
-        prob_outside_square(n1, h)
-    } else {
-        prob_outside_lines(n1, n2, g, h)
-    };
+    asymptotic(n1, n2, statistic)
+}
+
+/// scipy's `asymp` method: the `kstwo` distribution at the nearest whole
+/// effective size.
+fn asymptotic(n1: u64, n2: u64, statistic: f64) -> Ks {
+    let (m, n) = (n1.max(n2) as f64, n1.min(n2) as f64);
+    let en = (m * n / (m + n)).round_ties_even() as u64;
     Ks {
         statistic,
-        p_value: (0.0..=1.0).contains(&p).then_some(p),
+        p_value: kstwo_sf(en, statistic),
     }
 }
 

@@ -85,7 +85,8 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    fn at(path: &Path, source: rusqlite::Error) -> Self {
+    /// SQLite's `source`, on the store at `path`.
+    pub fn at(path: &Path, source: rusqlite::Error) -> Self {
         StoreError::Sqlite {
             path: path.to_path_buf(),
             source,

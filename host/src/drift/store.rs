@@ -1,0 +1,84 @@
+//! Reading one side from the embedded store: the predictions of
+//! `ml-api-message` in a time range, from the typed columns the pipeline
+//! wrote at insert (no document body is read).
+
+use super::DriftError;
+use super::counts::Counts;
+use super::dataset::{Column, Dataset, Dtype, model_columns};
+use crate::store::StoreReader;
+use crate::store::columns::FEATURES;
+use crate::store::reader::TimeRange;
+use rusqlite::types::ValueRef;
+
+/// The store's column for a model column, and its type as `export parquet`
+/// writes it (AGE and the probability are floats, the rest integers).
+fn stored(column: &str) -> (String, Dtype) {
+    let name = FEATURES
+        .iter()
+        .find(|(training, _)| *training == column)
+        .map_or_else(|| column.to_string(), |(_, key)| key.to_ascii_lowercase());
+    let dtype = if column == "AGE" || column == "probability" {
+        Dtype::Float
+    } else {
+        Dtype::Integer
+    };
+    (name, dtype)
+}
+
+/// Reads the predictions of `index` whose `@timestamp` is in `range` (every
+/// prediction when the range is open on both ends).
+pub fn read(store: &StoreReader, index: &str, range: TimeRange) -> Result<Dataset, DriftError> {
+    let at = |e| DriftError::Store(crate::store::StoreError::at(store.path(), e));
+    let columns: Vec<(&str, String, Dtype)> = model_columns()
+        .map(|c| {
+            let (name, dtype) = stored(c);
+            (c, name, dtype)
+        })
+        .collect();
+    let list: Vec<&str> = columns.iter().map(|(_, name, _)| name.as_str()).collect();
+    let bounded = range.since.is_some() || range.until.is_some();
+    // A range on `documents_time` (time, index_name) when bounded.
+    let sql = format!(
+        "SELECT {} FROM documents WHERE index_name = ?1 AND prediction IS NOT NULL{}",
+        list.join(", "),
+        if bounded {
+            " AND time >= ?2 AND time < ?3"
+        } else {
+            ""
+        }
+    );
+    let mut statement = store.connection().prepare(&sql).map_err(at)?;
+    let mut counts = vec![Counts::default(); columns.len()];
+    let mut rows_read = 0u64;
+    let mut rows = if bounded {
+        statement.query(rusqlite::params![
+            index,
+            range.since.unwrap_or(i64::MIN),
+            range.until.unwrap_or(i64::MAX)
+        ])
+    } else {
+        statement.query(rusqlite::params![index])
+    }
+    .map_err(at)?;
+    while let Some(row) = rows.next().map_err(at)? {
+        rows_read += 1;
+        for (i, c) in counts.iter_mut().enumerate() {
+            let value = match row.get_ref(i).map_err(at)? {
+                ValueRef::Integer(v) => Some(v as f64),
+                ValueRef::Real(v) => Some(v),
+                _ => None,
+            };
+            c.add(value, 1);
+        }
+    }
+    let mut dataset = Dataset {
+        rows: rows_read,
+        ..Dataset::default()
+    };
+    for ((column, _, dtype), counts) in columns.into_iter().zip(counts) {
+        dataset
+            .columns
+            .insert(column.to_string(), Column::new(counts, dtype));
+    }
+    Ok(dataset)
+}
