@@ -388,3 +388,147 @@ fn drift_command_gives_evidentlys_verdicts() {
         assert_eq!(ours["dataset_drift"], share >= 0.5, "{case}");
     }
 }
+
+#[test]
+fn drift_reads_the_store_as_its_parquet_export_and_refuses_bad_input() {
+    let Some(python) = python_with("pyarrow.parquet") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let sink = format!("sqlite:{}", dir.path().join("s.db").display());
+    let sample = format!(
+        "file:{}",
+        crate::util::fixture("api-logs.sample.log").display()
+    );
+    crate::util::expect_success(
+        &crate::util::logpipe()
+            .args(["once", "--source", &sample, "--sink", &sink])
+            .output()
+            .unwrap(),
+    );
+    let parquet = dir.path().join("p.parquet");
+    crate::util::expect_success(
+        &crate::util::logpipe()
+            .args(["export", "parquet", "--sink", &sink, "--out"])
+            .arg(&parquet)
+            .output()
+            .unwrap(),
+    );
+    let drift = |reference: &str, current: &str, extra: &[&str]| {
+        crate::util::logpipe()
+            .args(["drift", "--reference", reference, "--current", current])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let parquet = parquet.display().to_string();
+    let from_store = drift(&sink, &sink, &["--format", "json"]);
+    crate::util::expect_success(&from_store);
+    let from_file = drift(&parquet, &sink, &["--format", "json"]);
+    crate::util::expect_success(&from_file);
+    let (a, b): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_slice(&from_store.stdout).unwrap(),
+        serde_json::from_slice(&from_file.stdout).unwrap(),
+    );
+    assert_eq!(a, b, "the store reads as its Parquet export");
+    assert_eq!(a["reference_rows"], 35);
+    assert_eq!(a["dataset_drift"], false);
+    assert_eq!(a["drifted_columns"], 0);
+    // A time range that holds nothing is an empty side.
+    let empty = drift(&sink, &sink, &["--current-range", "2001-01-01..2001-01-02"]);
+    assert_eq!(empty.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("current side has no rows"));
+
+    // A drifted pair: exit 4 with --fail-on-drift, and an HTML report.
+    let script = r#"
+import sys, pyarrow as pa, pyarrow.parquet as pq
+n = 400
+def side(k):
+    cols = {c: [(i * k) % 2 for i in range(n)] for c in ["GENDER", "SMOKING", "ANXIETY"]}
+    cols["AGE"] = [float(20 + (i * 7 + 10 * k) % 60) for i in range(n)]
+    return pa.table(cols)
+pq.write_table(side(1), sys.argv[1]); pq.write_table(side(2), sys.argv[2])
+"#;
+    let (r, c) = (dir.path().join("r.parquet"), dir.path().join("c.parquet"));
+    let status = Command::new(&python)
+        .args(["-c", script])
+        .arg(&r)
+        .arg(&c)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let html = dir.path().join("report.html");
+    let (r, c) = (r.display().to_string(), c.display().to_string());
+    let out = drift(
+        &r,
+        &c,
+        &["--fail-on-drift", "--html", &html.display().to_string()],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("DATASET DRIFT"), "{table}");
+    assert!(table.contains("prediction") && table.contains("not tested: in neither side"));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("Dataset drift detected") && page.contains("<svg"));
+    assert!(!page.contains("<script"), "self-contained, no script");
+
+    // Bad input names the flag.
+    let log = crate::util::fixture("api-logs.sample.log")
+        .display()
+        .to_string();
+    for (args, says) in [
+        (
+            vec!["--reference", "nope.parquet", "--current", &c],
+            "--reference nope.parquet: no such file",
+        ),
+        (
+            vec!["--reference", &r, "--current", &c, "--test", "AGE=z"],
+            "z cannot test AGE",
+        ),
+        (
+            vec!["--reference", &r, "--current", &c, "--test", "AGE=t"],
+            "`t` is not a test",
+        ),
+        (
+            vec!["--reference", &r, "--current", &c, "--test", "FOO=ks"],
+            "`FOO` is not a model column",
+        ),
+        (
+            vec![
+                "--reference",
+                &r,
+                "--current",
+                &c,
+                "--reference-range",
+                "last:1d",
+            ],
+            "--reference-range applies to a store",
+        ),
+        (
+            vec![
+                "--reference",
+                &sink,
+                "--current",
+                &c,
+                "--reference-range",
+                "yesterday",
+            ],
+            "is not a range",
+        ),
+        (vec!["--reference", &r, "--current", &log], "cannot read"),
+    ] {
+        let out = crate::util::logpipe()
+            .arg("drift")
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}

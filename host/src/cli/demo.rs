@@ -36,6 +36,11 @@ pub struct DemoCommand {
     /// The embedded store to write (default: a new one in a temporary directory).
     #[arg(long)]
     store: Option<PathBuf>,
+    /// Simulate data drift: AGE toward 70, 80 % smokers and 70 % positive
+    /// predictions after the first third of the run, then compare the last
+    /// third with the first (`logpipe drift`) and show the verdicts.
+    #[arg(long)]
+    drift: bool,
     #[command(flatten)]
     pipeline: PipelineArgs,
 }
@@ -51,10 +56,23 @@ impl DemoCommand {
         let dir = tempfile::Builder::new().prefix("logpipe-demo-").tempdir()?;
         let temporary = self.store.is_none();
         let store = self.store.unwrap_or_else(|| dir.path().join("store.db"));
-        let knobs = Knobs {
+        let mut knobs = Knobs {
             seed: self.seed,
             ..Knobs::default()
         };
+        if self.drift {
+            // About 0.27 predictions per line (the 300 lines at start
+            // included); the drift starts after the first third of the
+            // predictions and is complete soon after.
+            let predictions = ((self.duration.max(0.5) * self.rate + 300.0) * 0.27) as u64;
+            knobs.drift = crate::simulate::Drift {
+                age_mean: Some(70.0),
+                smokers: Some(0.8),
+                positive_rate: Some(0.7),
+                after: predictions / 3,
+                over: (predictions / 12).max(1),
+            };
+        }
         let sim = Simulator::start("127.0.0.1:0".parse().expect("address"), knobs, 300)
             .await
             .context("starting the simulator")?;
@@ -127,6 +145,9 @@ impl DemoCommand {
                 println!("  {index:<15} {id}  {shown}…");
             }
         }
+        if self.drift {
+            show_drift(&reader)?;
+        }
         if temporary {
             println!(
                 "\n(the store was temporary; keep one with --store PATH and read it with `logpipe store sql` or sqlite3)"
@@ -134,4 +155,38 @@ impl DemoCommand {
         }
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// Compares the last third of the predictions with the first (before the
+/// simulated drift) and prints the verdicts.
+fn show_drift(reader: &StoreReader) -> anyhow::Result<()> {
+    use crate::drift::{report, store};
+    let seqs: Vec<i64> = reader
+        .connection()
+        .prepare(
+            "SELECT seq FROM documents WHERE index_name = 'ml-api-message'
+               AND prediction IS NOT NULL ORDER BY seq",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    if seqs.len() < 30 {
+        println!(
+            "\ntoo few predictions for a drift report ({}): run longer",
+            seqs.len()
+        );
+        return Ok(());
+    }
+    let third = seqs.len() / 3;
+    let range = crate::store::reader::TimeRange::default();
+    let first = store::read_slice(reader, "ml-api-message", range, Some(seqs[0]..seqs[third]))?;
+    let last = store::read_slice(
+        reader,
+        "ml-api-message",
+        range,
+        Some(seqs[seqs.len() - third]..i64::MAX),
+    )?;
+    let report = report::compare(&first, &last, &report::Options::default())?;
+    println!("\ndrift of the last {third} predictions against the first {third} (logpipe drift):");
+    super::drift::print_table(&report);
+    Ok(())
 }

@@ -278,7 +278,7 @@ fn read_elasticsearch(address: &str, range: Range, index: &str) -> anyhow::Resul
 }
 
 /// The report as a table; drifted rows in red at a terminal.
-fn print_table(report: &Report) {
+pub fn print_table(report: &Report) {
     let colour = std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let width = report

@@ -38,6 +38,41 @@ pub struct SimulateCommand {
     /// Random seed.
     #[arg(long, default_value_t = 20251121)]
     seed: u64,
+    #[command(flatten)]
+    drift: DriftArgs,
+}
+
+/// Simulated data drift (the original simulator's knobs).
+#[derive(Debug, Clone, Args)]
+pub struct DriftArgs {
+    /// Drift AGE toward this mean (without drift: uniform 20-90, mean 55).
+    #[arg(long, value_name = "MEAN")]
+    pub drift_age: Option<f64>,
+    /// Drift the share of smokers toward this (without drift: 0.5).
+    #[arg(long, value_name = "SHARE")]
+    pub drift_smokers: Option<f64>,
+    /// Drift the share of positive predictions toward this (without drift: 0.5).
+    #[arg(long, value_name = "SHARE")]
+    pub drift_positive: Option<f64>,
+    /// Predictions before the drift starts.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub drift_after: u64,
+    /// Predictions over which the drift reaches its targets.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub drift_over: u64,
+}
+
+impl DriftArgs {
+    /// The knobs, shares clamped to 0..1 and AGE to 20..90.
+    pub fn knobs(&self) -> crate::simulate::Drift {
+        crate::simulate::Drift {
+            age_mean: self.drift_age.map(|a| a.clamp(20.0, 90.0)),
+            smokers: self.drift_smokers.map(|s| s.clamp(0.0, 1.0)),
+            positive_rate: self.drift_positive.map(|s| s.clamp(0.0, 1.0)),
+            after: self.drift_after,
+            over: self.drift_over.max(1),
+        }
+    }
 }
 
 impl SimulateCommand {
@@ -60,6 +95,7 @@ impl SimulateCommand {
                     })
                     .transpose()
                     .map_err(|e| super::exit::ExitError::bad_input(format!("--start: {e}")))?,
+                drift: self.drift.knobs(),
             };
             let sim = Simulator::start(self.listen, knobs, self.initial_lines)
                 .await

@@ -28,6 +28,16 @@ fn stored(column: &str) -> (String, Dtype) {
 /// Reads the predictions of `index` whose `@timestamp` is in `range` (every
 /// prediction when the range is open on both ends).
 pub fn read(store: &StoreReader, index: &str, range: TimeRange) -> Result<Dataset, DriftError> {
+    read_slice(store, index, range, None)
+}
+
+/// As [`read`], and only documents whose arrival number (`seq`) is in `seqs`.
+pub fn read_slice(
+    store: &StoreReader,
+    index: &str,
+    range: TimeRange,
+    seqs: Option<std::ops::Range<i64>>,
+) -> Result<Dataset, DriftError> {
     let at = |e| DriftError::Store(crate::store::StoreError::at(store.path(), e));
     let columns: Vec<(&str, String, Dtype)> = model_columns()
         .map(|c| {
@@ -38,28 +48,31 @@ pub fn read(store: &StoreReader, index: &str, range: TimeRange) -> Result<Datase
     let list: Vec<&str> = columns.iter().map(|(_, name, _)| name.as_str()).collect();
     let bounded = range.since.is_some() || range.until.is_some();
     // A range on `documents_time` (time, index_name) when bounded.
-    let sql = format!(
-        "SELECT {} FROM documents WHERE index_name = ?1 AND prediction IS NOT NULL{}",
-        list.join(", "),
-        if bounded {
-            " AND time >= ?2 AND time < ?3"
-        } else {
-            ""
-        }
+    // Only the conditions asked for, so that SQLite picks `documents_time`
+    // for a time range rather than a scan of every seq.
+    let mut sql = format!(
+        "SELECT {} FROM documents WHERE index_name = ?1 AND prediction IS NOT NULL",
+        list.join(", ")
     );
+    let mut values: Vec<i64> = Vec::new();
+    if bounded {
+        sql.push_str(" AND time >= ?2 AND time < ?3");
+        values.extend([
+            range.since.unwrap_or(i64::MIN),
+            range.until.unwrap_or(i64::MAX),
+        ]);
+    }
+    if let Some(seqs) = seqs {
+        let first = values.len() + 2;
+        sql.push_str(&format!(" AND seq >= ?{first} AND seq < ?{}", first + 1));
+        values.extend([seqs.start, seqs.end]);
+    }
     let mut statement = store.connection().prepare(&sql).map_err(at)?;
     let mut counts = vec![Counts::default(); columns.len()];
     let mut rows_read = 0u64;
-    let mut rows = if bounded {
-        statement.query(rusqlite::params![
-            index,
-            range.since.unwrap_or(i64::MIN),
-            range.until.unwrap_or(i64::MAX)
-        ])
-    } else {
-        statement.query(rusqlite::params![index])
-    }
-    .map_err(at)?;
+    let mut parameters: Vec<&dyn rusqlite::ToSql> = vec![&index];
+    parameters.extend(values.iter().map(|v| v as &dyn rusqlite::ToSql));
+    let mut rows = statement.query(parameters.as_slice()).map_err(at)?;
     while let Some(row) = rows.next().map_err(at)? {
         rows_read += 1;
         for (i, c) in counts.iter_mut().enumerate() {

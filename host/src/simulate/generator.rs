@@ -20,6 +20,8 @@ pub struct Knobs {
     /// start end about now, and lines logged while growing carry the clock's
     /// time, as a live API's do.
     pub start: Option<i64>,
+    /// Data drift to simulate (none by default).
+    pub drift: Drift,
 }
 
 impl Default for Knobs {
@@ -30,6 +32,48 @@ impl Default for Knobs {
             performance_monitoring: true,
             error_rate: 0.05,
             start: None,
+            drift: Drift::default(),
+        }
+    }
+}
+
+/// Drift of the model's inputs and outputs, as the original simulator had:
+/// after `after` predictions, each target is approached linearly over `over`
+/// predictions, then held. Without drift, AGE is uniform over 20-90 (mean
+/// 55), half the patients smoke and half the predictions are positive.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Drift {
+    /// The mean AGE drifts toward.
+    pub age_mean: Option<f64>,
+    /// The share of smokers drifts toward.
+    pub smokers: Option<f64>,
+    /// The share of positive predictions drifts toward.
+    pub positive_rate: Option<f64>,
+    /// Predictions before the drift starts.
+    pub after: u64,
+    /// Predictions over which it reaches its targets.
+    pub over: u64,
+}
+
+impl Default for Drift {
+    fn default() -> Self {
+        Self {
+            age_mean: None,
+            smokers: None,
+            positive_rate: None,
+            after: 0,
+            over: 1000,
+        }
+    }
+}
+
+impl Drift {
+    /// How far the drift has gone after `predictions` predictions, 0 to 1.
+    fn progress(&self, predictions: u64) -> f64 {
+        if predictions < self.after {
+            0.0
+        } else {
+            ((predictions - self.after) as f64 / self.over.max(1) as f64).min(1.0)
         }
     }
 }
@@ -70,6 +114,8 @@ pub struct Generator {
     started: bool,
     /// Whether events take the clock's time rather than stepping from the last.
     real_time: bool,
+    /// Prediction calls so far (drift follows them).
+    predictions: u64,
 }
 
 impl Generator {
@@ -81,6 +127,7 @@ impl Generator {
             now: start,
             started: false,
             real_time: false,
+            predictions: 0,
         }
     }
 
@@ -186,14 +233,30 @@ impl Generator {
     }
 
     fn input(&mut self, bad_smoking: bool) -> String {
+        let drift = self.knobs.drift;
+        let t = drift.progress(self.predictions);
         let mut out = String::from("{");
         for (i, f) in FEATURES.iter().enumerate() {
             if i > 0 {
                 out.push_str(", ");
             }
             let v = match *f {
-                "AGE" => self.rng.u32(20..91),
+                "AGE" => {
+                    let age = self.rng.u32(20..91);
+                    match drift.age_mean {
+                        // The uniform ages shifted toward the target mean.
+                        Some(mean) => (f64::from(age) + t * (mean - 55.0))
+                            .round()
+                            .clamp(20.0, 90.0) as u32,
+                        None => age,
+                    }
+                }
                 "SMOKING" if bad_smoking => 2,
+                // Without drift, the same draws as before drift existed.
+                "SMOKING" => match drift.smokers {
+                    Some(s) => u32::from(self.rng.f64() < 0.5 + t * (s - 0.5)),
+                    None => self.rng.u32(0..2),
+                },
                 _ => self.rng.u32(0..2),
             };
             out.push_str(&format!("\"{f}\": {v}"));
@@ -237,7 +300,21 @@ impl Generator {
             };
         }
         let input = self.input(false);
-        let p = self.rng.f64();
+        let drift = self.knobs.drift;
+        let p = match drift.positive_rate {
+            // Positive (p >= 0.5) at the drifting rate.
+            Some(rate) => {
+                let rate = 0.5 + drift.progress(self.predictions) * (rate - 0.5);
+                let half = self.rng.f64() * 0.5;
+                if self.rng.f64() < rate {
+                    0.5 + half
+                } else {
+                    half
+                }
+            }
+            None => self.rng.f64(),
+        };
+        self.predictions += 1;
         let prediction = u8::from(p >= 0.5);
         let message = if prediction == 1 {
             "Pr\\u00e9diction positive"

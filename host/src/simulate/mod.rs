@@ -3,5 +3,5 @@
 pub mod generator;
 pub mod server;
 
-pub use generator::{Generator, Knobs};
+pub use generator::{Drift, Generator, Knobs};
 pub use server::{Fault, Simulator};
