@@ -38,6 +38,8 @@ pub struct RawConfig {
     pub limits: Option<RawLimits>,
     /// The embedded store's retention.
     pub store: Option<RawStore>,
+    /// Continuous drift in `run`.
+    pub drift: Option<RawDrift>,
     /// The stages; the default reproduces the design document.
     pub stages: Option<Vec<RawStage>>,
 }
@@ -60,6 +62,22 @@ pub struct RawStore {
     pub retention_age: Option<String>,
     /// Size the store is cut back to (`10GiB`, `500MB`, `off`).
     pub retention_size: Option<String>,
+}
+
+/// Continuous drift, as written.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDrift {
+    /// The reference: `FILE.parquet`, `sqlite:PATH` or `es:URL`.
+    pub reference: String,
+    /// Its time range in a store or Elasticsearch (`FROM..TO`, `last:7d`).
+    pub reference_range: Option<String>,
+    /// The current window: a duration (`24h`) or a number of predictions (`5000`).
+    pub window: Option<String>,
+    /// How often the verdicts are recomputed (`1m`).
+    pub every: Option<String>,
+    /// Share of drifted columns from which the dataset drifts (0.5).
+    pub drift_share: Option<f64>,
 }
 
 /// One stage, as written.

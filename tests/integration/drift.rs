@@ -532,3 +532,98 @@ pq.write_table(side(1), sys.argv[1]); pq.write_table(side(2), sys.argv[2])
         assert!(err.contains(says), "{args:?}: {err}");
     }
 }
+
+/// `run` with `[drift]`: the simulator drifts (older patients, more smokers,
+/// more positive predictions) against a reference without drift; the verdicts
+/// reach /metrics, the log says the dataset started drifting, and each
+/// verdict is stored as documents of `ml-api-drift`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn run_watches_drift_continuously() {
+    use crate::run::{metric, start_run, stop};
+    use logpipe::simulate::{Drift, Knobs, Simulator};
+    let Some(python) = python_with("pyarrow.parquet") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let reference = dir.path().join("reference.parquet");
+    let script = r#"
+import sys, random, pyarrow as pa, pyarrow.parquet as pq
+random.seed(7)
+n = 2000
+names = ["GENDER", "SMOKING", "YELLOW_FINGERS", "ANXIETY", "PEER_PRESSURE", "CHRONIC DISEASE",
+         "FATIGUE", "ALLERGY", "WHEEZING", "ALCOHOL CONSUMING", "COUGHING", "SHORTNESS OF BREATH",
+         "SWALLOWING DIFFICULTY", "CHEST PAIN", "prediction"]
+cols = {c: [random.randint(0, 1) for _ in range(n)] for c in names}
+cols["AGE"] = [float(random.randint(20, 90)) for _ in range(n)]
+cols["probability"] = [random.random() for _ in range(n)]
+pq.write_table(pa.table(cols), sys.argv[1])
+"#;
+    assert!(
+        Command::new(&python)
+            .args(["-c", script])
+            .arg(&reference)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let knobs = Knobs {
+        drift: Drift {
+            age_mean: Some(75.0),
+            smokers: Some(0.9),
+            positive_rate: Some(0.9),
+            after: 0,
+            over: 1,
+        },
+        ..Knobs::default()
+    };
+    let sim = Simulator::start("127.0.0.1:0".parse().unwrap(), knobs, 300)
+        .await
+        .unwrap();
+    let config = dir.path().join("logpipe.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[drift]\nreference = \"{}\"\nwindow = \"300\"\nevery = \"1s\"\ndrift_share = 0.2\n",
+            reference.display()
+        ),
+    )
+    .unwrap();
+    let port = crate::util::free_port();
+    let source = format!("rest:http://{}/logs", sim.addr());
+    let run = start_run(&source, dir.path(), None, Some(&config), port);
+    sim.push_lines(1500);
+    crate::util::wait_for(
+        "a drift verdict",
+        std::time::Duration::from_secs(60),
+        || metric(port, "logpipe_dataset_drift") == Some(1),
+    );
+    let page = String::from_utf8(
+        Command::new("curl")
+            .args(["-sf", &format!("http://127.0.0.1:{port}/metrics")])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        page.contains("logpipe_drift_detected{column=\"SMOKING\"} 1")
+            && page.contains("logpipe_drift_value{column=\"AGE\",test=\"wasserstein\"}"),
+        "{page}"
+    );
+    crate::util::wait_for(
+        "stored verdicts",
+        std::time::Duration::from_secs(30),
+        || dir.path().join("out/ml-api-drift.ndjson").exists(),
+    );
+    stop(run);
+    let log = std::fs::read_to_string(dir.path().join(format!("run-{port}.log"))).unwrap();
+    assert!(log.contains("the dataset started drifting"), "{log}");
+    let verdicts =
+        crate::util::ndjson(&std::fs::read(dir.path().join("out/ml-api-drift.ndjson")).unwrap());
+    let smoking = verdicts
+        .iter()
+        .find(|d| d["_source"]["column"] == "SMOKING")
+        .expect("a SMOKING verdict");
+    assert_eq!(smoking["_source"]["test"], "jensenshannon");
+    assert_eq!(smoking["_source"]["drifted"], true);
+}

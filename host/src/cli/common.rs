@@ -94,8 +94,67 @@ pub struct Settings {
     pub token: Option<String>,
     /// Address of `/metrics` and `/health`, from the configuration file.
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Continuous drift in `run`, if configured.
+    pub drift: Option<DriftSettings>,
     /// Every effective setting with its origin, for `config show`.
     pub origins: Vec<ConfigEntry>,
+}
+
+/// Continuous drift, validated (the reference is read when `run` starts).
+#[derive(Debug, Clone)]
+pub struct DriftSettings {
+    /// `FILE.parquet`, `sqlite:PATH` or `es:URL`.
+    pub reference: String,
+    /// Its time range in a store or Elasticsearch.
+    pub reference_range: Option<String>,
+    /// The current window.
+    pub window: crate::drift::monitor::Window,
+    /// How often the verdicts are recomputed.
+    pub every: Duration,
+    /// Share of drifted columns from which the dataset drifts.
+    pub drift_share: f64,
+}
+
+impl DriftSettings {
+    /// Validates `[drift]`.
+    pub fn from_raw(raw: &crate::config::RawDrift) -> Result<Self, String> {
+        use crate::drift::monitor::{MAX_WINDOW_PREDICTIONS, Window};
+        let duration = |key: &str, text: &str| {
+            retention::parse_age(text)
+                .map_err(|e| format!("drift.{key}: {e}"))?
+                .ok_or_else(|| format!("drift.{key}: `off` is not a duration here"))
+        };
+        let window_text = raw.window.as_deref().unwrap_or("24h").trim();
+        let window = match window_text.parse::<u64>() {
+            Ok(0) => return Err("drift.window: a window of 0 predictions".into()),
+            Ok(n) if n > MAX_WINDOW_PREDICTIONS => {
+                return Err(format!(
+                    "drift.window: at most {MAX_WINDOW_PREDICTIONS} predictions (or a duration such as 24h)"
+                ));
+            }
+            Ok(n) => Window::Predictions(n),
+            Err(_) => Window::Span(duration("window", window_text)?),
+        };
+        let every = duration("every", raw.every.as_deref().unwrap_or("1m"))?;
+        let drift_share = raw
+            .drift_share
+            .unwrap_or(crate::drift::report::DEFAULT_DRIFT_SHARE);
+        if !(0.0..=1.0).contains(&drift_share) {
+            return Err(format!(
+                "drift.drift_share: {drift_share} is not a share between 0 and 1"
+            ));
+        }
+        if raw.reference.trim().is_empty() {
+            return Err("drift.reference: empty (FILE.parquet, sqlite:PATH or es:URL)".into());
+        }
+        Ok(Self {
+            reference: raw.reference.clone(),
+            reference_range: raw.reference_range.clone(),
+            window,
+            every,
+            drift_share,
+        })
+    }
 }
 
 fn env(name: &str) -> Option<String> {
@@ -380,7 +439,14 @@ impl PipelineArgs {
             ),
             origin: if stages { from_file() } else { Origin::Default },
         });
+        let drift = file
+            .drift
+            .as_ref()
+            .map(DriftSettings::from_raw)
+            .transpose()
+            .map_err(ExitError::bad_input)?;
         Ok(Settings {
+            drift,
             source,
             sinks,
             plugins_dir,

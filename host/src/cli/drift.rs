@@ -89,18 +89,21 @@ impl DriftCommand {
     /// Reads both sides, compares them and prints the report.
     pub fn execute(self) -> anyhow::Result<ExitCode> {
         let options = self.options().map_err(ExitError::bad_input)?;
+        let started = std::time::Instant::now();
         let reference = read_side(
-            "reference",
+            ("--reference", "--reference-range"),
             &self.reference,
             self.reference_range.as_deref(),
             &self.index,
         )?;
         let current = read_side(
-            "current",
+            ("--current", "--current-range"),
             &self.current,
             self.current_range.as_deref(),
             &self.index,
         )?;
+        let read = started.elapsed();
+        let started = std::time::Instant::now();
         let report = report::compare(&reference, &current, &options).map_err(|e| {
             let bad = matches!(
                 e,
@@ -114,6 +117,13 @@ impl DriftCommand {
                 anyhow::Error::new(e)
             }
         })?;
+        tracing::debug!(
+            reference_rows = reference.rows,
+            current_rows = current.rows,
+            read_ms = read.as_secs_f64() * 1e3,
+            compare_ms = started.elapsed().as_secs_f64() * 1e3,
+            "drift computed"
+        );
         match self.format {
             Format::Json => println!("{}", serde_json::to_string(&report)?),
             Format::Table => print_table(&report),
@@ -216,14 +226,19 @@ fn parse_range(text: &str) -> Result<Range, String> {
     })
 }
 
-/// Reads one side.
-fn read_side(side: &str, spec: &str, range: Option<&str>, index: &str) -> anyhow::Result<Dataset> {
+/// Reads one side; errors name it as `side` and its range as `range_name`.
+pub fn read_side(
+    (side, range_name): (&str, &str),
+    spec: &str,
+    range: Option<&str>,
+    index: &str,
+) -> anyhow::Result<Dataset> {
     let range = range
         .map(parse_range)
         .transpose()
-        .map_err(|e| ExitError::bad_input(format!("--{side}-range {e}")))?;
+        .map_err(|e| ExitError::bad_input(format!("{range_name} {e}")))?;
     let bad = |e: &(dyn std::error::Error + 'static)| {
-        ExitError::bad_input(format!("--{side} {}", exit::chain(e)))
+        ExitError::bad_input(format!("{side} {}", exit::chain(e)))
     };
     if let Some(path) = spec.strip_prefix("sqlite:") {
         let reader = StoreReader::open(path.as_ref()).map_err(|e| bad(&e))?;
@@ -236,13 +251,13 @@ fn read_side(side: &str, spec: &str, range: Option<&str>, index: &str) -> anyhow
     let path = spec.strip_prefix("parquet:").unwrap_or(spec);
     if range.is_some() {
         return Err(ExitError::bad_input(format!(
-            "--{side}-range applies to a store or Elasticsearch, not to the file {path}"
+            "{range_name} applies to a store or Elasticsearch, not to the file {path}"
         ))
         .into());
     }
     if !std::path::Path::new(path).exists() {
         return Err(ExitError::bad_input(format!(
-            "--{side} {spec}: no such file (expected FILE.parquet, sqlite:PATH or es:URL)"
+            "{side} {spec}: no such file (expected FILE.parquet, sqlite:PATH or es:URL)"
         ))
         .into());
     }

@@ -135,6 +135,7 @@ impl RunCommand {
                     running
                         .shared
                         .remember(report.recent_messages.iter().rev().cloned());
+                    write_verdicts(&metrics.drift, &mut running.sinks);
                     let s = &report.summary;
                     tracing::info!(
                         lines = s.lines,
@@ -245,7 +246,10 @@ impl Running {
         let engine = settings.engine()?;
         let plan = settings.plan(&engine)?;
         let worker = Worker::new(&plan, settings.run.timestamps.clone())?;
-        let sinks = settings.open_sinks(&plan)?;
+        let mut sinks = settings.open_sinks(&plan)?;
+        if let Some(drift) = &settings.drift {
+            sinks.push(drift_sink(drift, metrics)?);
+        }
         let shared = SharedPlan::new(plan);
         let plugin_watcher = match &settings.plugins_dir {
             Some(dir) => Some(
@@ -264,6 +268,90 @@ impl Running {
             shared,
             _plugin_watcher: plugin_watcher,
         })
+    }
+}
+
+/// The drift monitor of `[drift]`, its reference read now.
+fn drift_sink(
+    drift: &super::common::DriftSettings,
+    metrics: &Arc<Metrics>,
+) -> anyhow::Result<crate::sink::Sink> {
+    use crate::drift::monitor::{Monitor, MonitorSettings};
+    let index = "ml-api-message";
+    let started = std::time::Instant::now();
+    let reference = super::drift::read_side(
+        ("drift.reference", "drift.reference_range"),
+        &drift.reference,
+        drift.reference_range.as_deref(),
+        index,
+    )?;
+    if reference.rows == 0 {
+        return Err(ExitError::bad_input(format!(
+            "drift.reference {}: no rows to compare with",
+            drift.reference
+        ))
+        .into());
+    }
+    tracing::info!(
+        reference = %crate::redact::mask_url_password(&drift.reference),
+        rows = reference.rows,
+        window = ?drift.window,
+        every_s = drift.every.as_secs_f64(),
+        read_ms = started.elapsed().as_millis() as u64,
+        "drift monitor started"
+    );
+    let monitor = Monitor::new(MonitorSettings {
+        reference,
+        window: drift.window,
+        every: drift.every,
+        options: crate::drift::report::Options {
+            drift_share: drift.drift_share,
+            ..Default::default()
+        },
+    });
+    Ok(crate::sink::Sink::Drift(
+        crate::sink::drift::DriftSink::new(monitor, index.to_string(), metrics.drift.clone()),
+    ))
+}
+
+/// Writes the drift verdicts made during the poll to the storing sinks (as
+/// documents of `ml-api-drift`) and says when the dataset starts or stops
+/// drifting.
+fn write_verdicts(board: &crate::sink::drift::DriftBoard, sinks: &mut [crate::sink::Sink]) {
+    use crate::drift::monitor::Change;
+    use crate::sink::Sink;
+    for (at, report, change) in board.take_unwritten() {
+        let drifted: Vec<&str> = report
+            .columns
+            .iter()
+            .filter(|c| c.drifted)
+            .map(|c| c.column.as_str())
+            .collect();
+        match change {
+            Change::Started => tracing::warn!(
+                share = report.share_of_drifted_columns,
+                columns = ?drifted,
+                current_rows = report.current_rows,
+                "data drift: the dataset started drifting"
+            ),
+            Change::Stopped => tracing::warn!(
+                share = report.share_of_drifted_columns,
+                current_rows = report.current_rows,
+                "data drift: the dataset stopped drifting"
+            ),
+            Change::None => tracing::debug!(
+                share = report.share_of_drifted_columns,
+                columns = ?drifted,
+                "drift verdicts"
+            ),
+        }
+        let docs = crate::sink::drift::verdict_documents(at, &report);
+        for sink in sinks.iter_mut().filter(|s| !matches!(s, Sink::Drift(_))) {
+            if let Err(e) = sink.write(&docs) {
+                // Verdicts are recomputed every interval; one lost is not data lost.
+                tracing::warn!("drift verdicts not stored: {e}");
+            }
+        }
     }
 }
 

@@ -55,6 +55,22 @@ impl Counts {
         }
     }
 
+    /// Takes back `n` rows of `value` added before.
+    pub fn remove(&mut self, value: Option<f64>, n: u64) {
+        match value.filter(|v| v.is_finite()) {
+            Some(v) => {
+                let key = Value(v + 0.0);
+                if let Some(count) = self.values.get_mut(&key) {
+                    *count = count.saturating_sub(n);
+                    if *count == 0 {
+                        self.values.remove(&key);
+                    }
+                }
+            }
+            None => self.missing = self.missing.saturating_sub(n),
+        }
+    }
+
     /// Adds another window's counts.
     pub fn merge(&mut self, other: &Counts) {
         for (v, n) in &other.values {

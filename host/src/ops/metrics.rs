@@ -68,6 +68,8 @@ pub struct Metrics {
     pub last_success: AtomicU64,
     /// Seconds after which a run without a successful poll is stale (`/health`).
     pub stale_after: AtomicU64,
+    /// The latest drift verdicts (continuous drift).
+    pub drift: std::sync::Arc<crate::sink::drift::DriftBoard>,
 }
 
 /// Adds `n` to `map[key]`.
@@ -242,6 +244,9 @@ impl Metrics {
             "Duration of sink writes.",
             &self.write_latency,
         );
+        if let Some(report) = self.drift.latest() {
+            drift_gauges(&mut out, &report);
+        }
         let _ = writeln!(
             out,
             "# HELP logpipe_last_success_timestamp_seconds Unix time of the last successful poll.\n# TYPE logpipe_last_success_timestamp_seconds gauge\nlogpipe_last_success_timestamp_seconds {}",
@@ -249,6 +254,41 @@ impl Metrics {
         );
         out
     }
+}
+
+/// The drift verdicts as gauges.
+fn drift_gauges(out: &mut String, report: &crate::drift::report::Report) {
+    let label = |v: &str| v.replace('\\', "\\\\").replace('"', "\\\"");
+    let _ = writeln!(
+        out,
+        "# HELP logpipe_drift_value The latest drift test value per column (p-value or distance).\n# TYPE logpipe_drift_value gauge"
+    );
+    for c in &report.columns {
+        let _ = writeln!(
+            out,
+            "logpipe_drift_value{{column=\"{}\",test=\"{}\"}} {}",
+            label(&c.column),
+            c.test,
+            c.value.unwrap_or(f64::NAN)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP logpipe_drift_detected Whether the column drifted at the latest verdict.\n# TYPE logpipe_drift_detected gauge"
+    );
+    for c in &report.columns {
+        let _ = writeln!(
+            out,
+            "logpipe_drift_detected{{column=\"{}\"}} {}",
+            label(&c.column),
+            u8::from(c.drifted)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP logpipe_dataset_drift Whether the dataset drifted at the latest verdict.\n# TYPE logpipe_dataset_drift gauge\nlogpipe_dataset_drift {}",
+        u8::from(report.dataset_drift)
+    );
 }
 
 #[cfg(test)]

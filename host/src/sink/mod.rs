@@ -5,6 +5,7 @@
 
 pub mod bulk;
 pub mod dir;
+pub mod drift;
 pub mod elasticsearch;
 pub mod null;
 
@@ -56,6 +57,8 @@ pub enum Sink {
     Elasticsearch(elasticsearch::EsSink),
     /// Encodes documents for bulk, then discards them (benchmarks, dry runs).
     Null(null::NullSink),
+    /// Continuous drift: watches predictions, stores nothing.
+    Drift(drift::DriftSink),
 }
 
 /// What opening a sink may need besides its address.
@@ -120,6 +123,7 @@ impl Sink {
             }),
             Sink::Elasticsearch(s) => s.write(docs),
             Sink::Null(s) => Ok(s.write(docs)),
+            Sink::Drift(s) => Ok(s.write(docs)),
         }
     }
 }
