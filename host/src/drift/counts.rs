@@ -32,6 +32,8 @@ impl Ord for Value {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
     values: BTreeMap<Value, u64>,
+    /// Rows with a value (the sum of `values`, kept as they change).
+    total: u64,
     /// Rows without a value (null, NaN or infinite, which Evidently drops).
     pub missing: u64,
 }
@@ -50,7 +52,10 @@ impl Counts {
     pub fn add(&mut self, value: Option<f64>, n: u64) {
         match value.filter(|v| v.is_finite()) {
             // -0.0 and 0.0 are one value, as they are to pandas.
-            Some(v) => *self.values.entry(Value(v + 0.0)).or_default() += n,
+            Some(v) => {
+                *self.values.entry(Value(v + 0.0)).or_default() += n;
+                self.total += n;
+            }
             None => self.missing += n,
         }
     }
@@ -61,6 +66,7 @@ impl Counts {
             Some(v) => {
                 let key = Value(v + 0.0);
                 if let Some(count) = self.values.get_mut(&key) {
+                    self.total -= n.min(*count);
                     *count = count.saturating_sub(n);
                     if *count == 0 {
                         self.values.remove(&key);
@@ -76,12 +82,13 @@ impl Counts {
         for (v, n) in &other.values {
             *self.values.entry(*v).or_default() += n;
         }
+        self.total += other.total;
         self.missing += other.missing;
     }
 
     /// Rows with a value.
     pub fn n(&self) -> u64 {
-        self.values.values().sum()
+        self.total
     }
 
     /// Distinct values.
@@ -125,10 +132,29 @@ impl Counts {
 
 /// The distinct values of both sides, in increasing order.
 pub fn union(a: &Counts, b: &Counts) -> Vec<f64> {
-    let mut keys: Vec<Value> = a.values.keys().chain(b.values.keys()).copied().collect();
-    keys.sort_unstable();
-    keys.dedup();
-    keys.into_iter().map(|v| v.0).collect()
+    joint(a, b).map(|(v, _, _)| v).collect()
+}
+
+/// `(value, count in a, count in b)` for each distinct value of both sides,
+/// in increasing order: one merge of the two ordered maps, no lookups, so
+/// that a column of a million distinct values costs a walk.
+pub fn joint<'a>(a: &'a Counts, b: &'a Counts) -> impl Iterator<Item = (f64, u64, u64)> + 'a {
+    let mut a = a.values.iter().peekable();
+    let mut b = b.values.iter().peekable();
+    std::iter::from_fn(move || match (a.peek(), b.peek()) {
+        (Some((va, _)), Some((vb, _))) => match va.cmp(vb) {
+            std::cmp::Ordering::Less => a.next().map(|(v, n)| (v.0, *n, 0)),
+            std::cmp::Ordering::Greater => b.next().map(|(v, n)| (v.0, 0, *n)),
+            std::cmp::Ordering::Equal => {
+                let (v, n) = a.next()?;
+                let (_, m) = b.next()?;
+                Some((v.0, *n, *m))
+            }
+        },
+        (Some(_), None) => a.next().map(|(v, n)| (v.0, *n, 0)),
+        (None, Some(_)) => b.next().map(|(v, n)| (v.0, 0, *n)),
+        (None, None) => None,
+    })
 }
 
 #[cfg(test)]
@@ -150,6 +176,11 @@ mod tests {
             Counts::of([Some(1.0), Some(2.0), Some(3.0), Some(4.0)]).std(),
             1.25f64.sqrt()
         );
-        assert_eq!(union(&a, &Counts::of([Some(7.0)])), [0.0, 1.0, 2.0, 7.0]);
+        let seven = Counts::of([Some(7.0), Some(1.0)]);
+        assert_eq!(union(&a, &seven), [0.0, 1.0, 2.0, 7.0]);
+        assert_eq!(
+            joint(&a, &seven).collect::<Vec<_>>(),
+            [(0.0, 2, 0), (1.0, 2, 1), (2.0, 1, 0), (7.0, 0, 1)]
+        );
     }
 }

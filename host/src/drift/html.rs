@@ -6,7 +6,7 @@
 //! charts are a few kilobytes this way, where embedding plotly.js would make
 //! each report about 4 MB.
 
-use super::counts::{Counts, union};
+use super::counts::{Counts, joint};
 use super::dataset::Dataset;
 use super::report::Report;
 use std::fmt::Write;
@@ -117,7 +117,7 @@ section{{margin:1.5em 0}}.legend span{{display:inline-block;width:1em;height:1em
 /// Shares per bar of both sides: a bar per value when there are few values,
 /// equal bins over the range of both sides otherwise.
 fn distributions(reference: &Counts, current: &Counts) -> (Vec<String>, Vec<f64>, Vec<f64>) {
-    let values = union(reference, current);
+    let joint: Vec<(f64, u64, u64)> = joint(reference, current).collect();
     let share = |counts: &Counts, n: u64| {
         if counts.n() == 0 {
             0.0
@@ -125,19 +125,13 @@ fn distributions(reference: &Counts, current: &Counts) -> (Vec<String>, Vec<f64>
             n as f64 / counts.n() as f64
         }
     };
-    if values.len() <= VALUE_BARS {
-        let labels = values.iter().map(|v| format!("{v}")).collect();
-        let r = values
-            .iter()
-            .map(|v| share(reference, reference.count(*v)))
-            .collect();
-        let c = values
-            .iter()
-            .map(|v| share(current, current.count(*v)))
-            .collect();
+    if joint.len() <= VALUE_BARS {
+        let labels = joint.iter().map(|(v, _, _)| format!("{v}")).collect();
+        let r = joint.iter().map(|(_, n, _)| share(reference, *n)).collect();
+        let c = joint.iter().map(|(_, _, n)| share(current, *n)).collect();
         return (labels, r, c);
     }
-    let (low, high) = (values[0], values[values.len() - 1]);
+    let (low, high) = (joint[0].0, joint[joint.len() - 1].0);
     let width = (high - low) / BINS as f64;
     let bin = |v: f64| (((v - low) / width) as usize).min(BINS - 1);
     let mut r = vec![0.0; BINS];

@@ -1,7 +1,7 @@
 //! Which test Evidently 0.7 runs on a column, and its threshold
 //! (`stattests/registry.py::_get_default_stattest`).
 
-use super::counts::{Counts, union};
+use super::counts::{Counts, joint};
 use super::stattests::Kind;
 
 /// Integer columns with at most this many distinct values are categorical
@@ -86,7 +86,7 @@ impl Test {
 /// The default test for a column: by the reference's size (rows with a
 /// value), the column's type and the distinct values of both sides together.
 pub fn default_test(reference: &Counts, current: &Counts, kind: Kind) -> Test {
-    let values = union(reference, current).len();
+    let values = joint(reference, current).count();
     // Evidently drops missing values before choosing (`data_drift.py`).
     if reference.n() <= SMALL_REFERENCE_ROWS {
         match kind {

@@ -3,7 +3,7 @@
 //! Each follows Evidently's code step by step, scipy's functions included,
 //! so that values agree to rounding (tested against scipy).
 
-use super::counts::{Counts, union};
+use super::counts::{Counts, joint};
 use super::kolmogorov::kstwo_sf;
 use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
 
@@ -36,9 +36,9 @@ pub fn ks(reference: &Counts, current: &Counts) -> Ks {
     let (mut c1, mut c2) = (0u64, 0u64);
     let (mut most, mut least) = (f64::NEG_INFINITY, f64::INFINITY);
     // The empirical distributions differ most at one of the values.
-    for key in union(reference, current) {
-        c1 += reference.count(key);
-        c2 += current.count(key);
+    for (_, r, c) in joint(reference, current) {
+        c1 += r;
+        c2 += c;
         let difference = c1 as f64 / n1 as f64 - c2 as f64 / n2 as f64;
         most = most.max(difference);
         least = least.min(difference);
@@ -157,8 +157,7 @@ pub fn z(reference: &Counts, current: &Counts) -> f64 {
     {
         return 1.0;
     }
-    let keys = union(reference, current);
-    let first = keys[0];
+    let first = joint(reference, current).next().map_or(0.0, |(v, _, _)| v);
     let (n1, n2) = (reference.n() as f64, current.n() as f64);
     // Shares of values other than the first (mapped to 1).
     let p1 = (reference.n() - reference.count(first)) as f64 / n1;
@@ -173,15 +172,16 @@ pub fn z(reference: &Counts, current: &Counts) -> f64 {
 /// counts against reference counts scaled to the current size, over the values
 /// of both sides (a value the reference never had gives p = 0).
 pub fn chisquare(reference: &Counts, current: &Counts) -> f64 {
-    let keys = union(reference, current);
     let k_norm = current.n() as f64 / reference.n() as f64;
     let mut statistic = 0.0;
-    for &key in &keys {
-        let expected = reference.count(key) as f64 * k_norm;
-        let observed = current.count(key) as f64;
+    let mut values = 0usize;
+    for (_, r, c) in joint(reference, current) {
+        let expected = r as f64 * k_norm;
+        let observed = c as f64;
         statistic += (observed - expected) * (observed - expected) / expected;
+        values += 1;
     }
-    let df = keys.len() as f64 - 1.0;
+    let df = values as f64 - 1.0;
     if statistic.is_infinite() {
         return 0.0;
     }
@@ -193,14 +193,18 @@ pub fn chisquare(reference: &Counts, current: &Counts) -> f64 {
 /// First Wasserstein distance divided by the reference's standard deviation
 /// (at least 0.001) (`wasserstein_distance_norm.py`).
 pub fn wasserstein(reference: &Counts, current: &Counts) -> f64 {
-    let keys = union(reference, current);
     let (n1, n2) = (reference.n() as f64, current.n() as f64);
     let (mut c1, mut c2) = (0u64, 0u64);
     let mut distance = 0.0;
-    for pair in keys.windows(2) {
-        c1 += reference.count(pair[0]);
-        c2 += current.count(pair[0]);
-        distance += (c1 as f64 / n1 - c2 as f64 / n2).abs() * (pair[1] - pair[0]);
+    let mut previous: Option<f64> = None;
+    // The distance between the two CDFs, step by step between values.
+    for (value, r, c) in joint(reference, current) {
+        if let Some(p) = previous {
+            distance += (c1 as f64 / n1 - c2 as f64 / n2).abs() * (value - p);
+        }
+        c1 += r;
+        c2 += c;
+        previous = Some(value);
     }
     distance / reference.std().max(0.001)
 }
@@ -261,13 +265,9 @@ fn binned(
                     .collect(),
             )
         } else {
-            let keys = union(reference, current);
-            (
-                keys.iter()
-                    .map(|k| reference.count(*k) as f64 / n1)
-                    .collect(),
-                keys.iter().map(|k| current.count(*k) as f64 / n2).collect(),
-            )
+            joint(reference, current)
+                .map(|(_, r, c)| (r as f64 / n1, c as f64 / n2))
+                .unzip()
         };
     if fill_zeroes {
         fill(&mut p);
