@@ -12,7 +12,7 @@ use anyhow::Context;
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Benchmarks plugins (component against native, batch sizes 1, 128, 1024) and
 /// the whole pipeline (one thread, one worker, all cores; to a null sink) on a corpus of
@@ -48,6 +48,11 @@ pub struct BenchCommand {
     /// Corpus lines whose documents are indexed for the Elasticsearch figures.
     #[arg(long, default_value_t = 20_000)]
     es_lines: usize,
+    /// Also measure the pipeline with continuous drift against this reference
+    /// (FILE.parquet): a drift monitor beside the null sink, as `run` has with
+    /// `[drift]` (window of 100,000 predictions, verdicts every second).
+    #[arg(long, value_name = "FILE")]
+    drift_reference: Option<PathBuf>,
     #[command(flatten)]
     pipeline: PipelineArgs,
 }
@@ -71,11 +76,21 @@ impl BenchCommand {
                 path
             }
         };
+        let drift = match &self.drift_reference {
+            Some(path) => Some(
+                crate::drift::parquet::read(path)
+                    .map_err(|e| ExitError::bad_input(crate::chain::chain(&e)))?,
+            ),
+            None => None,
+        };
         println!("machine: {} cores; corpus: {}", cores(), corpus.display());
         // The pipeline first: its peak memory is then not the allocator still
         // holding what the per-plugin figures used.
         if !self.no_pipeline {
-            pipeline_figures(&plan, &corpus, &settings.run)?;
+            pipeline_figures(&plan, &corpus, &settings.run, drift.as_ref())?;
+        }
+        if let Some(reference) = &drift {
+            drift_cost(&plan, &corpus, &settings.run, reference)?;
         }
         if !self.no_plugins {
             plugin_figures(&plan, &corpus, self.plugin_lines)?;
@@ -231,7 +246,12 @@ fn best_of(runs: usize, lines: usize, mut work: impl FnMut()) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
-fn pipeline_figures(plan: &Plan, corpus: &Path, base: &RunOptions) -> anyhow::Result<()> {
+fn pipeline_figures(
+    plan: &Plan,
+    corpus: &Path,
+    base: &RunOptions,
+    drift: Option<&crate::drift::dataset::Dataset>,
+) -> anyhow::Result<()> {
     println!(
         "\nwhole pipeline to a null sink (header parse, ids, plugins, documents, bulk \
          encoding), best of {RUNS} runs"
@@ -249,7 +269,11 @@ fn pipeline_figures(plan: &Plan, corpus: &Path, base: &RunOptions) -> anyhow::Re
     ];
     // Lines the plugins could not handle, per plugin (the same on every run).
     let mut problems: Vec<String> = Vec::new();
-    for execution in [Execution::Wasm, Execution::Native] {
+    let mut variants = vec![(Execution::Wasm, false), (Execution::Native, false)];
+    if drift.is_some() {
+        variants.push((Execution::Wasm, true));
+    }
+    for (execution, with_drift) in variants {
         for (layout, workers, one_thread) in layouts {
             let options = RunOptions {
                 workers,
@@ -269,13 +293,11 @@ fn pipeline_figures(plan: &Plan, corpus: &Path, base: &RunOptions) -> anyhow::Re
                 let start = Instant::now();
                 let source = FileSource::open(corpus)
                     .map_err(|e| ExitError::bad_input(crate::chain::chain(&e)))?;
-                let summary = run_file(
-                    source,
-                    plan,
-                    &mut [Sink::Null(Default::default())],
-                    &options,
-                    &mut |_, _| {},
-                )?;
+                let mut sinks = vec![Sink::Null(Default::default())];
+                if let (true, Some(reference)) = (with_drift, drift) {
+                    sinks.push(drift_sink(reference));
+                }
+                let summary = run_file(source, plan, &mut sinks, &options, &mut |_, _| {})?;
                 let secs = start.elapsed().as_secs_f64();
                 let cpu = process_cpu_seconds() - cpu0;
                 peak = peak.max(peak_rss_mib());
@@ -292,9 +314,10 @@ fn pipeline_figures(plan: &Plan, corpus: &Path, base: &RunOptions) -> anyhow::Re
             let (lines, secs, cpu) = best.expect("at least one run");
             println!(
                 "{:<10} {:>10} {:>12} {:>14.0} {:>12.2} {:>12.1}",
-                match execution {
-                    Execution::Wasm => "component",
-                    Execution::Native => "native",
+                match (execution, with_drift) {
+                    (Execution::Wasm, false) => "component",
+                    (Execution::Wasm, true) => "comp+drift",
+                    (Execution::Native, _) => "native",
                 },
                 layout,
                 lines,
@@ -311,6 +334,84 @@ fn pipeline_figures(plan: &Plan, corpus: &Path, base: &RunOptions) -> anyhow::Re
         );
     }
     Ok(())
+}
+
+/// The drift monitor's own work, measured apart from the pipeline (whose
+/// wall clock moves more between runs than the monitor costs): the corpus's
+/// prediction documents observed one by one, with a verdict every 10,000.
+fn drift_cost(
+    plan: &Plan,
+    corpus: &Path,
+    base: &RunOptions,
+    reference: &crate::drift::dataset::Dataset,
+) -> anyhow::Result<()> {
+    use crate::drift::monitor::{Monitor, MonitorSettings, Window};
+    let scratch = tempfile::tempdir()?;
+    let source =
+        FileSource::open(corpus).map_err(|e| ExitError::bad_input(crate::chain::chain(&e)))?;
+    let summary = run_file(
+        source,
+        plan,
+        &mut [Sink::Dir(crate::sink::dir::DirSink::open(scratch.path())?)],
+        base,
+        &mut |_, _| {},
+    )?;
+    let text = std::fs::read_to_string(scratch.path().join("ml-api-message.ndjson"))
+        .unwrap_or_default();
+    let sources: Vec<String> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| v["_source"].to_string())
+        .collect();
+    let mut monitor = Monitor::new(MonitorSettings {
+        reference: reference.clone(),
+        window: Window::Predictions(100_000),
+        every: Duration::ZERO,
+        options: Default::default(),
+    });
+    let (mut observing, mut verdicts) = (f64::INFINITY, f64::INFINITY);
+    let mut count = 0;
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        for s in &sources {
+            monitor.observe(s);
+        }
+        observing = observing.min(start.elapsed().as_secs_f64());
+        let start = Instant::now();
+        count = 0;
+        for _ in 0..5 {
+            count += usize::from(monitor.evaluate_if_due(Instant::now()).is_some());
+        }
+        verdicts = verdicts.min(start.elapsed().as_secs_f64() / 5.0);
+    }
+    println!(
+        "continuous drift: {} message documents of {} lines observed in {:.1} ms: {:.3} us per document, {:.3} us per corpus line; a verdict on a window of {} predictions: {:.1} ms{}",
+        sources.len(),
+        summary.lines,
+        observing * 1e3,
+        observing * 1e6 / sources.len().max(1) as f64,
+        observing * 1e6 / summary.lines.max(1) as f64,
+        monitor.current().rows,
+        verdicts * 1e3,
+        if count == 0 { " (no verdict: an empty side)" } else { "" }
+    );
+    Ok(())
+}
+
+/// A drift monitor as `run` has it with `[drift]`.
+fn drift_sink(reference: &crate::drift::dataset::Dataset) -> Sink {
+    use crate::drift::monitor::{Monitor, MonitorSettings, Window};
+    let monitor = Monitor::new(MonitorSettings {
+        reference: reference.clone(),
+        window: Window::Predictions(100_000),
+        every: Duration::from_secs(1),
+        options: Default::default(),
+    });
+    Sink::Drift(crate::sink::drift::DriftSink::new(
+        monitor,
+        "ml-api-message".into(),
+        Default::default(),
+    ))
 }
 
 /// CPU time of the whole process (user + system), from /proc (Linux).
