@@ -356,8 +356,8 @@ fn drift_cost(
         base,
         &mut |_, _| {},
     )?;
-    let text = std::fs::read_to_string(scratch.path().join("ml-api-message.ndjson"))
-        .unwrap_or_default();
+    let text =
+        std::fs::read_to_string(scratch.path().join("ml-api-message.ndjson")).unwrap_or_default();
     let sources: Vec<String> = text
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
@@ -393,7 +393,11 @@ fn drift_cost(
         observing * 1e6 / summary.lines.max(1) as f64,
         monitor.current().rows,
         verdicts * 1e3,
-        if count == 0 { " (no verdict: an empty side)" } else { "" }
+        if count == 0 {
+            " (no verdict: an empty side)"
+        } else {
+            ""
+        }
     );
     Ok(())
 }

@@ -80,25 +80,36 @@ impl<'a> Columns<'a> {
 
     fn read(&mut self, source: &'a str) -> Result<(), JsonError> {
         let mut fields = ObjectFields::new(source.as_bytes(), 0)?;
-        while let Some(field) = fields.next() {
-            let field = field?;
-            let value = &source[field.value.clone()];
-            match &source[field.key] {
-                "@timestamp" => {
-                    self.time_ms = plain_string(value)
-                        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-                        .map(|t| t.as_millisecond())
-                }
-                "transaction_id" => self.transaction_id = plain_string(value),
-                "level" => self.level = plain_string(value),
-                "http_method" => self.http_method = plain_string(value),
-                "http_path" => self.http_path = plain_string(value),
-                "status_code" => self.status_code = number(value),
-                "input_data" => self.read_features(source, field.value.start)?,
-                "result" => self.read_result(source, field.value.start)?,
-                key => {
-                    if let Some(i) = MEASURES.iter().position(|m| *m == key) {
-                        self.measures[i] = number(value);
+        while let Some(key) = fields.next_key() {
+            let key = key?;
+            match &source[key.key] {
+                // Objects read once, by their own reader, which says where they end.
+                "input_data" => match self.read_features(source, key.value)? {
+                    Some(end) => fields.value_ends(end),
+                    None => {
+                        fields.skip_value()?;
+                    }
+                },
+                "result" => match self.read_result(source, key.value)? {
+                    Some(end) => fields.value_ends(end),
+                    None => {
+                        fields.skip_value()?;
+                    }
+                },
+                name => {
+                    let value = &source[fields.skip_value()?];
+                    match name {
+                        "@timestamp" => self.time_ms = plain_string(value).and_then(epoch_ms),
+                        "transaction_id" => self.transaction_id = plain_string(value),
+                        "level" => self.level = plain_string(value),
+                        "http_method" => self.http_method = plain_string(value),
+                        "http_path" => self.http_path = plain_string(value),
+                        "status_code" => self.status_code = number(value),
+                        key => {
+                            if let Some(i) = MEASURES.iter().position(|m| *m == key) {
+                                self.measures[i] = number(value);
+                            }
+                        }
                     }
                 }
             }
@@ -106,23 +117,26 @@ impl<'a> Columns<'a> {
         Ok(())
     }
 
-    fn read_features(&mut self, source: &'a str, at: usize) -> Result<(), JsonError> {
+    /// Reads `input_data` at `at`; the index after it, or `None` when it is
+    /// not an object (no features).
+    fn read_features(&mut self, source: &'a str, at: usize) -> Result<Option<usize>, JsonError> {
         let Ok(mut fields) = ObjectFields::new(source.as_bytes(), at) else {
-            return Ok(()); // not an object: no features
+            return Ok(None);
         };
         while let Some(field) = fields.next() {
             let field = field?;
-            let key = &source[field.key];
-            if let Some(i) = FEATURES.iter().position(|(_, k)| *k == key) {
+            if let Some(i) = feature_index(&source[field.key]) {
                 self.features[i] = number(&source[field.value]);
             }
         }
-        Ok(())
+        Ok(fields.end())
     }
 
-    fn read_result(&mut self, source: &'a str, at: usize) -> Result<(), JsonError> {
+    /// Reads `result` at `at`; the index after it, or `None` when it is not
+    /// an object (a text result: no prediction).
+    fn read_result(&mut self, source: &'a str, at: usize) -> Result<Option<usize>, JsonError> {
         let Ok(mut fields) = ObjectFields::new(source.as_bytes(), at) else {
-            return Ok(()); // a text result: no prediction
+            return Ok(None);
         };
         let mut second_probability = None;
         while let Some(field) = fields.next() {
@@ -138,8 +152,80 @@ impl<'a> Columns<'a> {
         if self.probability.is_none() {
             self.probability = second_probability;
         }
-        Ok(())
+        Ok(fields.end())
     }
+}
+
+/// The position in [`FEATURES`] of an `input_data` key (a match: the keys are
+/// compared by length first, not each against all fifteen).
+fn feature_index(key: &str) -> Option<usize> {
+    Some(match key {
+        "GENDER" => 0,
+        "AGE" => 1,
+        "SMOKING" => 2,
+        "YELLOW_FINGERS" => 3,
+        "ANXIETY" => 4,
+        "PEER_PRESSURE" => 5,
+        "CHRONIC_DISEASE" => 6,
+        "FATIGUE" => 7,
+        "ALLERGY" => 8,
+        "WHEEZING" => 9,
+        "ALCOHOL" => 10,
+        "COUGHING" => 11,
+        "SHORTNESS_OF_BREATH" => 12,
+        "SWALLOWING_DIFFICULTY" => 13,
+        "CHEST_PAIN" => 14,
+        _ => return None,
+    })
+}
+
+/// Milliseconds since the epoch of an RFC 3339 time. The pipeline writes
+/// `YYYY-MM-DDTHH:MM:SSZ` (optionally with fractions): read by hand, as
+/// days from the civil date (Hinnant's algorithm); other forms through jiff.
+fn epoch_ms(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    let digits = |r: std::ops::Range<usize>| -> Option<i64> {
+        b.get(r)?.iter().try_fold(0i64, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
+        })
+    };
+    let simple = b.len() == 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'Z';
+    if simple
+        && let (Some(y), Some(m), Some(d), Some(h), Some(mi), Some(s)) = (
+            digits(0..4),
+            digits(5..7),
+            digits(8..10),
+            digits(11..13),
+            digits(14..16),
+            digits(17..19),
+        )
+        && (1..=12).contains(&m)
+        && (1..=31).contains(&d)
+        && h < 24
+        && mi < 60
+        && s < 60
+    {
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let mp = (m + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        let days = era * 146_097 + doe - 719_468;
+        // A day that the month does not have (Feb 30) goes to jiff, which refuses it.
+        if d <= 28 {
+            return Some(((days * 24 + h) * 60 + mi) * 60_000 + s * 1000);
+        }
+    }
+    text.parse::<jiff::Timestamp>()
+        .ok()
+        .map(|t| t.as_millisecond())
 }
 
 /// The text of a JSON string without escapes (ids, timestamps, levels and
@@ -153,6 +239,19 @@ fn plain_string(value: &str) -> Option<&str> {
 
 /// A JSON number, a boolean (1 or 0), or a string holding a number.
 fn number(value: &str) -> Option<f64> {
+    // Most values are small integers (features, status codes): no float parser.
+    let b = value.as_bytes();
+    if !b.is_empty()
+        && b.len() <= 9
+        && b.iter().all(u8::is_ascii_digit)
+        && (b[0] != b'0' || b.len() == 1)
+    {
+        return Some(
+            b.iter()
+                .fold(0u32, |n, c| n * 10 + u32::from(c - b'0'))
+                .into(),
+        );
+    }
     match value {
         "true" => Some(1.0),
         "false" => Some(0.0),
@@ -209,6 +308,29 @@ mod tests {
         assert_eq!(c.features[14], Some(1.0), "true");
         assert_eq!(c.features[3], None, "absent");
         assert_eq!(c.measures[6], Some(51.43), "execution_time_ms");
+    }
+
+    #[test]
+    fn times_read_by_hand_agree_with_jiff() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..20_000 {
+            let t = jiff::Timestamp::from_second(rng.i64(-5_000_000_000..10_000_000_000)).unwrap();
+            let text = t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+            assert_eq!(epoch_ms(&text), Some(t.as_millisecond()), "{text}");
+        }
+        for (text, want) in [
+            ("2024-02-29T00:00:00Z", Some(1_709_164_800_000)),
+            ("2023-02-29T00:00:00Z", None),
+            ("2025-13-01T00:00:00Z", None),
+            ("2025-11-21T24:00:00Z", None),
+            ("2025-11-21T09:12:03.5Z", Some(1_763_716_323_500)),
+        ] {
+            assert_eq!(epoch_ms(text), want, "{text}");
+        }
+        assert_eq!(number("0"), Some(0.0));
+        assert_eq!(number("123456789"), Some(123_456_789.0));
+        assert_eq!(number("1234567890"), Some(1_234_567_890.0));
+        assert_eq!(number("-3"), Some(-3.0));
     }
 
     #[test]
