@@ -7,6 +7,7 @@
 pub mod chain;
 pub mod cli;
 pub mod config;
+pub mod dashboard;
 pub mod document;
 pub mod drift;
 pub mod export;

@@ -3,6 +3,7 @@
 
 mod collect;
 mod contract;
+mod dashboard;
 mod drift;
 mod elasticsearch;
 mod export;

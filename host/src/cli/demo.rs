@@ -41,6 +41,14 @@ pub struct DemoCommand {
     /// third with the first (`logpipe drift`) and show the verdicts.
     #[arg(long)]
     drift: bool,
+    /// Then keep the simulator and the pipeline running and serve the
+    /// dashboard on the store until Ctrl-C (the drift reference is the
+    /// predictions collected so far; with --drift the drift starts after them).
+    #[arg(long)]
+    dashboard: bool,
+    /// Where the dashboard listens (loopback by default; port 0 picks one).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    dashboard_listen: std::net::SocketAddr,
     #[command(flatten)]
     pipeline: PipelineArgs,
 }
@@ -64,12 +72,19 @@ impl DemoCommand {
             // About 0.27 predictions per line (the 300 lines at start
             // included); the drift starts after the first third of the
             // predictions and is complete soon after.
+            // With the dashboard, the timed part is the reference: the
+            // drift starts after it.
             let predictions = ((self.duration.max(0.5) * self.rate + 300.0) * 0.27) as u64;
+            let after = if self.dashboard {
+                predictions
+            } else {
+                predictions / 3
+            };
             knobs.drift = crate::simulate::Drift {
                 age_mean: Some(70.0),
                 smokers: Some(0.8),
                 positive_rate: Some(0.7),
-                after: predictions / 3,
+                after,
                 over: (predictions / 12).max(1),
             };
         }
@@ -87,7 +102,7 @@ impl DemoCommand {
         let engine = settings.engine()?;
         let plan = settings.plan(&engine)?;
         let mut worker = Worker::new(&plan, settings.run.timestamps.clone())?;
-        let mut sinks = [Sink::Sqlite(
+        let mut sinks = vec![Sink::Sqlite(
             StoreWriter::open(&store, Retention::keep_all()).context("opening the store")?,
         )];
         let collector = Collector::new(PageFetcher::new(
@@ -102,8 +117,9 @@ impl DemoCommand {
         let (mut polls, mut requests) = (0u32, 0u32);
         let deadline = Instant::now() + Duration::from_secs_f64(self.duration.max(0.5));
         let mut last = false;
+        let metrics = std::sync::Arc::new(crate::ops::metrics::Metrics::default());
         loop {
-            if Instant::now() >= deadline {
+            if Instant::now() >= deadline && !self.dashboard {
                 // Stop the traffic, then one last poll collects what is left.
                 sim.stop_growing();
                 last = true;
@@ -113,8 +129,9 @@ impl DemoCommand {
                 .await?;
             polls += 1;
             requests += report.requests;
+            super::run::record(&metrics, &report);
             total.absorb(report.summary);
-            if last {
+            if last || (self.dashboard && Instant::now() >= deadline) {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
@@ -145,8 +162,63 @@ impl DemoCommand {
                 println!("  {index:<15} {id}  {shown}…");
             }
         }
-        if self.drift {
+        if self.drift && !self.dashboard {
             show_drift(&reader)?;
+        }
+        if self.dashboard {
+            let reference = crate::drift::store::read(
+                &reader,
+                "ml-api-message",
+                crate::store::reader::TimeRange::default(),
+            )?;
+            let reference = std::sync::Arc::new(reference);
+            // Verdicts every 10 s over the last 300 predictions, stored as in
+            // `run` with `[drift]`, so that the drift tab draws them over time.
+            sinks.push(Sink::Drift(crate::sink::drift::DriftSink::new(
+                crate::drift::monitor::Monitor::new(crate::drift::monitor::MonitorSettings {
+                    reference: (*reference).clone(),
+                    window: crate::drift::monitor::Window::Predictions(300),
+                    every: Duration::from_secs(10),
+                    options: Default::default(),
+                }),
+                "ml-api-message".into(),
+                metrics.drift.clone(),
+            )));
+            let history = std::sync::Arc::new(crate::dashboard::pipeline::History::default());
+            history.clone().sample_forever(metrics.clone());
+            let addr = crate::dashboard::server::serve(
+                self.dashboard_listen,
+                crate::dashboard::server::Dashboard {
+                    store: store.clone(),
+                    reference: Some(reference),
+                    pipeline: Some(history),
+                },
+            )
+            .await
+            .with_context(|| format!("serving the dashboard on {}", self.dashboard_listen))?;
+            println!(
+                "\ndashboard on http://{addr}/ (the simulator and the pipeline go on{}); Ctrl-C stops",
+                if self.drift {
+                    ", drifting from now"
+                } else {
+                    ""
+                }
+            );
+            loop {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => break,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+                match source
+                    .poll(&mut worker, &mut sinks, settings.run.batch_lines)
+                    .await
+                {
+                    Ok(report) => super::run::record(&metrics, &report),
+                    Err(e) => tracing::warn!("poll failed: {e}"),
+                }
+                super::run::write_verdicts(&metrics.drift, &mut sinks);
+            }
+            sim.stop_growing();
         }
         if temporary {
             println!(

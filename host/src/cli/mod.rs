@@ -4,6 +4,7 @@ pub mod bench;
 pub mod check;
 pub mod common;
 pub mod config;
+pub mod dashboard;
 pub mod dead_letters;
 pub mod demo;
 pub mod drift;
@@ -60,6 +61,8 @@ pub enum Command {
     Check(check::CheckCommand),
     /// Show the effective configuration.
     Config(config::ConfigCommand),
+    /// Monitoring pages over the embedded store: predictions, drift, performance, traces.
+    Dashboard(dashboard::DashboardCommand),
     /// Look at and re-send the documents Elasticsearch refused.
     DeadLetters(dead_letters::DeadLettersCommand),
     /// The pipeline on simulated traffic into the embedded store; no server needed.
@@ -92,6 +95,7 @@ impl Command {
             Command::Bench(cmd) => cmd.execute(),
             Command::Check(cmd) => cmd.execute(),
             Command::Config(cmd) => cmd.execute(),
+            Command::Dashboard(cmd) => cmd.execute(),
             Command::DeadLetters(cmd) => cmd.execute(),
             Command::Demo(cmd) => cmd.execute(),
             Command::Drift(cmd) => cmd.execute(),

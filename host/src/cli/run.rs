@@ -29,6 +29,12 @@ pub struct RunCommand {
     /// Serve `/metrics` (Prometheus text) and `/health` on this address.
     #[arg(long, env = "LOGPIPE_METRICS_LISTEN", value_name = "ADDR")]
     metrics_listen: Option<std::net::SocketAddr>,
+    /// Serve the dashboard (`logpipe dashboard`'s pages, with the pipeline's
+    /// figures) on this address, over the run's sqlite: sink; the drift tab
+    /// uses `[drift] reference`. Use a loopback address unless the pages are
+    /// behind your own access control.
+    #[arg(long, env = "LOGPIPE_DASHBOARD_LISTEN", value_name = "ADDR")]
+    dashboard_listen: Option<std::net::SocketAddr>,
 }
 
 /// Longest wait between two attempts after failures.
@@ -78,6 +84,32 @@ impl RunCommand {
                 .await
                 .with_context(|| format!("serving metrics on {addr}"))?;
             tracing::info!(%bound, "metrics on /metrics, health on /health");
+        }
+        if let Some(addr) = self.dashboard_listen {
+            let store = running
+                .settings
+                .sinks
+                .iter()
+                .find_map(|s| s.strip_prefix("sqlite:"))
+                .ok_or_else(|| {
+                    ExitError::bad_input(
+                        "--dashboard-listen: the dashboard reads the embedded store; add --sink sqlite:PATH",
+                    )
+                })?;
+            let reference = super::dashboard::reference(None, running.settings.drift.as_ref())?;
+            let history = Arc::new(crate::dashboard::pipeline::History::default());
+            history.clone().sample_forever(metrics.clone());
+            let bound = crate::dashboard::server::serve(
+                addr,
+                crate::dashboard::server::Dashboard {
+                    store: store.into(),
+                    reference,
+                    pipeline: Some(history),
+                },
+            )
+            .await
+            .with_context(|| format!("serving the dashboard on {addr}"))?;
+            tracing::info!(url = %format!("http://{bound}/"), "dashboard");
         }
         let (reload_tx, mut reload_rx) = tokio::sync::mpsc::unbounded_channel::<&'static str>();
         let _config_watcher = match &self.pipeline.config {
@@ -317,7 +349,10 @@ fn drift_sink(
 /// Writes the drift verdicts made during the poll to the storing sinks (as
 /// documents of `ml-api-drift`) and says when the dataset starts or stops
 /// drifting.
-fn write_verdicts(board: &crate::sink::drift::DriftBoard, sinks: &mut [crate::sink::Sink]) {
+pub(crate) fn write_verdicts(
+    board: &crate::sink::drift::DriftBoard,
+    sinks: &mut [crate::sink::Sink],
+) {
     use crate::drift::monitor::Change;
     use crate::sink::Sink;
     for (at, report, change) in board.take_unwritten() {
@@ -421,7 +456,7 @@ impl Hangup {
 }
 
 /// Adds a poll's figures to the metrics.
-fn record(metrics: &Metrics, report: &PollReport) {
+pub(crate) fn record(metrics: &Metrics, report: &PollReport) {
     let s = &report.summary;
     metrics
         .lines_collected

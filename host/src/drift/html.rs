@@ -116,7 +116,7 @@ section{{margin:1.5em 0}}.legend span{{display:inline-block;width:1em;height:1em
 
 /// Shares per bar of both sides: a bar per value when there are few values,
 /// equal bins over the range of both sides otherwise.
-fn distributions(reference: &Counts, current: &Counts) -> (Vec<String>, Vec<f64>, Vec<f64>) {
+pub fn distributions(reference: &Counts, current: &Counts) -> (Vec<String>, Vec<f64>, Vec<f64>) {
     let joint: Vec<(f64, u64, u64)> = joint(reference, current).collect();
     let share = |counts: &Counts, n: u64| {
         if counts.n() == 0 {
