@@ -21,7 +21,10 @@ use std::sync::Arc;
 /// elsewhere. The pipeline page needs a running pipeline: `logpipe run
 /// --dashboard-listen ADDR` or `logpipe demo --dashboard`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct DashboardCommand {
+    #[command(subcommand)]
+    export: Option<Export>,
     /// The store: sqlite:PATH (default: the first sqlite: sink of the configuration).
     #[arg(long, value_name = "sqlite:PATH")]
     store: Option<String>,
@@ -36,9 +39,29 @@ pub struct DashboardCommand {
     pipeline: PipelineArgs,
 }
 
+/// Exports of the panels for other tools.
+#[derive(Debug, clap::Subcommand)]
+enum Export {
+    /// Writes the panels as a Grafana dashboard (Grafana 10 and 11, schema 39)
+    /// over one Elasticsearch data source with index pattern `ml-api-*` and
+    /// time field `@timestamp`; import it with Dashboards → Import.
+    Export {
+        /// The dashboard JSON to write.
+        #[arg(long, value_name = "FILE")]
+        grafana: PathBuf,
+    },
+}
+
 impl DashboardCommand {
-    /// Serves until SIGINT.
+    /// Serves until SIGINT, or writes an export.
     pub fn execute(self) -> anyhow::Result<ExitCode> {
+        if let Some(Export::Export { grafana }) = &self.export {
+            let text = serde_json::to_string_pretty(&crate::dashboard::grafana::dashboard())?;
+            std::fs::write(grafana, text + "\n")
+                .with_context(|| format!("writing {}", grafana.display()))?;
+            println!("Grafana dashboard written to {}", grafana.display());
+            return Ok(ExitCode::SUCCESS);
+        }
         let settings = self.pipeline.resolve()?;
         let spec = match &self.store {
             Some(s) => s.clone(),

@@ -202,6 +202,8 @@ async function refresh() {
     state.extent = await api("/api/extent");
     await SHOW[state.tab]();
     $("status").textContent = "updated " + new Date().toLocaleTimeString();
+    // How long the first render took, from navigation start (BENCHMARKS.md).
+    if (!document.body.dataset.firstRenderMs) document.body.dataset.firstRenderMs = Math.round(performance.now());
     document.body.dataset.ready = state.tab;
   } catch (e) {
     showError(e.message);

@@ -6,6 +6,7 @@
 //! crate embeds (nothing is fetched from the network).
 
 pub mod assets;
+pub mod grafana;
 pub mod panels;
 pub mod pipeline;
 pub mod server;

@@ -7,7 +7,7 @@ use crate::drift::dataset::Dataset;
 use crate::drift::report::{self, Options};
 use crate::store::StoreReader;
 use crate::store::reader::TimeRange;
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -88,16 +88,23 @@ fn sql(store: &StoreReader) -> impl Fn(rusqlite::Error) -> super::DashboardError
 
 /// The time span of the store's predictions and performance documents.
 pub fn extent(store: &StoreReader) -> Result<Value> {
-    let row: (Option<i64>, Option<i64>, i64) = store
-        .connection()
-        .query_row(
-            "SELECT min(time), max(time), count(*) FROM documents
-             WHERE index_name IN (?1, ?2) AND time IS NOT NULL",
-            params![MESSAGE_INDEX, PERF_INDEX],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .map_err(sql(store))?;
-    Ok(json!({"oldest": row.0, "newest": row.1, "documents": row.2}))
+    // The ends of `documents_time`, walked until a document of the indices:
+    // no pass over the store.
+    let end = |order: &str| -> Result<Option<i64>> {
+        store
+            .connection()
+            .query_row(
+                &format!(
+                    "SELECT time FROM documents WHERE time IS NOT NULL AND index_name IN (?1, ?2)
+                     ORDER BY time {order} LIMIT 1"
+                ),
+                params![MESSAGE_INDEX, PERF_INDEX],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql(store))
+    };
+    Ok(json!({"oldest": end("ASC")?, "newest": end("DESC")?}))
 }
 
 /// Calls, errors and positive share per bucket; the probability's histogram;
@@ -105,43 +112,54 @@ pub fn extent(store: &StoreReader) -> Result<Value> {
 pub fn predictions(store: &StoreReader, span: Span) -> Result<Value> {
     // bucket -> (calls, errors, predictions, positives)
     let mut buckets: std::collections::BTreeMap<i64, [u64; 4]> = Default::default();
-    // Calls, failed ones included, are lines of the line index (the message
-    // index holds the calls that gave a prediction).
+    // One pass over both indices in the range. Calls, failed ones included,
+    // are lines of the line index; the message index holds the calls that
+    // gave a prediction, with the features.
+    let features: Vec<String> = crate::store::columns::FEATURES
+        .iter()
+        .map(|(_, key)| key.to_ascii_lowercase())
+        .collect();
     let mut statement = store
         .connection()
-        .prepare_cached(
-            "SELECT time, status_code FROM documents
-             WHERE time >= ?2 AND time < ?3 AND index_name = ?1 AND http_path LIKE '/predict%'",
-        )
+        .prepare_cached(&format!(
+            "SELECT index_name = ?2, time, http_path, status_code, prediction, probability, {}
+             FROM documents WHERE time >= ?3 AND time < ?4 AND index_name IN (?1, ?2)",
+            features.join(", ")
+        ))
         .map_err(sql(store))?;
     let mut rows = statement
-        .query(params![LINE_INDEX, span.from, span.to])
+        .query(params![LINE_INDEX, MESSAGE_INDEX, span.from, span.to])
         .map_err(sql(store))?;
+    let mut probability = Counts::default();
+    let mut feature_counts = vec![Counts::default(); features.len()];
+    let value = |v: rusqlite::types::ValueRef| match v {
+        rusqlite::types::ValueRef::Integer(i) => Some(i as f64),
+        rusqlite::types::ValueRef::Real(r) => Some(r),
+        _ => None,
+    };
     while let Some(row) = rows.next().map_err(sql(store))? {
-        let time: i64 = row.get(0).map_err(sql(store))?;
-        let status: Option<i64> = row.get(1).map_err(sql(store))?;
-        let b = buckets.entry(span.bucket(time)).or_default();
-        b[0] += 1;
-        b[1] += u64::from(status.is_some_and(|s| s >= 400));
-    }
-    drop(rows);
-    drop(statement);
-    let mut statement = store
-        .connection()
-        .prepare_cached(
-            "SELECT time, prediction FROM documents
-             WHERE time >= ?2 AND time < ?3 AND index_name = ?1 AND prediction IS NOT NULL",
-        )
-        .map_err(sql(store))?;
-    let mut rows = statement
-        .query(params![MESSAGE_INDEX, span.from, span.to])
-        .map_err(sql(store))?;
-    while let Some(row) = rows.next().map_err(sql(store))? {
-        let time: i64 = row.get(0).map_err(sql(store))?;
-        let prediction: f64 = row.get(1).map_err(sql(store))?;
+        let message: bool = row.get(0).map_err(sql(store))?;
+        let time: i64 = row.get(1).map_err(sql(store))?;
+        if !message {
+            let path = row.get_ref(2).map_err(sql(store))?;
+            if path.as_str().is_ok_and(|p| p.starts_with("/predict")) {
+                let status: Option<i64> = row.get(3).map_err(sql(store))?;
+                let b = buckets.entry(span.bucket(time)).or_default();
+                b[0] += 1;
+                b[1] += u64::from(status.is_some_and(|s| s >= 400));
+            }
+            continue;
+        }
+        let Some(prediction) = value(row.get_ref(4).map_err(sql(store))?) else {
+            continue;
+        };
         let b = buckets.entry(span.bucket(time)).or_default();
         b[2] += 1;
         b[3] += u64::from(prediction == 1.0);
+        probability.add(value(row.get_ref(5).map_err(sql(store))?), 1);
+        for (i, counts) in feature_counts.iter_mut().enumerate() {
+            counts.add(value(row.get_ref(6 + i).map_err(sql(store))?), 1);
+        }
     }
     drop(rows);
     drop(statement);
@@ -159,18 +177,13 @@ pub fn predictions(store: &StoreReader, span: Span) -> Result<Value> {
         }
         t
     });
-    let dataset = crate::drift::store::read(store, MESSAGE_INDEX, span.range())?;
-    let probability = dataset
-        .columns
-        .get("probability")
-        .map(|c| histogram(&c.counts, 0.0, 1.0, 20))
-        .unwrap_or_else(|| json!({"edges": [], "counts": []}));
+    let probability = histogram(&probability, 0.0, 1.0, 20);
     let features: serde_json::Map<String, Value> = crate::store::columns::FEATURES
         .iter()
-        .filter_map(|(name, _)| {
-            let counts = &dataset.columns.get(*name)?.counts;
+        .zip(&feature_counts)
+        .map(|((name, _), counts)| {
             let (values, n): (Vec<f64>, Vec<u64>) = counts.iter().unzip();
-            Some((name.to_string(), json!({"values": values, "counts": n})))
+            (name.to_string(), json!({"values": values, "counts": n}))
         })
         .collect();
     let latest: Vec<Value> = store
