@@ -325,7 +325,7 @@ fn pages_render_in_chromium_with_the_stores_figures() {
     let Some(chromium) = chromium() else {
         return;
     };
-    use logpipe::simulate::{Drift, Generator, Knobs};
+    use logpipe::simulate::{Generator, Knobs};
     let dir = tempfile::tempdir().unwrap();
     // A reference without drift and a drifted current side, written by the
     // simulator's generator two hours ago, each put in a store by `once`.
@@ -360,14 +360,7 @@ fn pages_render_in_chromium_with_the_stores_figures() {
         "current",
         Knobs {
             seed: 7,
-            drift: Drift {
-                age_mean: Some(75.0),
-                smokers: Some(0.9),
-                positive_rate: Some(0.9),
-                after: 0,
-                over: 1,
-            },
-            ..Knobs::default()
+            ..crate::util::drifting_knobs()
         },
     );
     let reference_spec = format!("sqlite:{}", reference.display());

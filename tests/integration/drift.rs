@@ -540,7 +540,7 @@ pq.write_table(side(1), sys.argv[1]); pq.write_table(side(2), sys.argv[2])
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn run_watches_drift_continuously() {
     use crate::run::{metric, start_run, stop};
-    use logpipe::simulate::{Drift, Knobs, Simulator};
+    use logpipe::simulate::Simulator;
     let Some(python) = python_with("pyarrow.parquet") else {
         return;
     };
@@ -566,16 +566,7 @@ pq.write_table(pa.table(cols), sys.argv[1])
             .unwrap()
             .success()
     );
-    let knobs = Knobs {
-        drift: Drift {
-            age_mean: Some(75.0),
-            smokers: Some(0.9),
-            positive_rate: Some(0.9),
-            after: 0,
-            over: 1,
-        },
-        ..Knobs::default()
-    };
+    let knobs = crate::util::drifting_knobs();
     let sim = Simulator::start("127.0.0.1:0".parse().unwrap(), knobs, 300)
         .await
         .unwrap();

@@ -422,3 +422,18 @@ fn pump(mut from: std::net::TcpStream, mut to: std::net::TcpStream) {
         let _ = to.shutdown(std::net::Shutdown::Write);
     });
 }
+
+/// The simulator drifting from its first prediction: patients of 75 on
+/// average, 90 % smokers, 90 % positive predictions.
+pub fn drifting_knobs() -> logpipe::simulate::Knobs {
+    logpipe::simulate::Knobs {
+        drift: logpipe::simulate::Drift {
+            age_mean: Some(75.0),
+            smokers: Some(0.9),
+            positive_rate: Some(0.9),
+            after: 0,
+            over: 1,
+        },
+        ..logpipe::simulate::Knobs::default()
+    }
+}

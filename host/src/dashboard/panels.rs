@@ -318,28 +318,27 @@ pub fn performance(store: &mut StoreReader, span: Span) -> Result<Value> {
     }))
 }
 
-/// The functions of `top_functions` in the latest performance documents of
-/// the range, by total time, with their share of it.
-fn top_functions(store: &mut StoreReader, span: Span) -> Result<Value> {
-    let seqs: Vec<i64> = store
+/// The newest `limit` documents of `index` in the span, newest first.
+fn latest(store: &StoreReader, index: &str, span: Span, limit: usize) -> Result<Vec<i64>> {
+    store
         .connection()
         .prepare_cached(
             "SELECT seq FROM documents WHERE time >= ?2 AND time < ?3 AND index_name = ?1
              ORDER BY time DESC LIMIT ?4",
         )
         .and_then(|mut s| {
-            s.query_map(
-                params![
-                    PERF_INDEX,
-                    span.from,
-                    span.to,
-                    TOP_FUNCTION_DOCUMENTS as i64
-                ],
-                |r| r.get(0),
-            )?
+            s.query_map(params![index, span.from, span.to, limit as i64], |r| {
+                r.get(0)
+            })?
             .collect()
         })
-        .map_err(sql(store))?;
+        .map_err(sql(store))
+}
+
+/// The functions of `top_functions` in the latest performance documents of
+/// the range, by total time, with their share of it.
+fn top_functions(store: &mut StoreReader, span: Span) -> Result<Value> {
+    let seqs = latest(store, PERF_INDEX, span, TOP_FUNCTION_DOCUMENTS)?;
     // (function, file) -> (total ms, cumulative ms, calls)
     let mut functions: std::collections::BTreeMap<(String, String), (f64, f64, u64)> =
         Default::default();
@@ -414,25 +413,7 @@ pub fn drift(store: &mut StoreReader, span: Span, reference: Option<&Dataset>) -
         }
     };
     // Stored verdicts over time (documents of ml-api-drift), newest first.
-    let seqs: Vec<i64> = store
-        .connection()
-        .prepare_cached(
-            "SELECT seq FROM documents WHERE time >= ?2 AND time < ?3 AND index_name = ?1
-             ORDER BY time DESC LIMIT ?4",
-        )
-        .and_then(|mut s| {
-            s.query_map(
-                params![
-                    DRIFT_INDEX,
-                    span.from,
-                    span.to,
-                    DRIFT_HISTORY_DOCUMENTS as i64
-                ],
-                |r| r.get(0),
-            )?
-            .collect()
-        })
-        .map_err(sql(store))?;
+    let seqs = latest(store, DRIFT_INDEX, span, DRIFT_HISTORY_DOCUMENTS)?;
     let mut history: std::collections::BTreeMap<String, Vec<(String, Value, bool)>> =
         Default::default();
     for seq in seqs.iter().rev() {

@@ -16,6 +16,16 @@ pub fn model_columns() -> impl Iterator<Item = &'static str> {
         .chain(["prediction", "probability"])
 }
 
+/// The type `export parquet` writes a model column with: AGE and the
+/// probability are floats, the features and the prediction integers.
+pub fn model_dtype(column: &str) -> Dtype {
+    if column == "AGE" || column == "probability" {
+        Dtype::Float
+    } else {
+        Dtype::Integer
+    }
+}
+
 /// A column's type as pandas holds it once read (`pd.read_parquet`), which
 /// decides Evidently's inference (`core/datasets.py::infer_column_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +91,16 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// A side from the counts of each model column, in [`model_columns`]
+    /// order, typed as the pipeline writes them ([`model_dtype`]).
+    pub fn of_model_counts(rows: u64, counts: impl IntoIterator<Item = Counts>) -> Self {
+        let columns = model_columns()
+            .zip(counts)
+            .map(|(name, counts)| (name.to_string(), Column::new(counts, model_dtype(name))))
+            .collect();
+        Self { rows, columns }
+    }
+
     /// Adds another window of the same source (counts add up exactly).
     pub fn merge(&mut self, other: &Dataset) {
         self.rows += other.rows;

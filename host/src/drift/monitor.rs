@@ -3,7 +3,7 @@
 //! reference recomputed at a fixed interval.
 
 use super::counts::Counts;
-use super::dataset::{Column, Dataset, Dtype, model_columns};
+use super::dataset::Dataset;
 use super::report::{self, Options, Report};
 use crate::store::columns::Columns;
 use std::collections::VecDeque;
@@ -161,21 +161,7 @@ impl Monitor {
                 (rows, counts)
             }
         };
-        let mut dataset = Dataset {
-            rows,
-            ..Dataset::default()
-        };
-        for (name, counts) in model_columns().zip(counts) {
-            let dtype = if name == "AGE" || name == "probability" {
-                Dtype::Float
-            } else {
-                Dtype::Integer
-            };
-            dataset
-                .columns
-                .insert(name.to_string(), Column::new(counts, dtype));
-        }
-        dataset
+        Dataset::of_model_counts(rows, counts)
     }
 
     /// Recomputes the verdicts if `every` has passed since the last time (or

@@ -2,7 +2,7 @@
 //! Elasticsearch or any document stream.
 
 use super::counts::Counts;
-use super::dataset::{Column, Dataset, Dtype, model_columns};
+use super::dataset::{Dataset, model_columns};
 use crate::export::rows::PredictionRow;
 
 /// Counts rows as they come.
@@ -41,20 +41,6 @@ impl RowCounter {
 
     /// The side read.
     pub fn finish(self) -> Dataset {
-        let mut dataset = Dataset {
-            rows: self.rows,
-            ..Dataset::default()
-        };
-        for (name, counts) in model_columns().zip(self.counts) {
-            let dtype = if name == "AGE" || name == "probability" {
-                Dtype::Float
-            } else {
-                Dtype::Integer
-            };
-            dataset
-                .columns
-                .insert(name.to_string(), Column::new(counts, dtype));
-        }
-        dataset
+        Dataset::of_model_counts(self.rows, self.counts)
     }
 }

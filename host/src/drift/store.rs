@@ -4,7 +4,7 @@
 
 use super::DriftError;
 use super::counts::Counts;
-use super::dataset::{Column, Dataset, Dtype, model_columns};
+use super::dataset::{Column, Dataset, Dtype, model_columns, model_dtype};
 use crate::store::StoreReader;
 use crate::store::columns::FEATURES;
 use crate::store::reader::TimeRange;
@@ -17,12 +17,7 @@ fn stored(column: &str) -> (String, Dtype) {
         .iter()
         .find(|(training, _)| *training == column)
         .map_or_else(|| column.to_string(), |(_, key)| key.to_ascii_lowercase());
-    let dtype = if column == "AGE" || column == "probability" {
-        Dtype::Float
-    } else {
-        Dtype::Integer
-    };
-    (name, dtype)
+    (name, model_dtype(column))
 }
 
 /// Reads the predictions of `index` whose `@timestamp` is in `range` (every
