@@ -328,6 +328,18 @@ impl<B: std::borrow::BorrowMut<String>> ObjectWriter<B> {
         self
     }
 
+    /// Adds a boolean field.
+    pub fn bool<'k>(&mut self, key: impl Into<Name<'k>>, value: bool) -> &mut Self {
+        self.key(key).push_str(if value { "true" } else { "false" });
+        self
+    }
+
+    /// Adds a `null` field.
+    pub fn null<'k>(&mut self, key: impl Into<Name<'k>>) -> &mut Self {
+        self.key(key).push_str("null");
+        self
+    }
+
     /// Adds an array of strings.
     pub fn strs<'k, 's>(
         &mut self,
@@ -356,7 +368,10 @@ mod tests {
             .float("f", 51.14)
             .float("nan", f64::NAN)
             .raw("o", r#"{"x":[1,2]}"#)
-            .strs("l", ["x", "y"]);
+            .strs("l", ["x", "y"])
+            .bool("yes", true)
+            .bool("no", false)
+            .null("none");
         let text = w.finish();
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["a\"b"], "line\nbreak \u{1} é \\ \u{8}\u{c}\t\r");
@@ -365,7 +380,20 @@ mod tests {
         assert!(v["nan"].is_null());
         assert_eq!(v["o"]["x"][1], 2);
         assert_eq!(v["l"][1], "y");
+        assert_eq!((v["yes"].clone(), v["no"].clone()), (true.into(), false.into()));
+        assert!(v["none"].is_null() && v.as_object().unwrap().contains_key("none"));
         assert!(!text.contains('\n'));
+        // Nested objects, written in place after earlier text.
+        let mut out = String::from("{}");
+        let mut doc = ObjectWriter::into(&mut out);
+        doc.bool("ok", true);
+        doc.object("input", |input| {
+            input.int("AGE", 59).null("x");
+        });
+        doc.close();
+        let v: serde_json::Value = serde_json::from_str(&out[2..]).unwrap();
+        assert_eq!(v["input"]["AGE"], 59);
+        assert!(v["input"]["x"].is_null() && v["ok"] == true);
     }
 
     #[test]
