@@ -170,6 +170,20 @@ fn plugin_check_reports_kind_and_errors() {
     assert_eq!(report["name"], "perf");
     assert_eq!(report["contract"], "0.2.0");
     assert_eq!(report["channels"][0], "metrics");
+    assert_eq!(report["config_keys"], serde_json::json!([]));
+    // The keys a stage's `config` may set, as the plugin's refusal names them.
+    for (plugin, keys) in [
+        ("logpipe_filter.wasm", "config keys: pattern"),
+        ("logpipe_message.wasm", "config keys: prediction_status"),
+    ] {
+        let out = logpipe()
+            .args(["plugin", "check"])
+            .arg(guest(plugin))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(keys), "{plugin}: {text}");
+    }
 
     let out = logpipe()
         .args(["plugin", "check"])

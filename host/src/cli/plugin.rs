@@ -100,12 +100,14 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         .instantiate(&[])
         .map(|_| ())
         .map_err(|e| e.to_string());
+    let keys = config_keys(&plugin);
     if args.json {
         let mut report = serde_json::to_value(info)?;
         report["default_config"] = match &configured {
             Ok(()) => json!("accepted"),
             Err(e) => json!(e),
         };
+        report["config_keys"] = json!(keys);
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!("{}: ok", args.file.display());
@@ -126,8 +128,35 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             Ok(()) => println!("  default configuration: accepted"),
             Err(e) => println!("  default configuration: refused ({e})"),
         }
+        match &keys {
+            Some(keys) => println!(
+                "  config keys: {} (a stage's `config = {{ ... }}`; logpipe.example.toml documents the reference plugins')",
+                list(keys, "none")
+            ),
+            None => println!(
+                "  config keys: not declared (the plugin accepted an unknown key, or its refusal names none)"
+            ),
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The configuration keys a plugin accepts, asked by configuring it with a
+/// key no plugin has: the SDK's `Config::reject_unknown` refuses it naming the
+/// known keys ("unknown configuration key `k` (known keys: a, b)").
+fn config_keys(plugin: &std::sync::Arc<crate::plugin::LoadedPlugin>) -> Option<Vec<String>> {
+    const PROBE: &str = "logpipe-check-unknown-key";
+    let refusal = plugin
+        .instantiate(&[(PROBE.to_string(), String::new())])
+        .err()?
+        .to_string();
+    let known = refusal.split("(known keys: ").nth(1)?;
+    let known = &known[..known.find(')')?];
+    Some(if known == "none" {
+        Vec::new()
+    } else {
+        known.split(", ").map(str::to_string).collect()
+    })
 }
 
 fn list(items: &[String], empty: &str) -> String {

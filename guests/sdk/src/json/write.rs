@@ -380,7 +380,10 @@ mod tests {
         assert!(v["nan"].is_null());
         assert_eq!(v["o"]["x"][1], 2);
         assert_eq!(v["l"][1], "y");
-        assert_eq!((v["yes"].clone(), v["no"].clone()), (true.into(), false.into()));
+        assert_eq!(
+            (v["yes"].clone(), v["no"].clone()),
+            (true.into(), false.into())
+        );
         assert!(v["none"].is_null() && v.as_object().unwrap().contains_key("none"));
         assert!(!text.contains('\n'));
         // Nested objects, written in place after earlier text.
