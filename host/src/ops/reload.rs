@@ -10,7 +10,7 @@ use super::metrics::{Metrics, bump};
 use crate::document::check_document;
 use crate::pipeline::Plan;
 use crate::plugin::{EventBatch, Kind, LoadedPlugin, Outcome, PluginEngine, PluginRunner};
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -21,11 +21,72 @@ use std::time::{Duration, Instant};
 pub struct SharedPlan {
     generation: AtomicU64,
     plan: RwLock<Plan>,
-    recent: Mutex<VecDeque<String>>,
+    recent: Mutex<RecentShapes>,
 }
 
-/// Recent messages kept for smoke runs.
-const RECENT: usize = 64;
+/// Recent messages kept for smoke runs, per shape of message.
+const PER_SHAPE: usize = 8;
+/// Shapes kept (the least recently seen goes first).
+const SHAPES: usize = 32;
+
+/// The last [`PER_SHAPE`] messages of each of the last [`SHAPES`] shapes seen,
+/// so that a smoke run meets every kind of line the source sends, not only the
+/// most frequent (health checks would fill a plain window of recent lines).
+#[derive(Debug, Default)]
+struct RecentShapes {
+    by_shape: BTreeMap<String, (u64, VecDeque<String>)>,
+    clock: u64,
+}
+
+impl RecentShapes {
+    fn push(&mut self, message: String) {
+        self.clock += 1;
+        let shape = shape(&message);
+        if !self.by_shape.contains_key(&shape) && self.by_shape.len() == SHAPES {
+            let oldest = self
+                .by_shape
+                .iter()
+                .min_by_key(|(_, (seen, _))| *seen)
+                .map(|(k, _)| k.clone())
+                .expect("full");
+            self.by_shape.remove(&oldest);
+        }
+        let (seen, lines) = self.by_shape.entry(shape).or_default();
+        *seen = self.clock;
+        if lines.len() == PER_SHAPE {
+            lines.pop_front();
+        }
+        lines.push_back(message);
+    }
+
+    fn all(&self) -> Vec<String> {
+        self.by_shape
+            .values()
+            .flat_map(|(_, lines)| lines.iter().cloned())
+            .collect()
+    }
+}
+
+/// A message's shape: its first eight words (after a bracketed transaction
+/// id), each word with a digit and more than three characters made `#`, so
+/// that ids, times and amounts do not make shapes, and status codes do.
+fn shape(message: &str) -> String {
+    let mut words = message.split_whitespace().peekable();
+    if words.peek().is_some_and(|w| w.starts_with('[')) {
+        words.next();
+    }
+    words
+        .take(8)
+        .map(|w| {
+            if w.chars().count() > 3 && w.chars().any(|c| c.is_ascii_digit()) {
+                "#"
+            } else {
+                w
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 impl SharedPlan {
     /// Starts at generation 0.
@@ -33,7 +94,7 @@ impl SharedPlan {
         Arc::new(Self {
             generation: AtomicU64::new(0),
             plan: RwLock::new(plan),
-            recent: Mutex::new(VecDeque::with_capacity(RECENT)),
+            recent: Mutex::new(RecentShapes::default()),
         })
     }
 
@@ -51,20 +112,12 @@ impl SharedPlan {
     pub fn remember(&self, messages: impl IntoIterator<Item = String>) {
         let mut r = self.recent.lock().unwrap_or_else(|e| e.into_inner());
         for m in messages {
-            if r.len() == RECENT {
-                r.pop_front();
-            }
-            r.push_back(m);
+            r.push(m);
         }
     }
 
     fn recent(&self) -> Vec<String> {
-        self.recent
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .cloned()
-            .collect()
+        self.recent.lock().unwrap_or_else(|e| e.into_inner()).all()
     }
 }
 
@@ -142,6 +195,7 @@ pub fn reload(
         from = %old.info().version,
         to = %loaded.info().version,
         sha256 = %&loaded.info().sha256[..12],
+        smoke_lines = recent.len(),
         ms = started.elapsed().as_millis() as u64,
         "plugin reloaded"
     );
@@ -261,4 +315,38 @@ pub fn watch(
         })
         .map_err(|e| notify::Error::generic(&e.to_string()))?;
     Ok(watcher)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smoke_samples_keep_every_shape_not_only_the_most_frequent() {
+        let mut r = RecentShapes::default();
+        r.push("[f235299c-8751] API Call - POST /predict - Status: 422 - Time: 0.5ms".into());
+        r.push("{\"performance_metrics\": {\"inference_time_ms\": 27.26}}".into());
+        for i in 0..1000 {
+            r.push("Health check effectué - Model: True, Redis: True".to_string());
+            r.push(format!(
+                "[{i:08x}] API Call - POST /predict - Status: 200 - Time: {i}.5ms"
+            ));
+        }
+        let all = r.all();
+        assert!(all.iter().any(|m| m.contains("422")), "a rare shape stays");
+        assert!(all.iter().any(|m| m.contains("performance_metrics")));
+        assert_eq!(
+            all.iter().filter(|m| m.contains("Health")).count(),
+            PER_SHAPE
+        );
+        assert_eq!(all.len(), 1 + 1 + 2 * PER_SHAPE, "{all:?}");
+        for i in 0..100 {
+            r.push(format!("{} a b", "x".repeat(i + 1)));
+        }
+        assert_eq!(r.by_shape.len(), SHAPES, "bounded");
+        assert_eq!(
+            shape("[abc] API Call - GET /docs - Status: 200 - Time: 1.25ms"),
+            "API Call - GET /docs - Status: 200"
+        );
+    }
 }

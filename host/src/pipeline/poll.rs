@@ -106,10 +106,12 @@ impl WindowSource {
             requests: poll.requests,
             gap: poll.gap,
             duplicates: (poll.read - lines.len()) as u64,
+            // The whole poll (at most a window): smoke runs keep the last
+            // lines of each shape.
             recent_messages: lines
                 .iter()
                 .rev()
-                .take(64)
+                .take(1000)
                 .map(|l| l.record.message().to_string())
                 .collect(),
             ..PollReport::default()
