@@ -135,11 +135,7 @@ fn statistics_agree_with_scipy_as_evidently_calls_it() {
         .arg(&input)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::util::expect_success(&out);
     let expected: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
 
     let close = |what: &str, ours: f64, theirs: &serde_json::Value, relative: bool| {
@@ -335,11 +331,7 @@ fn drift_command_gives_evidentlys_verdicts() {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::util::expect_success(&out);
     let expected: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(expected.len(), 10);

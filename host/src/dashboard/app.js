@@ -64,6 +64,18 @@ function draw(id, traces, title, layout) {
   }, layout || {}), { displaylogo: false, responsive: true, displayModeBar: false });
 }
 
+// The id of a chart container for `name` in `box`, made on first use.
+function chartIn(box, name) {
+  const id = name.replace(/[^A-Za-z0-9-]/g, "-");
+  if (!$(id)) {
+    const div = document.createElement("div");
+    div.className = "chart";
+    div.id = id;
+    $(box).appendChild(div);
+  }
+  return id;
+}
+
 function emptyState(id, what) {
   const extent = state.extent;
   const held = extent && extent.oldest !== null
@@ -90,15 +102,8 @@ async function showPredictions() {
   const h = d.probability_histogram;
   await draw("chart-probability", [{ x: h.edges.slice(0, -1).map((e, i) => (e + h.edges[i + 1]) / 2), y: h.counts, type: "bar", name: "probability" }],
     "Histogram of probability");
-  const features = $("features");
   for (const [name, f] of Object.entries(d.features)) {
-    const id = "feature-" + name.replace(/[^A-Za-z0-9]/g, "-");
-    if (!$(id)) {
-      const div = document.createElement("div");
-      div.className = "chart";
-      div.id = id;
-      features.appendChild(div);
-    }
+    const id = chartIn("features", "feature-" + name);
     await draw(id, [{ x: f.values.map(String), y: f.counts, type: "bar", name }], name, { xaxis: { type: "category" } });
   }
   $("latest").innerHTML = "<tr><th>time</th><th>transaction</th><th>status</th><th>prediction</th><th>probability</th></tr>" +
@@ -120,15 +125,8 @@ async function showDrift() {
     $("drift-table").innerHTML = "<tr><th>column</th><th>kind</th><th>test</th><th>value</th><th>threshold</th><th>drifted</th></tr>" +
       r.columns.map((c) => `<tr class="${c.drifted ? "drifted" : ""}" data-column="${escapeHtml(c.column)}"><td>${escapeHtml(c.column)}</td><td>${c.kind}</td>` +
         `<td>${c.test}</td><td>${c.value === null ? "—" : c.value.toPrecision(4)}</td><td>${c.threshold}</td><td>${c.drifted ? "yes" : "no"}</td></tr>`).join("");
-    const box = $("drift-distributions");
     for (const [name, dist] of Object.entries(v.distributions)) {
-      const id = "drift-dist-" + name.replace(/[^A-Za-z0-9]/g, "-");
-      if (!$(id)) {
-        const div = document.createElement("div");
-        div.className = "chart";
-        div.id = id;
-        box.appendChild(div);
-      }
+      const id = chartIn("drift-distributions", "drift-dist-" + name);
       await draw(id, [
         { x: dist.labels, y: dist.reference, type: "bar", name: "reference" },
         { x: dist.labels, y: dist.current, type: "bar", name: "current" },
