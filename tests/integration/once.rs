@@ -336,6 +336,45 @@ fn check_says_what_is_wrong() {
 }
 
 #[test]
+fn check_with_a_sample_counts_each_channels_documents_and_warns_about_empty_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture_log = fixture("api-logs.sample.log");
+    let out = logpipe()
+        .args(["check", "--sink", "null:", "--sample"])
+        .arg(&fixture_log)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("309 lines, 78 kept by the filters")
+            && text.contains("stage message channel prediction -> ml-api-message: 36 documents")
+            && text.contains("stage perf channel metrics -> ml-api-perfs: 33 documents")
+            && !text.contains("WARN"),
+        "{text}"
+    );
+    // Lines the reference filter drops: every index channel is warned about,
+    // and warnings do not fail the check.
+    let health = tmp.path().join("health.log");
+    let lines: String = (0..20)
+        .map(|i| format!("2025-11-21 09:12:{i:02} - api - INFO - Health check effectué - Model: True, Redis: True\n"))
+        .collect();
+    std::fs::write(&health, lines).unwrap();
+    let out = logpipe()
+        .args(["check", "--sink", "null:", "--sample"])
+        .arg(&health)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "WARN  stage perf channel metrics -> ml-api-perfs: no document on the sample's 20 lines"
+        ) && text.contains("WARN  stage message channel prediction -> ml-api-message")
+            && text.contains("see `filter_pattern`"),
+        "{text}"
+    );
+}
+
+#[test]
 fn design_document_routing_each_example_in_its_indices_and_only_there() {
     // The design document's three examples are elided (`...`), so the reference
     // gives complete equivalents from the sample: 176 (short format) and 21 (real

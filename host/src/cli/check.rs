@@ -10,11 +10,81 @@ use std::process::ExitCode;
 /// Checks everything a run needs and says precisely what is wrong and how to fix
 /// it: the configuration, every plugin (loads, matches the contract, accepts its
 /// configuration), the source (answers one page), each sink (reachable; for
-/// Elasticsearch, mappings installed or compatible). Exit status 1 if any fails.
+/// Elasticsearch, mappings installed or compatible). With `--sample FILE`, also
+/// runs the lines of FILE through the stages (writing nothing) and warns about
+/// every channel mapped to an index that received no document. Exit status 1 if
+/// any check fails (warnings do not count), 2 for a bad configuration.
 #[derive(Debug, Args)]
 pub struct CheckCommand {
+    /// A file of log lines (or a window JSON file) to run through the stages,
+    /// writing nothing: says how many documents each stage's channels got, and
+    /// warns about those that got none (a filter before them, or a channel the
+    /// plugin never emits on for such lines).
+    #[arg(long, value_name = "FILE")]
+    sample: Option<std::path::PathBuf>,
     #[command(flatten)]
     pipeline: PipelineArgs,
+}
+
+/// Runs `sample` through `plan` into a null sink and reports, per stage and
+/// channel mapped to an index, how many documents the index got.
+fn check_sample(plan: &Plan, sample: &std::path::Path, settings: &super::common::Settings) {
+    let source = match FileSource::open(sample) {
+        Ok(s) => s,
+        Err(e) => {
+            println!(
+                "FAIL  sample {}: {}",
+                sample.display(),
+                crate::chain::chain(&e)
+            );
+            return;
+        }
+    };
+    let options = crate::pipeline::run::RunOptions {
+        log_problems: false,
+        ..settings.run.clone()
+    };
+    let summary = match crate::pipeline::run::run_file(
+        source,
+        plan,
+        &mut [Sink::Null(Default::default())],
+        &options,
+        &mut |_, _| {},
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            println!("FAIL  sample {}: {e:#}", sample.display());
+            return;
+        }
+    };
+    println!(
+        "ok    sample {}: {} lines, {} kept by the filters",
+        sample.display(),
+        summary.lines,
+        summary.accepted
+    );
+    for stage in &plan.stages {
+        let info = stage.plugin.info();
+        for (channel, route) in info.channels.iter().zip(&stage.routes) {
+            let crate::pipeline::Route::Index(index) = route else {
+                continue;
+            };
+            let n = summary.written.stored.get(&**index).copied().unwrap_or(0);
+            if n > 0 {
+                println!(
+                    "ok    stage {} channel {channel} -> {index}: {n} documents on the sample",
+                    info.name
+                );
+            } else {
+                println!(
+                    "WARN  stage {} channel {channel} -> {index}: no document on the sample's {} lines \
+                     ({} kept by the filters; a stage after a filter sees only the lines it keeps, \
+                     and index documents are written only for kept lines: see `filter_pattern`)",
+                    info.name, summary.lines, summary.accepted
+                );
+            }
+        }
+    }
 }
 
 fn report(ok: &mut bool, what: &str, result: Result<String, String>) {
@@ -165,6 +235,9 @@ impl CheckCommand {
                 };
                 report(&mut ok, &format!("source {spec}"), result);
             }
+        }
+        if let (Some(plan), Some(sample)) = (&plan, &self.sample) {
+            check_sample(plan, sample, &settings);
         }
         if let Some(plan) = &plan {
             let context = crate::sink::SinkContext {
