@@ -63,6 +63,40 @@ pub struct PipelineArgs {
     pub source_time_zone: Option<String>,
 }
 
+/// The flags of commands that read or write what was stored (`trace`,
+/// `export`, `store`, `dashboard`, `dead-letters`): where the configuration,
+/// the sinks and the state are; none of the pipeline's own flags, which would
+/// do nothing there.
+#[derive(Debug, Clone, Args)]
+pub struct StorageArgs {
+    /// Configuration file (TOML; see logpipe.example.toml).
+    #[arg(long, env = "LOGPIPE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Sink: es:URL, sqlite:PATH or dir:PATH. Repeat for several.
+    #[arg(long = "sink")]
+    pub sinks: Vec<String>,
+    /// State directory (checkpoint, default store, dead letters) [env: LOGPIPE_STATE_DIR].
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+}
+
+impl StorageArgs {
+    /// Applies precedence as [`PipelineArgs::resolve`] does.
+    pub fn resolve(&self) -> anyhow::Result<Settings> {
+        PipelineArgs {
+            config: self.config.clone(),
+            source: None,
+            sinks: self.sinks.clone(),
+            state_dir: self.state_dir.clone(),
+            plugins_dir: None,
+            workers: None,
+            batch_lines: None,
+            source_time_zone: None,
+        }
+        .resolve()
+    }
+}
+
 /// Settings after precedence and validation.
 #[derive(Debug, Clone)]
 pub struct Settings {

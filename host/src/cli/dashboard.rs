@@ -1,6 +1,6 @@
 //! `logpipe dashboard`: the monitoring pages over the embedded store.
 
-use super::common::PipelineArgs;
+use super::common::StorageArgs;
 use super::exit::ExitError;
 use crate::dashboard::server::{self, Dashboard};
 use crate::drift::dataset::Dataset;
@@ -36,7 +36,7 @@ pub struct DashboardCommand {
     #[arg(long)]
     reference: Option<String>,
     #[command(flatten)]
-    pipeline: PipelineArgs,
+    pipeline: StorageArgs,
 }
 
 /// Exports of the panels for other tools.

@@ -1,6 +1,6 @@
 //! `logpipe dead-letters`: look at and re-send the documents Elasticsearch refused.
 
-use super::common::PipelineArgs;
+use super::common::StorageArgs;
 use super::exit::{self, ExitError};
 use crate::document::Document;
 use crate::sink::elasticsearch::config::EsConfig;
@@ -31,7 +31,7 @@ enum Action {
 #[derive(Debug, Args)]
 struct ReplayArgs {
     #[command(flatten)]
-    pipeline: PipelineArgs,
+    pipeline: StorageArgs,
     /// Say what would be sent (documents per index), send nothing.
     #[arg(long)]
     dry_run: bool,

@@ -1,6 +1,6 @@
 //! `logpipe export parquet`: predictions for drift analysis.
 
-use super::common::PipelineArgs;
+use super::common::StorageArgs;
 use super::exit::ExitError;
 use super::progress::Progress;
 use crate::export::parquet::PredictionWriter;
@@ -49,7 +49,7 @@ struct ParquetArgs {
     #[arg(long, default_value = "ml-api-message")]
     index: String,
     #[command(flatten)]
-    pipeline: PipelineArgs,
+    pipeline: StorageArgs,
 }
 
 impl ExportCommand {

@@ -165,4 +165,34 @@ mod tests {
     fn verify_cli() {
         Cli::command().debug_assert();
     }
+
+    /// Commands over what was stored list no pipeline flag in their help.
+    #[test]
+    fn reading_commands_offer_only_the_flags_they_use() {
+        let mut cli = Cli::command();
+        for name in ["trace", "export", "dashboard", "dead-letters", "store"] {
+            let command = cli.find_subcommand_mut(name).expect(name);
+            let mut help = Vec::new();
+            command.write_long_help(&mut help).unwrap();
+            let mut text = String::from_utf8(help).unwrap();
+            for sub in command.get_subcommands_mut() {
+                let mut help = Vec::new();
+                sub.write_long_help(&mut help).unwrap();
+                text.push_str(&String::from_utf8(help).unwrap());
+            }
+            for flag in [
+                "--workers",
+                "--batch-lines",
+                "--plugins",
+                "--source-time-zone",
+            ] {
+                assert!(!text.contains(flag), "{name} --help lists {flag}");
+            }
+            assert!(text.contains("--sink") || name == "dashboard", "{name}");
+        }
+        let once = cli.find_subcommand_mut("once").unwrap();
+        let mut help = Vec::new();
+        once.write_long_help(&mut help).unwrap();
+        assert!(String::from_utf8(help).unwrap().contains("--workers"));
+    }
 }

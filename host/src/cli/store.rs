@@ -1,6 +1,6 @@
 //! `logpipe store`: look at the embedded store.
 
-use super::common::PipelineArgs;
+use super::common::StorageArgs;
 use super::exit::ExitError;
 use crate::store::StoreError;
 use crate::store::retention::{self, Pruned};
@@ -34,19 +34,19 @@ struct SqlArgs {
     /// The query (one statement).
     query: String,
     #[command(flatten)]
-    pipeline: PipelineArgs,
+    pipeline: StorageArgs,
 }
 
 #[derive(Debug, Args)]
 struct PruneArgs {
     #[command(flatten)]
-    pipeline: PipelineArgs,
+    pipeline: StorageArgs,
 }
 
 #[derive(Debug, Args)]
 struct StatsArgs {
     #[command(flatten)]
-    pipeline: PipelineArgs,
+    pipeline: StorageArgs,
     /// `text` (a table) or `json` (one object on stdout).
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
     format: String,
@@ -64,7 +64,7 @@ impl StoreCommand {
 }
 
 /// The first `sqlite:` sink of the settings.
-fn store_path(pipeline: PipelineArgs) -> anyhow::Result<(PathBuf, crate::cli::common::Settings)> {
+fn store_path(pipeline: StorageArgs) -> anyhow::Result<(PathBuf, crate::cli::common::Settings)> {
     let settings = pipeline.resolve()?;
     let path = settings
         .sinks

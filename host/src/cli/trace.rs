@@ -1,6 +1,6 @@
 //! `logpipe trace`: one transaction across the indices.
 
-use super::common::PipelineArgs;
+use super::common::StorageArgs;
 use super::exit::ExitError;
 use crate::sink::elasticsearch::config::EsConfig;
 use crate::sink::elasticsearch::service::EsService;
@@ -19,7 +19,7 @@ pub struct TraceCommand {
     /// The transaction id (the bracketed id of an API call).
     transaction_id: String,
     #[command(flatten)]
-    pipeline: PipelineArgs,
+    pipeline: StorageArgs,
 }
 
 impl TraceCommand {
