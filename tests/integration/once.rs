@@ -267,6 +267,15 @@ fn config_show_gives_origins_and_masks_secrets() {
             .unwrap_or_else(|| panic!("{key}: {text}"))
             .to_string()
     };
+    // What each stage sees, the filter's reach said (issue 18).
+    assert!(
+        line("stage 2").contains("filter (filter); sees every line"),
+        "{text}"
+    );
+    assert!(
+        line("stage 3").contains("perf (parser); sees only the lines kept by the filter `filter`"),
+        "{text}"
+    );
     assert!(
         line("batch_lines").contains("5") && line("batch_lines").contains("flag --batch-lines")
     );

@@ -141,45 +141,9 @@ impl CheckCommand {
         };
         let plan: Option<Plan> = match settings.engine().and_then(|e| settings.plan(&e)) {
             Ok(plan) => {
-                // What a filter does to the other stages (plan.rs): the stages
-                // after it see only the lines it keeps, and index documents
-                // are written only for those lines, whatever the stage's place.
-                let is_filter = |s: &crate::pipeline::Stage| {
-                    s.plugin.info().kind == crate::plugin::contract::Kind::Filter
-                };
-                let named = |stages: &[crate::pipeline::Stage]| -> String {
-                    let names: Vec<String> = stages
-                        .iter()
-                        .filter(|s| is_filter(s))
-                        .map(|s| format!("`{}`", s.plugin.info().name))
-                        .collect();
-                    format!(
-                        "the filter{} {}",
-                        if names.len() > 1 { "s" } else { "" },
-                        names.join(" and ")
-                    )
-                };
-                let any_filter = plan.stages.iter().any(&is_filter);
                 for (n, stage) in plan.stages.iter().enumerate() {
                     let i = stage.plugin.info();
-                    let mut reach = String::new();
-                    if plan.stages[..n].iter().any(&is_filter) {
-                        reach.push_str(&format!(
-                            "; sees only the lines kept by {}",
-                            named(&plan.stages[..n])
-                        ));
-                    }
-                    let indexes = stage
-                        .routes
-                        .iter()
-                        .any(|r| matches!(r, crate::pipeline::Route::Index(_)));
-                    if indexes && any_filter {
-                        reach.push_str(&format!(
-                            "; its index documents are written only for lines kept by {} \
-                             (widen its pattern to index other lines)",
-                            named(&plan.stages)
-                        ));
-                    }
+                    let reach = plan.reach(n);
                     let configured = crate::plugin::PluginRunner::new(
                         stage.plugin.clone(),
                         stage.config.clone(),

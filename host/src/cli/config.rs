@@ -35,6 +35,31 @@ impl ConfigCommand {
         for e in &settings.origins {
             println!("{:<width$}  {}  ({})", e.key, e.value, e.origin);
         }
+        // What each stage sees, once its plugin is loaded (a filter is known
+        // by its kind); `check` says why a plugin does not load.
+        match settings.engine().and_then(|e| settings.plan(&e)) {
+            Ok(plan) => {
+                for (n, stage) in plan.stages.iter().enumerate() {
+                    let reach = plan.reach(n);
+                    let sees = if reach.contains("sees only") {
+                        ""
+                    } else {
+                        "; sees every line"
+                    };
+                    println!(
+                        "{:<width$}  {} ({}){sees}{reach}",
+                        format!("stage {}", n + 1),
+                        stage.plugin.info().name,
+                        stage.plugin.info().kind,
+                    );
+                }
+            }
+            Err(e) => println!(
+                "{:<width$}  not loaded ({}); `logpipe check` says more",
+                "stages",
+                super::exit::chain(e.as_ref())
+            ),
+        }
         Ok(ExitCode::SUCCESS)
     }
 }

@@ -125,6 +125,44 @@ impl Stage {
 }
 
 impl Plan {
+    /// What the filters do to stage `n`, in words ("" when nothing): the
+    /// stages after a filter see only the lines it keeps, and index documents
+    /// are written only for kept lines, whatever the stage's place.
+    pub fn reach(&self, n: usize) -> String {
+        let is_filter = |s: &Stage| s.plugin.info().kind == Kind::Filter;
+        let named = |stages: &[Stage]| -> String {
+            let names: Vec<String> = stages
+                .iter()
+                .filter(|s| is_filter(s))
+                .map(|s| format!("`{}`", s.plugin.info().name))
+                .collect();
+            format!(
+                "the filter{} {}",
+                if names.len() > 1 { "s" } else { "" },
+                names.join(" and ")
+            )
+        };
+        let mut reach = String::new();
+        if self.stages[..n].iter().any(is_filter) {
+            reach.push_str(&format!(
+                "; sees only the lines kept by {}",
+                named(&self.stages[..n])
+            ));
+        }
+        let indexes = self.stages[n]
+            .routes
+            .iter()
+            .any(|r| matches!(r, Route::Index(_)));
+        if indexes && self.stages.iter().any(is_filter) {
+            reach.push_str(&format!(
+                "; its index documents are written only for lines kept by {} \
+                 (widen its pattern to index other lines)",
+                named(&self.stages)
+            ));
+        }
+        reach
+    }
+
     /// Every index the plan can write to, the line index first.
     pub fn indices(&self) -> Vec<Arc<str>> {
         let mut all = vec![self.line_index.clone()];
