@@ -342,6 +342,21 @@ fn check_says_what_is_wrong() {
     );
     assert!(text.contains("is the server running"), "{text}");
     assert!(text.contains("ok    plugin message"), "{text}");
+    // The root cause, once, and the server's address once.
+    let out = logpipe()
+        .args(["once", "--source", &sample, "--sink"])
+        .arg(format!("es:http://127.0.0.1:{port}"))
+        .arg("--state-dir")
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Connection refused"), "{err}");
+    assert_eq!(
+        err.matches(&format!("127.0.0.1:{port}")).count(),
+        1,
+        "{err}"
+    );
 }
 
 #[test]

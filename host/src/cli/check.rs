@@ -223,7 +223,7 @@ impl CheckCommand {
                         }),
                 };
                 let hint = |m: String| {
-                    if m.contains("error sending request") {
+                    if m.contains("request failed") || m.contains("error sending request") {
                         format!("{m} (is the server running and reachable at that URL?)")
                     } else {
                         m

@@ -60,6 +60,7 @@ impl EsSink {
                 .map_err(|e| e.to_string())?,
         )));
         let label = format!("es:{}", service.label());
+        let server = service.label().to_string();
         {
             let (service, runtime) = (service.clone(), runtime.clone());
             let (indices, line_index) = (indices.to_vec(), line_index.to_string());
@@ -69,7 +70,12 @@ impl EsSink {
                     .block_on(service.install_mappings(&indices, &line_index))
             })
             .join()
-            .map_err(|_| "mapping installation panicked".to_string())??;
+            .map_err(|_| "mapping installation panicked".to_string())?
+            // The sink's error names the server already.
+            .map_err(|e| {
+                e.strip_prefix(&format!("{}: ", server))
+                    .map_or(e.clone(), str::to_string)
+            })?;
         }
         let (tx, rx) = mpsc::channel::<Job>();
         let thread = {

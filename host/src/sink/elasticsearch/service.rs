@@ -165,7 +165,7 @@ impl EsService {
                 .exists(IndicesExistsParts::Index(&[index]))
                 .send()
                 .await
-                .map_err(|e| format!("{}: checking index {index}: {e}", self.label))?;
+                .map_err(|e| format!("{}: checking index {index}: {}", self.label, cause(&e)))?;
             if exists.status_code().as_u16() == 404 && !create {
                 missing.push(index.clone());
                 continue;
@@ -178,7 +178,9 @@ impl EsService {
                     .body(wanted)
                     .send()
                     .await
-                    .map_err(|e| format!("{}: creating index {index}: {e}", self.label))?;
+                    .map_err(|e| {
+                        format!("{}: creating index {index}: {}", self.label, cause(&e))
+                    })?;
                 let status = resp.status_code().as_u16();
                 let body = resp.text().await.unwrap_or_default();
                 // Another logpipe may have created it in between: that is fine.
@@ -199,11 +201,20 @@ impl EsService {
                 .get_mapping(IndicesGetMappingParts::Index(&[index]))
                 .send()
                 .await
-                .map_err(|e| format!("{}: reading the mapping of {index}: {e}", self.label))?;
-            let found: serde_json::Value = resp
-                .json()
-                .await
-                .map_err(|e| format!("{}: reading the mapping of {index}: {e}", self.label))?;
+                .map_err(|e| {
+                    format!(
+                        "{}: reading the mapping of {index}: {}",
+                        self.label,
+                        cause(&e)
+                    )
+                })?;
+            let found: serde_json::Value = resp.json().await.map_err(|e| {
+                format!(
+                    "{}: reading the mapping of {index}: {}",
+                    self.label,
+                    cause(&e)
+                )
+            })?;
             let mapping = found
                 .as_object()
                 .and_then(|o| o.values().next())
@@ -357,7 +368,7 @@ impl EsService {
             .body(vec![body])
             .send()
             .await
-            .map_err(|e| format!("{}: bulk request failed: {e}", self.label))?;
+            .map_err(|e| format!("{}: bulk request failed: {}", self.label, cause(&e)))?;
         let status = resp.status_code().as_u16();
         let bytes = resp
             .bytes()
@@ -441,5 +452,20 @@ mod tests {
             [2, 2, 2, 2, 2]
         );
         assert!(chunk(&[], 4, 100).is_empty());
+    }
+}
+
+/// A request's error as its root cause (`Connection refused (os error 111)`,
+/// a TLS or timeout error) rather than the client's "error sending request
+/// for url (...)", which repeats the URL the label already gives.
+fn cause(e: &elasticsearch::Error) -> String {
+    let mut root: &dyn std::error::Error = e;
+    while let Some(next) = root.source() {
+        root = next;
+    }
+    if std::ptr::addr_eq(root, e) {
+        e.to_string()
+    } else {
+        format!("request failed: {root}")
     }
 }
