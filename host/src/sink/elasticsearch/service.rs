@@ -423,6 +423,21 @@ fn backoff(attempt: u32) -> Duration {
         .mul_f64(0.75 + fastrand::f64() * 0.5)
 }
 
+/// A request's error as its root cause (`Connection refused (os error 111)`,
+/// a TLS or timeout error) rather than the client's "error sending request
+/// for url (...)", which repeats the URL the label already gives.
+fn cause(e: &elasticsearch::Error) -> String {
+    let mut root: &dyn std::error::Error = e;
+    while let Some(next) = root.source() {
+        root = next;
+    }
+    if std::ptr::addr_eq(root, e) {
+        e.to_string()
+    } else {
+        format!("request failed: {root}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,20 +467,5 @@ mod tests {
             [2, 2, 2, 2, 2]
         );
         assert!(chunk(&[], 4, 100).is_empty());
-    }
-}
-
-/// A request's error as its root cause (`Connection refused (os error 111)`,
-/// a TLS or timeout error) rather than the client's "error sending request
-/// for url (...)", which repeats the URL the label already gives.
-fn cause(e: &elasticsearch::Error) -> String {
-    let mut root: &dyn std::error::Error = e;
-    while let Some(next) = root.source() {
-        root = next;
-    }
-    if std::ptr::addr_eq(root, e) {
-        e.to_string()
-    } else {
-        format!("request failed: {root}")
     }
 }
