@@ -171,6 +171,8 @@ async fn an_unwritable_checkpoint_does_not_stop_polling_and_fails_the_exit() {
     // (whoever runs the test, root included).
     let checkpoint = logpipe::ids::Checkpoint::new(dir.path(), &source);
     let path = checkpoint.path().to_path_buf();
+    // The checkpoint is saved just after the lines are written: wait for it.
+    wait_for("the checkpoint", Duration::from_secs(30), || path.is_file());
     std::fs::remove_file(&path).unwrap();
     std::fs::create_dir(&path).unwrap();
     std::fs::write(path.join("blocker"), b"x").unwrap();

@@ -1,7 +1,7 @@
 //! `logpipe bench`: measures the plugins through the sandbox against the same
 //! logic compiled natively, and the whole pipeline, on a corpus file.
 
-use super::common::{PipelineArgs, cores};
+use super::common::{PluginArgs, cores};
 use super::exit::ExitError;
 use crate::pipeline::{Execution, Plan, RunOptions, run_file};
 use crate::plugin::native::native;
@@ -53,14 +53,18 @@ pub struct BenchCommand {
     /// `[drift]` (window of 100,000 predictions, verdicts every second).
     #[arg(long, value_name = "FILE")]
     drift_reference: Option<PathBuf>,
+    /// State directory (default dead-letter file of the Elasticsearch figures)
+    /// [env: LOGPIPE_STATE_DIR].
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
     #[command(flatten)]
-    pipeline: PipelineArgs,
+    pipeline: PluginArgs,
 }
 
 impl BenchCommand {
     /// Runs the benchmark and prints its figures.
     pub fn execute(self) -> anyhow::Result<ExitCode> {
-        let settings = self.pipeline.resolve()?;
+        let settings = self.pipeline.resolve(self.state_dir.clone())?;
         let engine = settings.engine()?;
         let plan = settings.plan(&engine)?;
         let scratch = tempfile::tempdir()?;
@@ -95,14 +99,7 @@ impl BenchCommand {
         if !self.no_plugins {
             plugin_figures(&plan, &corpus, self.plugin_lines)?;
         }
-        // `--sink es:URL` asks for the indexing figures too, like `--es URL`.
-        let es = self.es.clone().or_else(|| {
-            self.pipeline
-                .sinks
-                .iter()
-                .find_map(|s| s.strip_prefix("es:").map(str::to_string))
-        });
-        if let Some(url) = &es {
+        if let Some(url) = &self.es {
             es_figures(&plan, &corpus, url, self.es_lines, &settings)?;
         }
         Ok(ExitCode::SUCCESS)

@@ -97,6 +97,41 @@ impl StorageArgs {
     }
 }
 
+/// The flags of commands that run the plugins on lines of their own (`demo`,
+/// `bench`): the configuration and the plugins, not a source or sinks.
+#[derive(Debug, Clone, Args)]
+pub struct PluginArgs {
+    /// Configuration file (TOML; see logpipe.example.toml).
+    #[arg(long, env = "LOGPIPE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Plugin directory: `<name>.wasm` files override or add to the embedded plugins.
+    #[arg(long = "plugins")]
+    pub plugins_dir: Option<PathBuf>,
+    /// Lines per plugin call.
+    #[arg(long)]
+    pub batch_lines: Option<usize>,
+    /// Time zone of the source's timestamps (IANA name).
+    #[arg(long)]
+    pub source_time_zone: Option<String>,
+}
+
+impl PluginArgs {
+    /// Applies precedence as [`PipelineArgs::resolve`] does, with `state_dir`.
+    pub fn resolve(&self, state_dir: Option<PathBuf>) -> anyhow::Result<Settings> {
+        PipelineArgs {
+            config: self.config.clone(),
+            source: None,
+            sinks: Vec::new(),
+            state_dir,
+            plugins_dir: self.plugins_dir.clone(),
+            workers: None,
+            batch_lines: self.batch_lines,
+            source_time_zone: self.source_time_zone.clone(),
+        }
+        .resolve()
+    }
+}
+
 /// Settings after precedence and validation.
 #[derive(Debug, Clone)]
 pub struct Settings {

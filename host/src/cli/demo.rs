@@ -1,7 +1,7 @@
 //! `logpipe demo`: the whole pipeline on simulated traffic, into the embedded
 //! store, with no server to install.
 
-use super::common::PipelineArgs;
+use super::common::PluginArgs;
 use crate::ids::Checkpoint;
 use crate::pipeline::Worker;
 use crate::pipeline::poll::WindowSource;
@@ -50,7 +50,7 @@ pub struct DemoCommand {
     #[arg(long, default_value = "127.0.0.1:8080")]
     dashboard_listen: std::net::SocketAddr,
     #[command(flatten)]
-    pipeline: PipelineArgs,
+    pipeline: PluginArgs,
 }
 
 impl DemoCommand {
@@ -60,7 +60,7 @@ impl DemoCommand {
     }
 
     async fn run(self) -> anyhow::Result<ExitCode> {
-        let settings = self.pipeline.resolve()?;
+        let settings = self.pipeline.resolve(None)?;
         let dir = tempfile::Builder::new().prefix("logpipe-demo-").tempdir()?;
         let temporary = self.store.is_none();
         let store = self.store.unwrap_or_else(|| dir.path().join("store.db"));

@@ -190,6 +190,17 @@ mod tests {
             }
             assert!(text.contains("--sink") || name == "dashboard", "{name}");
         }
+        for name in ["demo", "bench"] {
+            let mut help = Vec::new();
+            cli.find_subcommand_mut(name)
+                .unwrap()
+                .write_long_help(&mut help)
+                .unwrap();
+            let text = String::from_utf8(help).unwrap();
+            for flag in ["--source <", "--workers", "--sink <"] {
+                assert!(!text.contains(flag), "{name} --help lists {flag}");
+            }
+        }
         let once = cli.find_subcommand_mut("once").unwrap();
         let mut help = Vec::new();
         once.write_long_help(&mut help).unwrap();
