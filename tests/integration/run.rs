@@ -188,6 +188,19 @@ outputs = { metrics = "ml-api-perfs", fields = "@line" }
             .all(|(_, d)| d["_source"]["tagged_by"].is_string()),
         "every line went through a tagger"
     );
+    // Each reload says how many recent lines its smoke run took.
+    let log = std::fs::read_to_string(dir.path().join(format!("run-{port}.log"))).unwrap();
+    let reloaded = log
+        .lines()
+        .find(|l| l.contains("plugin reloaded"))
+        .expect(&log);
+    let smoke: usize = reloaded
+        .split("smoke_lines=")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect(reloaded);
+    assert!(smoke > 0, "{reloaded}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
