@@ -12,6 +12,7 @@ use anyhow::Context;
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Benchmarks plugins (component against native, batch sizes 1, 128, 1024) and
@@ -81,10 +82,10 @@ impl BenchCommand {
             }
         };
         let drift = match &self.drift_reference {
-            Some(path) => Some(
+            Some(path) => Some(Arc::new(
                 crate::drift::parquet::read(path)
                     .map_err(|e| ExitError::bad_input(crate::chain::chain(&e)))?,
-            ),
+            )),
             None => None,
         };
         println!("machine: {} cores; corpus: {}", cores(), corpus.display());
@@ -247,7 +248,7 @@ fn pipeline_figures(
     plan: &Plan,
     corpus: &Path,
     base: &RunOptions,
-    drift: Option<&crate::drift::dataset::Dataset>,
+    drift: Option<&Arc<crate::drift::dataset::Dataset>>,
 ) -> anyhow::Result<()> {
     println!(
         "\nwhole pipeline to a null sink (header parse, ids, plugins, documents, bulk \
@@ -340,7 +341,7 @@ fn drift_cost(
     plan: &Plan,
     corpus: &Path,
     base: &RunOptions,
-    reference: &crate::drift::dataset::Dataset,
+    reference: &Arc<crate::drift::dataset::Dataset>,
 ) -> anyhow::Result<()> {
     use crate::drift::monitor::{Monitor, MonitorSettings, Window};
     let scratch = tempfile::tempdir()?;
@@ -400,7 +401,7 @@ fn drift_cost(
 }
 
 /// A drift monitor as `run` has it with `[drift]`.
-fn drift_sink(reference: &crate::drift::dataset::Dataset) -> Sink {
+fn drift_sink(reference: &Arc<crate::drift::dataset::Dataset>) -> Sink {
     use crate::drift::monitor::{Monitor, MonitorSettings, Window};
     let monitor = Monitor::new(MonitorSettings {
         reference: reference.clone(),

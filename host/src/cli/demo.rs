@@ -176,7 +176,7 @@ impl DemoCommand {
             // `run` with `[drift]`, so that the drift tab draws them over time.
             sinks.push(Sink::Drift(crate::sink::drift::DriftSink::new(
                 crate::drift::monitor::Monitor::new(crate::drift::monitor::MonitorSettings {
-                    reference: (*reference).clone(),
+                    reference: reference.clone(),
                     window: crate::drift::monitor::Window::Predictions(300),
                     every: Duration::from_secs(10),
                     options: Default::default(),

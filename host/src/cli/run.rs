@@ -96,7 +96,7 @@ impl RunCommand {
                         "--dashboard-listen: the dashboard reads the embedded store; add --sink sqlite:PATH",
                     )
                 })?;
-            let reference = super::dashboard::reference(None, running.settings.drift.as_ref())?;
+            let reference = running.drift_reference.clone();
             let history = Arc::new(crate::dashboard::pipeline::History::default());
             history.clone().sample_forever(metrics.clone());
             let bound = crate::dashboard::server::serve(
@@ -259,6 +259,8 @@ struct Running {
     sinks: Vec<crate::sink::Sink>,
     shared: Arc<SharedPlan>,
     generation: u64,
+    /// The reference of `[drift]`, read once for the monitor and the dashboard.
+    drift_reference: Option<Arc<crate::drift::dataset::Dataset>>,
     _plugin_watcher: Option<notify::RecommendedWatcher>,
 }
 
@@ -279,8 +281,11 @@ impl Running {
         let plan = settings.plan(&engine)?;
         let worker = Worker::new(&plan, settings.run.timestamps.clone())?;
         let mut sinks = settings.open_sinks(&plan)?;
+        let mut drift_reference = None;
         if let Some(drift) = &settings.drift {
-            sinks.push(drift_sink(drift, metrics)?);
+            let (sink, reference) = drift_sink(drift, metrics)?;
+            sinks.push(sink);
+            drift_reference = Some(reference);
         }
         let shared = SharedPlan::new(plan);
         let plugin_watcher = match &settings.plugins_dir {
@@ -298,16 +303,17 @@ impl Running {
             worker,
             sinks,
             shared,
+            drift_reference,
             _plugin_watcher: plugin_watcher,
         })
     }
 }
 
-/// The drift monitor of `[drift]`, its reference read now.
+/// The drift monitor of `[drift]`, and its reference, read now.
 fn drift_sink(
     drift: &super::common::DriftSettings,
     metrics: &Arc<Metrics>,
-) -> anyhow::Result<crate::sink::Sink> {
+) -> anyhow::Result<(crate::sink::Sink, Arc<crate::drift::dataset::Dataset>)> {
     use crate::drift::monitor::{Monitor, MonitorSettings};
     let index = "ml-api-message";
     let started = std::time::Instant::now();
@@ -332,8 +338,9 @@ fn drift_sink(
         read_ms = started.elapsed().as_millis() as u64,
         "drift monitor started"
     );
+    let reference = Arc::new(reference);
     let monitor = Monitor::new(MonitorSettings {
-        reference,
+        reference: reference.clone(),
         window: drift.window,
         every: drift.every,
         options: crate::drift::report::Options {
@@ -341,9 +348,12 @@ fn drift_sink(
             ..Default::default()
         },
     });
-    Ok(crate::sink::Sink::Drift(
-        crate::sink::drift::DriftSink::new(monitor, index.to_string(), metrics.drift.clone()),
-    ))
+    let sink = crate::sink::Sink::Drift(crate::sink::drift::DriftSink::new(
+        monitor,
+        index.to_string(),
+        metrics.drift.clone(),
+    ));
+    Ok((sink, reference))
 }
 
 /// Writes the drift verdicts made during the poll to the storing sinks (as

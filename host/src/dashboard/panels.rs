@@ -130,7 +130,7 @@ pub fn predictions(store: &StoreReader, span: Span) -> Result<Value> {
     let mut rows = statement
         .query(params![LINE_INDEX, MESSAGE_INDEX, span.from, span.to])
         .map_err(sql(store))?;
-    let mut probability = Counts::default();
+    let mut probability = Histogram::new(0.0, 1.0, 20);
     let mut feature_counts = vec![Counts::default(); features.len()];
     let value = |v: rusqlite::types::ValueRef| match v {
         rusqlite::types::ValueRef::Integer(i) => Some(i as f64),
@@ -156,7 +156,9 @@ pub fn predictions(store: &StoreReader, span: Span) -> Result<Value> {
         let b = buckets.entry(span.bucket(time)).or_default();
         b[2] += 1;
         b[3] += u64::from(prediction == 1.0);
-        probability.add(value(row.get_ref(5).map_err(sql(store))?), 1);
+        if let Some(p) = value(row.get_ref(5).map_err(sql(store))?) {
+            probability.add(p);
+        }
         for (i, counts) in feature_counts.iter_mut().enumerate() {
             counts.add(value(row.get_ref(6 + i).map_err(sql(store))?), 1);
         }
@@ -177,7 +179,7 @@ pub fn predictions(store: &StoreReader, span: Span) -> Result<Value> {
         }
         t
     });
-    let probability = histogram(&probability, 0.0, 1.0, 20);
+    let probability = probability.json();
     let features: serde_json::Map<String, Value> = crate::store::columns::FEATURES
         .iter()
         .zip(&feature_counts)
@@ -221,18 +223,40 @@ pub fn predictions(store: &StoreReader, span: Span) -> Result<Value> {
     }))
 }
 
-/// Counts of `counts`' values in `bins` equal bins over `[low, high]` (the
-/// last bin holds `high`).
-fn histogram(counts: &Counts, low: f64, high: f64, bins: usize) -> Value {
-    let width = (high - low) / bins as f64;
-    let mut out = vec![0u64; bins];
-    for (v, n) in counts.iter() {
-        if (low..=high).contains(&v) {
-            out[(((v - low) / width) as usize).min(bins - 1)] += n;
+/// Counts in equal bins over `[low, high]` (the last bin holds `high`).
+struct Histogram {
+    low: f64,
+    high: f64,
+    counts: Vec<u64>,
+}
+
+impl Histogram {
+    fn new(low: f64, high: f64, bins: usize) -> Self {
+        Self {
+            low,
+            high,
+            counts: vec![0; bins],
         }
     }
-    let edges: Vec<f64> = (0..=bins).map(|i| low + width * i as f64).collect();
-    json!({"edges": edges, "counts": out})
+
+    fn width(&self) -> f64 {
+        (self.high - self.low) / self.counts.len() as f64
+    }
+
+    /// Counts `v` if it is in range.
+    fn add(&mut self, v: f64) {
+        if (self.low..=self.high).contains(&v) {
+            let bin = (((v - self.low) / self.width()) as usize).min(self.counts.len() - 1);
+            self.counts[bin] += 1;
+        }
+    }
+
+    fn json(&self) -> Value {
+        let edges: Vec<f64> = (0..=self.counts.len())
+            .map(|i| self.low + self.width() * i as f64)
+            .collect();
+        json!({"edges": edges, "counts": self.counts})
+    }
 }
 
 /// The measures of `ml-api-perfs` charted as percentiles.

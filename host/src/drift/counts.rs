@@ -130,11 +130,6 @@ impl Counts {
     }
 }
 
-/// The distinct values of both sides, in increasing order.
-pub fn union(a: &Counts, b: &Counts) -> Vec<f64> {
-    joint(a, b).map(|(v, _, _)| v).collect()
-}
-
 /// `(value, count in a, count in b)` for each distinct value of both sides,
 /// in increasing order: one merge of the two ordered maps, no lookups, so
 /// that a column of a million distinct values costs a walk.
@@ -177,7 +172,6 @@ mod tests {
             1.25f64.sqrt()
         );
         let seven = Counts::of([Some(7.0), Some(1.0)]);
-        assert_eq!(union(&a, &seven), [0.0, 1.0, 2.0, 7.0]);
         assert_eq!(
             joint(&a, &seven).collect::<Vec<_>>(),
             [(0.0, 2, 0), (1.0, 2, 1), (2.0, 1, 0), (7.0, 0, 1)]

@@ -100,25 +100,6 @@ impl Dataset {
             .collect();
         Self { rows, columns }
     }
-
-    /// Adds another window of the same source (counts add up exactly).
-    pub fn merge(&mut self, other: &Dataset) {
-        self.rows += other.rows;
-        for (name, column) in &other.columns {
-            match self.columns.get_mut(name) {
-                Some(mine) => {
-                    mine.counts.merge(&column.counts);
-                    if mine.dtype != column.dtype {
-                        // An integer column that gained missing values.
-                        mine.dtype = Dtype::Float;
-                    }
-                }
-                None => {
-                    self.columns.insert(name.clone(), column.clone());
-                }
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -26,8 +26,8 @@ pub enum Window {
 /// What the monitor compares and how often.
 #[derive(Debug, Clone)]
 pub struct MonitorSettings {
-    /// The reference side.
-    pub reference: Dataset,
+    /// The reference side (shared: `run` serves it to the dashboard too).
+    pub reference: std::sync::Arc<Dataset>,
     /// The current window.
     pub window: Window,
     /// How often the verdicts are recomputed.
@@ -202,7 +202,7 @@ mod tests {
 
     fn reference() -> Dataset {
         let mut m = Monitor::new(MonitorSettings {
-            reference: Dataset::default(),
+            reference: Default::default(),
             window: Window::Predictions(10_000),
             every: Duration::ZERO,
             options: Options::default(),
@@ -216,7 +216,7 @@ mod tests {
     #[test]
     fn a_window_of_predictions_forgets_exactly_and_reports_changes() {
         let mut m = Monitor::new(MonitorSettings {
-            reference: reference(),
+            reference: reference().into(),
             window: Window::Predictions(300),
             every: Duration::from_secs(60),
             options: Options::default(),
@@ -247,7 +247,7 @@ mod tests {
     #[test]
     fn a_window_of_time_keeps_the_last_minutes() {
         let mut m = Monitor::new(MonitorSettings {
-            reference: reference(),
+            reference: reference().into(),
             window: Window::Span(Duration::from_secs(120)),
             every: Duration::ZERO,
             options: Options::default(),

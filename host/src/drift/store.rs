@@ -4,20 +4,18 @@
 
 use super::DriftError;
 use super::counts::Counts;
-use super::dataset::{Column, Dataset, Dtype, model_columns, model_dtype};
+use super::dataset::{Dataset, model_columns};
 use crate::store::StoreReader;
 use crate::store::columns::FEATURES;
 use crate::store::reader::TimeRange;
 use rusqlite::types::ValueRef;
 
-/// The store's column for a model column, and its type as `export parquet`
-/// writes it (AGE and the probability are floats, the rest integers).
-fn stored(column: &str) -> (String, Dtype) {
-    let name = FEATURES
+/// The store's column for a model column: a feature's key in lower case.
+fn stored(column: &str) -> String {
+    FEATURES
         .iter()
         .find(|(training, _)| *training == column)
-        .map_or_else(|| column.to_string(), |(_, key)| key.to_ascii_lowercase());
-    (name, model_dtype(column))
+        .map_or_else(|| column.to_string(), |(_, key)| key.to_ascii_lowercase())
 }
 
 /// Reads the predictions of `index` whose `@timestamp` is in `range` (every
@@ -34,13 +32,7 @@ pub fn read_slice(
     seqs: Option<std::ops::Range<i64>>,
 ) -> Result<Dataset, DriftError> {
     let at = |e| DriftError::Store(crate::store::StoreError::at(store.path(), e));
-    let columns: Vec<(&str, String, Dtype)> = model_columns()
-        .map(|c| {
-            let (name, dtype) = stored(c);
-            (c, name, dtype)
-        })
-        .collect();
-    let list: Vec<&str> = columns.iter().map(|(_, name, _)| name.as_str()).collect();
+    let list: Vec<String> = model_columns().map(stored).collect();
     let bounded = range.since.is_some() || range.until.is_some();
     // A range on `documents_time` (time, index_name) when bounded.
     // Only the conditions asked for, so that SQLite picks `documents_time`
@@ -63,7 +55,7 @@ pub fn read_slice(
         values.extend([seqs.start, seqs.end]);
     }
     let mut statement = store.connection().prepare(&sql).map_err(at)?;
-    let mut counts = vec![Counts::default(); columns.len()];
+    let mut counts = vec![Counts::default(); list.len()];
     let mut rows_read = 0u64;
     let mut parameters: Vec<&dyn rusqlite::ToSql> = vec![&index];
     parameters.extend(values.iter().map(|v| v as &dyn rusqlite::ToSql));
@@ -79,14 +71,5 @@ pub fn read_slice(
             c.add(value, 1);
         }
     }
-    let mut dataset = Dataset {
-        rows: rows_read,
-        ..Dataset::default()
-    };
-    for ((column, _, dtype), counts) in columns.into_iter().zip(counts) {
-        dataset
-            .columns
-            .insert(column.to_string(), Column::new(counts, dtype));
-    }
-    Ok(dataset)
+    Ok(Dataset::of_model_counts(rows_read, counts))
 }

@@ -216,11 +216,14 @@ pub fn run_file(
                 pending.insert(seq, (output, read));
             }
             let mut ready = Vec::new();
+            let mut documents = 0;
             while let Some((output, read)) = pending.remove(&next) {
                 next += 1;
+                documents += output.documents.len();
                 ready.push(output);
                 position = read;
-                if ready.iter().map(|o| o.documents.len()).sum::<usize>() >= MAX_WRITE_DOCUMENTS {
+                if documents >= MAX_WRITE_DOCUMENTS {
+                    documents = 0;
                     deliver_together(
                         std::mem::take(&mut ready),
                         sinks,
