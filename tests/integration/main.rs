@@ -11,6 +11,7 @@ mod gradio;
 mod no_loss;
 mod once;
 mod plugins;
+mod python_plugins;
 mod run;
 mod sandbox;
 mod soak;

@@ -437,3 +437,49 @@ pub fn drifting_knobs() -> logpipe::simulate::Knobs {
         ..logpipe::simulate::Knobs::default()
     }
 }
+
+/// The componentize-py of the Python that has it (see [`python_with`]), or
+/// `None` with a message outside CI.
+pub fn componentize_py() -> Option<PathBuf> {
+    let python = python_with("componentize_py")?;
+    let beside = python.with_file_name("componentize-py");
+    Some(if beside.is_file() {
+        beside
+    } else {
+        PathBuf::from("componentize-py")
+    })
+}
+
+/// Python plugin `dir` (relative to the repository's `guests/`) built with
+/// `logpipe plugin build-py` into the tests' output folder, once per test run;
+/// `None` (test skipped) without componentize-py outside CI.
+pub fn python_plugin(dir: &str) -> Option<PathBuf> {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static BUILT: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
+    let program = componentize_py()?;
+    // Held while building: tests needing the same plugin wait for one build.
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    let built = built.get_or_insert_with(HashMap::new);
+    if let Some(path) = built.get(dir) {
+        return Some(path.clone());
+    }
+    let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-plugins");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let output = out_dir.join(format!("{}.wasm", dir.replace('/', "-")));
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../guests")
+        .join(dir);
+    let out = logpipe()
+        .args(["plugin", "build-py"])
+        .arg(&source)
+        .arg("-o")
+        .arg(&output)
+        .arg("--componentize-py")
+        .arg(&program)
+        .output()
+        .unwrap();
+    expect_success(&out);
+    built.insert(dir.to_string(), output.clone());
+    Some(output)
+}

@@ -3,6 +3,8 @@
 use super::exit::{self, ExitError};
 use crate::document::line_document::LineStamp;
 use crate::document::{TimestampConverter, check_document};
+use crate::plugin::build_python::{self, PythonBuild, PythonBuildError};
+use crate::plugin::toolchain::Toolchain;
 use crate::plugin::{EventBatch, Kind, Limits, Outcome, PluginEngine, PluginRunner};
 use crate::source::record::Record;
 use anyhow::Context;
@@ -40,6 +42,40 @@ enum PluginAction {
     /// 3 when the plugin failed: it could not be loaded, refused its configuration,
     /// trapped, ran out of time or memory, or returned an invalid document.
     Run(RunArgs),
+    /// Builds a Python plugin into a component with componentize-py.
+    ///
+    /// DIR holds `plugin.py` (or --module), which defines one subclass of
+    /// `logpipe_plugin.Filter` or `logpipe_plugin.Parser` (guests/README.md, "Python
+    /// plugins"); its other modules are importable from DIR. The SDK and the contract
+    /// are built into logpipe: only componentize-py 0.25 is needed (`pip install
+    /// 'componentize-py==0.25.*'`). Then `logpipe plugin check` the result: the first
+    /// load compiles the ~18 MB component (seconds) and caches it.
+    #[command(name = "build-py")]
+    BuildPy(BuildPyArgs),
+}
+
+#[derive(Debug, Args)]
+struct BuildPyArgs {
+    /// The plugin's folder.
+    dir: PathBuf,
+    /// The component to write [default: DIR's name + `.wasm`, beside DIR].
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// The module defining the plugin class, without `.py`.
+    #[arg(long, default_value = "plugin")]
+    module: String,
+    /// Filter or parser [default: read from the class's base in the module].
+    #[arg(long, value_enum)]
+    kind: Option<KindArg>,
+    /// The componentize-py program.
+    #[arg(long, default_value = "componentize-py")]
+    componentize_py: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum KindArg {
+    Filter,
+    Parser,
 }
 
 #[derive(Debug, Args)]
@@ -83,12 +119,43 @@ impl PluginCommand {
         match self.action {
             PluginAction::Check(args) => check(args),
             PluginAction::Run(args) => run(args),
+            PluginAction::BuildPy(args) => build_py(args),
         }
     }
 }
 
 fn engine(limits: Limits) -> anyhow::Result<PluginEngine> {
     super::plugin_engine(limits)
+}
+
+fn build_py(args: BuildPyArgs) -> anyhow::Result<ExitCode> {
+    let output = args
+        .output
+        .unwrap_or_else(|| build_python::default_output(&args.dir));
+    let build = PythonBuild {
+        dir: args.dir,
+        module: args.module,
+        kind: args.kind.map(|k| match k {
+            KindArg::Filter => Kind::Filter,
+            KindArg::Parser => Kind::Parser,
+        }),
+        output: output.clone(),
+        componentize_py: args.componentize_py,
+    };
+    let built = build.run().map_err(|e| match e {
+        PythonBuildError::Failed { .. } => ExitError::plugin(e.to_string()),
+        _ => ExitError::bad_input(e.to_string()),
+    })?;
+    println!(
+        "{}: {} built with componentize-py {} ({}, {:.1} s); next: logpipe plugin check {}",
+        output.display(),
+        built.kind,
+        built.componentize_py,
+        bytesize::ByteSize(built.bytes),
+        built.elapsed.as_secs_f64(),
+        output.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
@@ -101,6 +168,10 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         .map(|_| ())
         .map_err(|e| e.to_string());
     let keys = config_keys(&plugin);
+    // Read again: the loaded plugin keeps only its compiled form.
+    let toolchain = std::fs::read(&args.file)
+        .ok()
+        .and_then(|bytes| Toolchain::of(&bytes));
     if args.json {
         let mut report = serde_json::to_value(info)?;
         report["default_config"] = match &configured {
@@ -108,6 +179,7 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             Err(e) => json!(e),
         };
         report["config_keys"] = json!(keys);
+        report["toolchain"] = json!(toolchain);
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!("{}: ok", args.file.display());
@@ -119,6 +191,10 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             "  exports:   logpipe:plugin/{}@{}",
             info.kind, info.contract
         );
+        match &toolchain {
+            Some(toolchain) => println!("  toolchain: {toolchain}"),
+            None => println!("  toolchain: not stated in the component"),
+        }
         println!("  needs:     {}", list(&info.needs, "message only"));
         if info.kind == Kind::Parser {
             println!("  channels:  {}", list(&info.channels, "none"));

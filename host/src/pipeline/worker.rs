@@ -122,6 +122,7 @@ impl Worker {
                         plugin: info.name.clone(),
                         version: info.version.clone(),
                         message,
+                        output: None,
                     };
                     let native = native(&info.name, &stage.config)
                         .ok_or_else(|| fail("no native build of this plugin".into()))?

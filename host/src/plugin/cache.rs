@@ -336,15 +336,35 @@ impl ComponentCache {
         format!("{digest}-{:016x}.cwasm", h.finish())
     }
 
-    /// Compiles `bytes`, or loads the artifact compiled earlier for the same bytes.
+    /// Compiles `bytes`, or loads the artifact compiled earlier for the same
+    /// bytes; `origin` names the component in the log.
     pub fn compile(
         &self,
         engine: &Engine,
         bytes: &[u8],
         digest: &str,
+        origin: &str,
     ) -> Result<Component, CompileError> {
+        // A large component (CPython's is ~18 MB) takes seconds of CPU: say
+        // what is being compiled and how long it took, so that a slow start or
+        // reload is explained.
+        let compile = |engine: &Engine| {
+            let started = std::time::Instant::now();
+            tracing::info!(
+                plugin = origin,
+                size = %bytesize::ByteSize(bytes.len() as u64),
+                "compiling plugin (not cached yet)"
+            );
+            let compiled = compile(engine, bytes, &self.compiler, &self.limits)?;
+            tracing::info!(
+                plugin = origin,
+                seconds = format!("{:.2}", started.elapsed().as_secs_f64()),
+                "plugin compiled"
+            );
+            Ok::<_, CompileError>(compiled)
+        };
         let Some(trusted) = self.trusted() else {
-            return Ok(compile(engine, bytes, &self.compiler, &self.limits)?.component);
+            return Ok(compile(engine)?.component);
         };
         let name = Self::name(engine, digest);
         match trusted.load(&name) {
@@ -363,7 +383,7 @@ impl ComponentCache {
             Ok(None) => {}
             Err(e) => tracing::warn!("ignoring a cached component: {e}"),
         }
-        let compiled = compile(engine, bytes, &self.compiler, &self.limits)?;
+        let compiled = compile(engine)?;
         let component = compiled.component;
         match compiled.artifact.map_or_else(|| component.serialize(), Ok) {
             Ok(artifact) => {
@@ -396,7 +416,9 @@ mod tests {
         let dir = root.path().join("components");
         let cache = ComponentCache::new(Some(dir.clone()));
         let (engine, bytes) = (engine(), tiny());
-        cache.compile(&engine, &bytes, &digest(&bytes)).unwrap();
+        cache
+            .compile(&engine, &bytes, &digest(&bytes), "test")
+            .unwrap();
         let mode = |p: &Path| std::fs::metadata(p).unwrap().mode() & 0o777;
         assert_eq!(mode(&dir), 0o700);
         assert_eq!(mode(&dir.join("key")), 0o600);
@@ -411,7 +433,9 @@ mod tests {
         let dir = root.path().join("c");
         let cache = ComponentCache::new(Some(dir.clone()));
         let (engine, bytes) = (engine(), tiny());
-        cache.compile(&engine, &bytes, &digest(&bytes)).unwrap();
+        cache
+            .compile(&engine, &bytes, &digest(&bytes), "test")
+            .unwrap();
         let name = ComponentCache::name(&engine, &digest(&bytes));
         // An impostor's artifact under the same name, without the key: refused.
         let mut forged = MAGIC.to_vec();
@@ -425,7 +449,9 @@ mod tests {
         std::fs::write(dir.join(&name), &forged).unwrap();
         assert!(cache.trusted().unwrap().load(&name).unwrap().is_none());
         // Compiling again replaces it with a good one.
-        cache.compile(&engine, &bytes, &digest(&bytes)).unwrap();
+        cache
+            .compile(&engine, &bytes, &digest(&bytes), "test")
+            .unwrap();
         assert!(cache.trusted().unwrap().load(&name).unwrap().is_some());
     }
 
@@ -440,7 +466,9 @@ mod tests {
         // Components still compile, in memory.
         let cache = ComponentCache::new(Some(dir.clone()));
         let (engine, bytes) = (engine(), tiny());
-        cache.compile(&engine, &bytes, &digest(&bytes)).unwrap();
+        cache
+            .compile(&engine, &bytes, &digest(&bytes), "test")
+            .unwrap();
         assert!(!dir.join("key").exists());
     }
 
@@ -460,7 +488,9 @@ mod tests {
             cache.trusted().unwrap().load(&name).is_err(),
             "not read through"
         );
-        cache.compile(&engine, &bytes, &digest(&bytes)).unwrap();
+        cache
+            .compile(&engine, &bytes, &digest(&bytes), "test")
+            .unwrap();
         assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
         assert!(
             !std::fs::symlink_metadata(dir.join(&name))

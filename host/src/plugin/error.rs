@@ -90,7 +90,7 @@ pub enum LoadError {
         message: String,
     },
     /// The plugin refused its configuration.
-    #[error("plugin `{plugin}` {version} refused its configuration: {message}")]
+    #[error("plugin `{plugin}` {version} refused its configuration: {message}{}", output_note(.output))]
     Config {
         /// Plugin name.
         plugin: String,
@@ -98,7 +98,21 @@ pub enum LoadError {
         version: String,
         /// The plugin's message.
         message: String,
+        /// What the plugin wrote on stderr and stdout while configuring (a
+        /// Python traceback, a Rust panic message), bounded like all its output.
+        output: Option<String>,
     },
+}
+
+/// The plugin's output after a refusal, on lines of its own.
+fn output_note(output: &Option<String>) -> String {
+    match output {
+        Some(text) => format!(
+            "\n  the plugin wrote:\n    {}",
+            text.trim_end().replace('\n', "\n    ")
+        ),
+        None => String::new(),
+    }
 }
 
 /// Why one call into a plugin failed as a whole (as opposed to a per-event error).

@@ -78,13 +78,14 @@ impl PluginInstance {
         config: &[(String, String)],
     ) -> Result<Self, LoadError> {
         let info = plugin.info();
-        let fail = |message: String| LoadError::Config {
+        let fail = |message: String, output: Option<String>| LoadError::Config {
             plugin: info.name.clone(),
             version: info.version.clone(),
             message,
+            output,
         };
         let mut store = new_store(&plugin);
-        let bound = instantiate(&plugin, &mut store).map_err(|e| fail(format!("{e:#}")))?;
+        let bound = instantiate(&plugin, &mut store).map_err(|e| fail(format!("{e:#}"), None))?;
         let pairs: Vec<(&str, &str)> = config
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -96,10 +97,14 @@ impl PluginInstance {
             Bound::LegacyParser(p) => p.logpipe_plugin_parser().call_configure(s, &pairs),
             Bound::LegacyFilter(f) => f.logpipe_plugin_filter().call_configure(s, &pairs),
         };
-        match answer {
-            Ok(Ok(())) => {}
-            Ok(Err(message)) => return Err(fail(message)),
-            Err(trap) => return Err(fail(format!("trapped while configuring: {trap:#}"))),
+        let message = match answer {
+            Ok(Ok(())) => None,
+            Ok(Err(message)) => Some(message),
+            Err(trap) => Some(format!("trapped while configuring: {trap:#}")),
+        };
+        if let Some(message) = message {
+            // A refusal's cause is often only in what the plugin printed.
+            return Err(fail(message, configure_output(store.data())));
         }
         let mut instance = Self {
             plugin,
@@ -232,6 +237,21 @@ impl PluginInstance {
             }
         }
     }
+}
+
+/// What a plugin printed while it was being configured, stderr first.
+fn configure_output(state: &PluginState) -> Option<String> {
+    let mut text = String::new();
+    for out in [&state.stderr, &state.stdout] {
+        if let Some((written, dropped)) = out.drain() {
+            text.push_str(written.trim_end());
+            if dropped > 0 {
+                text.push_str(&format!("\n[{dropped} more bytes dropped]"));
+            }
+            text.push('\n');
+        }
+    }
+    (!text.trim().is_empty()).then_some(text)
 }
 
 fn packed(batch: &EventBatch) -> Batch<'_> {

@@ -70,7 +70,7 @@ impl PluginEngine {
         let sha256 = digest(bytes);
         let component = self
             .cache
-            .compile(&self.engine, bytes, &sha256)
+            .compile(&self.engine, bytes, &sha256, origin)
             .map_err(|e| LoadError::Compile {
                 origin: origin.into(),
                 message: format!("{e:#}"),

@@ -6,6 +6,7 @@
 pub mod batch;
 pub mod bindings;
 pub mod breaker;
+pub mod build_python;
 pub mod cache;
 pub mod captured_output;
 pub mod catalog;
@@ -20,6 +21,7 @@ pub mod loaded;
 pub mod native;
 pub mod runner;
 pub mod state;
+pub mod toolchain;
 pub mod wasi;
 
 pub use batch::{
