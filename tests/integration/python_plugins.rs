@@ -1,12 +1,13 @@
 //! Plugins written in Python with the SDK of `guests/python`, built by
 //! `logpipe plugin build-py` (componentize-py): the same answers as the Rust
 //! reference plugins, in `plugin run`, `once` and a hot-reloading `run`, and
-//! contained like any plugin when they misbehave.
+//! contained like any plugin when they misbehave. JavaScript ones (`guests/js`,
+//! `build-js`, componentize-js) give the same answers in `plugin run`.
 
 use crate::run::{indexed_lines, metric, start_run, stop};
 use crate::util::{
-    cache_dir, expect_success, fixture, free_port, guest, logpipe, ndjson, python_plugin,
-    run_with_stdin, wait_for, write_atomically,
+    cache_dir, expect_success, fixture, free_port, guest, javascript_plugin, logpipe, ndjson,
+    python_plugin, run_with_stdin, wait_for, write_atomically,
 };
 use logpipe::plugin::{
     CallError, EventBatch, Limits, LoadError, Outcome, PluginEngine, PluginRunner,
@@ -50,55 +51,69 @@ fn events() -> Vec<u8> {
     input
 }
 
-#[test]
-fn python_filter_decides_exactly_as_the_rust_filter() {
-    let Some(python) = python_plugin("python/examples/filter") else {
-        return;
-    };
+/// A filter built from `guests/<dir>` decides exactly as the Rust one, and
+/// `plugin check` and its configuration behave as for a Rust plugin.
+fn filter_decides_as_the_rust_filter(plugin: &Path, toolchain: &str) {
     let input = events();
     let rust = plugin_run(&guest("logpipe_filter.wasm"), &input);
-    let py = plugin_run(&python, &input);
-    assert_eq!(py, rust);
-    let kept = py.iter().filter(|v| v["accept"] == true).count();
-    assert!(kept > 60 && kept < py.len(), "{kept} of {}", py.len());
+    let theirs = plugin_run(plugin, &input);
+    assert_eq!(theirs, rust);
+    let kept = theirs.iter().filter(|v| v["accept"] == true).count();
+    assert!(
+        kept > 60 && kept < theirs.len(),
+        "{kept} of {}",
+        theirs.len()
+    );
 
-    // Its configuration is checked as the Rust SDK's is, and `plugin check`
-    // names its toolchain and keys.
     let out = logpipe()
         .args(["plugin", "check"])
-        .arg(&python)
+        .arg(plugin)
         .output()
         .unwrap();
     expect_success(&out);
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(
-        report.contains("toolchain: Python (componentize-py 0.25"),
+        report.contains(&format!("toolchain: {toolchain}")),
         "{report}"
     );
     assert!(report.contains("config keys: pattern "), "{report}");
     let mut cmd = logpipe();
     cmd.args(["plugin", "run", "--config", "pattern="])
-        .arg(&python);
+        .arg(plugin);
     let out = run_with_stdin(cmd, b"a line\n");
     assert_eq!(out.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("`pattern` must not be empty"), "{stderr}");
 }
 
-#[test]
-fn python_perf_parser_makes_the_rust_documents() {
-    let Some(python) = python_plugin("python/examples/perf") else {
-        return;
-    };
+/// Numbers as f64: JavaScript writes 0.0 as 0.
+fn as_f64(value: &Value) -> Value {
+    match value {
+        Value::Number(n) => serde_json::json!(n.as_f64()),
+        Value::Array(items) => Value::Array(items.iter().map(as_f64).collect()),
+        Value::Object(fields) => {
+            Value::Object(fields.iter().map(|(k, v)| (k.clone(), as_f64(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// A perf parser built from `guests/<dir>` makes the Rust one's documents.
+fn perf_parser_makes_the_rust_documents(plugin: &Path) {
     let input = events();
     let rust = plugin_run(&guest("logpipe_perf.wasm"), &input);
-    let py = plugin_run(&python, &input);
-    assert_eq!(py.len(), rust.len());
+    let theirs = plugin_run(plugin, &input);
+    assert_eq!(theirs.len(), rust.len());
     let mut documents = 0;
-    for (p, r) in py.iter().zip(&rust) {
+    for (p, r) in theirs.iter().zip(&rust) {
         // The same documents, compared as JSON values; an error on the same
         // lines (worded by each language's JSON reader).
-        assert_eq!(p["documents"], r["documents"], "line {}", r["line"]);
+        assert_eq!(
+            as_f64(&p["documents"]),
+            as_f64(&r["documents"]),
+            "line {}",
+            r["line"]
+        );
         assert_eq!(p["error"].is_string(), r["error"].is_string(), "{p} {r}");
         documents += r["documents"].as_array().map_or(0, Vec::len);
     }
@@ -108,9 +123,37 @@ fn python_perf_parser_makes_the_rust_documents() {
         "a metrics and a fields document per performance line"
     );
     assert!(
-        py.iter().any(|v| v["error"].is_string()),
+        theirs.iter().any(|v| v["error"].is_string()),
         "the truncated line"
     );
+}
+
+#[test]
+fn python_filter_decides_exactly_as_the_rust_filter() {
+    if let Some(plugin) = python_plugin("python/examples/filter") {
+        filter_decides_as_the_rust_filter(&plugin, "Python (componentize-py 0.25");
+    }
+}
+
+#[test]
+fn python_perf_parser_makes_the_rust_documents() {
+    if let Some(plugin) = python_plugin("python/examples/perf") {
+        perf_parser_makes_the_rust_documents(&plugin);
+    }
+}
+
+#[test]
+fn javascript_filter_decides_exactly_as_the_rust_filter() {
+    if let Some(plugin) = javascript_plugin("js/examples/filter") {
+        filter_decides_as_the_rust_filter(&plugin, "JavaScript (ComponentizeJS 0.");
+    }
+}
+
+#[test]
+fn javascript_perf_parser_makes_the_rust_documents() {
+    if let Some(plugin) = javascript_plugin("js/examples/perf") {
+        perf_parser_makes_the_rust_documents(&plugin);
+    }
 }
 
 /// Each index's documents, by id.
@@ -349,6 +392,22 @@ fn hostile_python_plugins_are_contained_and_reported() {
         outcome,
         Outcome::Rejected("RuntimeError: refusing this event".into())
     );
+
+    // Files, network and environment: linked for CPython, granted nothing.
+    let mut runner = hostile("escape", Limits::default()).unwrap().unwrap();
+    let batch = EventBatch::of_messages(["TRIGGER"]);
+    let parsed = runner.parse(&batch);
+    let outcomes = parsed.outcomes(1);
+    let Outcome::Ok(docs) = &outcomes[0] else {
+        panic!("{outcomes:?}");
+    };
+    let seen: Value = serde_json::from_str(docs[0].json).unwrap();
+    for attempt in ["read_file", "write_file", "list_root", "connect", "resolve"] {
+        let result = seen[attempt].as_str().unwrap();
+        assert!(!result.starts_with("ok"), "{attempt}: {result}");
+    }
+    assert_eq!(seen["environment"], serde_json::json!({}));
+    assert!(!Path::new("/tmp/logpipe-escape").exists());
 
     // A plugin failing in `configure` is refused with what it printed: the
     // traceback says where.

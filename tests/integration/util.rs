@@ -450,32 +450,66 @@ pub fn componentize_py() -> Option<PathBuf> {
     })
 }
 
+/// componentize-js (`LOGPIPE_TEST_COMPONENTIZE_JS`, the npm folder of
+/// `.ci/run`, or on the PATH), or `None` with a message outside CI.
+pub fn componentize_js() -> Option<PathBuf> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let found = std::env::var_os("LOGPIPE_TEST_COMPONENTIZE_JS")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(home.map(|h| h.join(".cache/logpipe/npm/node_modules/.bin/componentize-js")))
+        .chain([PathBuf::from("componentize-js")])
+        .find(|p| {
+            Command::new(p)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        });
+    if found.is_none() {
+        let msg = "no componentize-js: set LOGPIPE_TEST_COMPONENTIZE_JS or run bash .ci/run";
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{msg}");
+        eprintln!("skipped: {msg}");
+    }
+    found
+}
+
 /// Python plugin `dir` (relative to the repository's `guests/`) built with
-/// `logpipe plugin build-py` into the tests' output folder, once per test run;
-/// `None` (test skipped) without componentize-py outside CI.
+/// `logpipe plugin build-py`, once per test run; `None` (test skipped) without
+/// componentize-py outside CI.
 pub fn python_plugin(dir: &str) -> Option<PathBuf> {
+    built_plugin("build-py", "--componentize-py", componentize_py()?, dir)
+}
+
+/// JavaScript plugin `dir` built with `logpipe plugin build-js`, as
+/// [`python_plugin`].
+pub fn javascript_plugin(dir: &str) -> Option<PathBuf> {
+    built_plugin("build-js", "--componentize-js", componentize_js()?, dir)
+}
+
+fn built_plugin(command: &str, flag: &str, program: PathBuf, dir: &str) -> Option<PathBuf> {
     use std::collections::HashMap;
     use std::sync::Mutex;
     static BUILT: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
-    let program = componentize_py()?;
     // Held while building: tests needing the same plugin wait for one build.
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
     let built = built.get_or_insert_with(HashMap::new);
     if let Some(path) = built.get(dir) {
         return Some(path.clone());
     }
-    let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-plugins");
+    let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("guest-plugins");
     std::fs::create_dir_all(&out_dir).unwrap();
     let output = out_dir.join(format!("{}.wasm", dir.replace('/', "-")));
     let source = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../guests")
         .join(dir);
     let out = logpipe()
-        .args(["plugin", "build-py"])
+        .args(["plugin", command])
         .arg(&source)
         .arg("-o")
         .arg(&output)
-        .arg("--componentize-py")
+        .arg(flag)
         .arg(&program)
         .output()
         .unwrap();

@@ -3,14 +3,18 @@
 Every event gives `{"message": ...}` on channel `out`, except those whose
 message contains TRIGGER, on which it does what `mode` says: `loop` forever,
 `alloc` memory until refused, `raise` an exception. `mode = "configure"`
-raises while being configured, after printing to stderr.
+raises while being configured, after printing to stderr. `mode = "escape"`
+reports, as the TRIGGER event's document, what reaching outside the sandbox
+gave: a file, the network, the environment.
 """
 
+import os
+import socket
 import sys
 
 from logpipe_plugin import Parser
 
-MODES = ("loop", "alloc", "raise", "configure")
+MODES = ("loop", "alloc", "raise", "configure", "escape")
 
 
 class Hostile(Parser):
@@ -36,5 +40,32 @@ class Hostile(Parser):
                 hog = []
                 while True:
                     hog.append(bytearray(1 << 20))
+            if self.mode == "escape":
+                yield "out", escape()
+                return
             raise RuntimeError("refusing this event")
         yield "out", {"message": event.message}
+
+
+def attempt(action):
+    """What `action` gave: `ok: ...` or the exception's type."""
+    try:
+        return f"ok: {action()!r}"[:200]
+    except Exception as e:
+        return type(e).__name__
+
+
+def escape():
+    def connect():
+        with socket.create_connection(("127.0.0.1", 9), timeout=1) as s:
+            return s.getpeername()
+
+    return {
+        "read_file": attempt(lambda: open("/etc/passwd").read()),
+        "write_file": attempt(lambda: open("/tmp/logpipe-escape", "w").write("x")),
+        "list_root": attempt(lambda: os.listdir("/")),
+        "connect": attempt(connect),
+        "resolve": attempt(lambda: socket.getaddrinfo("localhost", 80)),
+        "environment": dict(os.environ),
+        "argv": list(sys.argv),
+    }

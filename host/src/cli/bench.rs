@@ -99,6 +99,7 @@ impl BenchCommand {
         }
         if !self.no_plugins {
             plugin_figures(&plan, &corpus, self.plugin_lines)?;
+            load_figures(&plan, settings.limits)?;
         }
         if let Some(url) = &self.es {
             es_figures(&plan, &corpus, url, self.es_lines, &settings)?;
@@ -165,8 +166,10 @@ fn plugin_figures(plan: &Plan, corpus: &Path, lines: usize) -> anyhow::Result<()
         let info = stage.plugin.info();
         for (b, batch) in [1usize, 128, 1024].into_iter().enumerate() {
             let mut runner = PluginRunner::new(stage.plugin.clone(), stage.config.clone())?;
+            // A plugin without a native build (any but the reference ones, e.g.
+            // a Python one) gets its component figure alone.
             let nat = native(&info.name, &stage.config)
-                .ok_or_else(|| anyhow::anyhow!("no native build of `{}`", info.name))?
+                .transpose()
                 .map_err(anyhow::Error::msg)?;
             // Both paths get the same packed batches, built untimed.
             let batches: Vec<EventBatch> = (0..n)
@@ -195,6 +198,13 @@ fn plugin_figures(plan: &Plan, corpus: &Path, lines: usize) -> anyhow::Result<()
                     }
                 }
             });
+            let Some(nat) = nat else {
+                println!(
+                    "{:<10} {:>6} {:>12.0} {:>12} {:>7}",
+                    info.name, batch, wasm, "-", "-"
+                );
+                continue;
+            };
             let natv = best_of(RUNS, n, || {
                 for events in &batches {
                     match info.kind {
@@ -219,11 +229,52 @@ fn plugin_figures(plan: &Plan, corpus: &Path, lines: usize) -> anyhow::Result<()
         let (w, nv) = totals[b];
         println!(
             "{:<10} {:>6} {:>12.0} {:>12.0} {:>7.2}",
-            "all",
+            "all native",
             batch,
             w,
             nv,
             w / nv
+        );
+    }
+    Ok(())
+}
+
+/// What loading each plugin of `plan` costs: compiling it (no cache), loading
+/// it compiled from the cache (what a restart pays), and the linear memory of
+/// a configured instance (what the memory cap counts, per worker).
+fn load_figures(plan: &Plan, limits: crate::plugin::Limits) -> anyhow::Result<()> {
+    println!("\nloading, per plugin (compiled in a child process, as `run` does)");
+    println!(
+        "{:<12} {:>10} {:>14} {:>14} {:>16}",
+        "plugin", "size MiB", "compile s", "cached load s", "instance MiB"
+    );
+    let cache = tempfile::tempdir()?;
+    for stage in &plan.stages {
+        let info = stage.plugin.info();
+        let bytes = match std::fs::read(&info.origin) {
+            Ok(bytes) => bytes,
+            Err(_) => crate::plugin::embedded::embedded(&info.name)
+                .with_context(|| format!("where `{}` came from", info.name))?
+                .bytes
+                .to_vec(),
+        };
+        let cold = super::plugin_engine_caching_in(limits, Some(cache.path().to_path_buf()))?;
+        let started = Instant::now();
+        cold.load_bytes(&bytes, &info.origin)?;
+        let compile = started.elapsed();
+        // A fresh engine over the same cache, as after a restart.
+        let warm = super::plugin_engine_caching_in(limits, Some(cache.path().to_path_buf()))?;
+        let started = Instant::now();
+        let plugin = warm.load_bytes(&bytes, &info.origin)?;
+        let cached = started.elapsed();
+        let runner = PluginRunner::new(plugin, stage.config.clone())?;
+        println!(
+            "{:<12} {:>10.1} {:>14.2} {:>14.3} {:>16.1}",
+            info.name,
+            bytes.len() as f64 / (1u64 << 20) as f64,
+            compile.as_secs_f64(),
+            cached.as_secs_f64(),
+            runner.memory_bytes() as f64 / (1u64 << 20) as f64
         );
     }
     Ok(())

@@ -127,6 +127,15 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// directory, compiled in a child process of this binary bounded in time and
 /// memory (in-process when the binary cannot be found).
 pub fn plugin_engine(limits: crate::plugin::Limits) -> anyhow::Result<crate::plugin::PluginEngine> {
+    plugin_engine_caching_in(limits, default_cache_dir().map(|d| d.join("components")))
+}
+
+/// [`plugin_engine`] with compiled components cached in `cache` (none: compiled
+/// at every load).
+pub fn plugin_engine_caching_in(
+    limits: crate::plugin::Limits,
+    cache: Option<std::path::PathBuf>,
+) -> anyhow::Result<crate::plugin::PluginEngine> {
     use crate::plugin::compiler::{CompileLimits, Compiler};
     let compiler = match std::env::current_exe() {
         Ok(exe) => Compiler::Child(exe),
@@ -135,13 +144,8 @@ pub fn plugin_engine(limits: crate::plugin::Limits) -> anyhow::Result<crate::plu
             Compiler::InProcess
         }
     };
-    Ok(
-        crate::plugin::PluginEngine::new(
-            limits,
-            default_cache_dir().map(|d| d.join("components")),
-        )?
-        .with_compiler(compiler, CompileLimits::default()),
-    )
+    Ok(crate::plugin::PluginEngine::new(limits, cache)?
+        .with_compiler(compiler, CompileLimits::default()))
 }
 
 /// Where compiled components are cached: `$LOGPIPE_CACHE_DIR`, else

@@ -3,7 +3,7 @@
 use super::exit::{self, ExitError};
 use crate::document::line_document::LineStamp;
 use crate::document::{TimestampConverter, check_document};
-use crate::plugin::build_python::{self, PythonBuild, PythonBuildError};
+use crate::plugin::build::{self, BuildError, Built, GuestBuild};
 use crate::plugin::toolchain::Toolchain;
 use crate::plugin::{EventBatch, Kind, Limits, Outcome, PluginEngine, PluginRunner};
 use crate::source::record::Record;
@@ -51,25 +51,47 @@ enum PluginAction {
     /// 'componentize-py==0.25.*'`). Then `logpipe plugin check` the result: the first
     /// load compiles the ~18 MB component (seconds) and caches it.
     #[command(name = "build-py")]
-    BuildPy(BuildPyArgs),
+    BuildPy(BuildArgs<PythonTool>),
+    /// Builds a JavaScript plugin into a component with componentize-js.
+    ///
+    /// DIR holds `plugin.js` (or --module), whose default export is a class extending
+    /// `Filter` or `Parser` imported from `./logpipe-plugin.js` (guests/README.md,
+    /// "JavaScript plugins"); its other `.js` modules are bundled. The SDK and the
+    /// contract are built into logpipe: only componentize-js is needed (`npm install
+    /// @bytecodealliance/componentize-js`).
+    #[command(name = "build-js")]
+    BuildJs(BuildArgs<JavaScriptTool>),
 }
 
 #[derive(Debug, Args)]
-struct BuildPyArgs {
+struct BuildArgs<T: clap::Args> {
     /// The plugin's folder.
     dir: PathBuf,
     /// The component to write [default: DIR's name + `.wasm`, beside DIR].
     #[arg(short, long)]
     output: Option<PathBuf>,
-    /// The module defining the plugin class, without `.py`.
+    /// The module defining the plugin class, without its extension.
     #[arg(long, default_value = "plugin")]
     module: String,
     /// Filter or parser [default: read from the class's base in the module].
     #[arg(long, value_enum)]
     kind: Option<KindArg>,
+    #[command(flatten)]
+    tool: T,
+}
+
+#[derive(Debug, Args)]
+struct PythonTool {
     /// The componentize-py program.
-    #[arg(long, default_value = "componentize-py")]
-    componentize_py: PathBuf,
+    #[arg(long = "componentize-py", default_value = "componentize-py")]
+    program: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct JavaScriptTool {
+    /// The componentize-js program.
+    #[arg(long = "componentize-js", default_value = "componentize-js")]
+    program: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -119,7 +141,14 @@ impl PluginCommand {
         match self.action {
             PluginAction::Check(args) => check(args),
             PluginAction::Run(args) => run(args),
-            PluginAction::BuildPy(args) => build_py(args),
+            PluginAction::BuildPy(args) => {
+                let program = args.tool.program.clone();
+                build_guest(args, program, build::python::build)
+            }
+            PluginAction::BuildJs(args) => {
+                let program = args.tool.program.clone();
+                build_guest(args, program, build::javascript::build)
+            }
         }
     }
 }
@@ -128,11 +157,15 @@ fn engine(limits: Limits) -> anyhow::Result<PluginEngine> {
     super::plugin_engine(limits)
 }
 
-fn build_py(args: BuildPyArgs) -> anyhow::Result<ExitCode> {
+fn build_guest<T: clap::Args>(
+    args: BuildArgs<T>,
+    program: PathBuf,
+    build: impl FnOnce(&GuestBuild) -> Result<Built, BuildError>,
+) -> anyhow::Result<ExitCode> {
     let output = args
         .output
-        .unwrap_or_else(|| build_python::default_output(&args.dir));
-    let build = PythonBuild {
+        .unwrap_or_else(|| build::default_output(&args.dir));
+    let guest = GuestBuild {
         dir: args.dir,
         module: args.module,
         kind: args.kind.map(|k| match k {
@@ -140,17 +173,17 @@ fn build_py(args: BuildPyArgs) -> anyhow::Result<ExitCode> {
             KindArg::Parser => Kind::Parser,
         }),
         output: output.clone(),
-        componentize_py: args.componentize_py,
+        program,
     };
-    let built = build.run().map_err(|e| match e {
-        PythonBuildError::Failed { .. } => ExitError::plugin(e.to_string()),
+    let built = build(&guest).map_err(|e| match e {
+        BuildError::Failed { .. } => ExitError::plugin(e.to_string()),
         _ => ExitError::bad_input(e.to_string()),
     })?;
     println!(
-        "{}: {} built with componentize-py {} ({}, {:.1} s); next: logpipe plugin check {}",
+        "{}: {} built with {} ({}, {:.1} s); next: logpipe plugin check {}",
         output.display(),
         built.kind,
-        built.componentize_py,
+        built.tool,
         bytesize::ByteSize(built.bytes),
         built.elapsed.as_secs_f64(),
         output.display()

@@ -120,6 +120,11 @@ impl PluginInstance {
         &self.plugin
     }
 
+    /// Bytes of linear memory this instance holds (what the memory cap counts).
+    pub fn memory_bytes(&self) -> usize {
+        self.store.data().memory_bytes()
+    }
+
     /// Parses a batch (parsers only).
     pub fn parse(&mut self, batch: &EventBatch) -> Result<ParsedBatch, CallError> {
         let events = self.begin_call(batch);

@@ -6,7 +6,7 @@
 pub mod batch;
 pub mod bindings;
 pub mod breaker;
-pub mod build_python;
+pub mod build;
 pub mod cache;
 pub mod captured_output;
 pub mod catalog;

@@ -56,6 +56,13 @@ impl PluginRunner {
         &self.plugin
     }
 
+    /// Bytes of linear memory its current instance holds (0 between instances).
+    pub fn memory_bytes(&self) -> usize {
+        self.instance
+            .as_ref()
+            .map_or(0, PluginInstance::memory_bytes)
+    }
+
     /// Switches to another version of the plugin. The new one is instantiated and
     /// configured first; on failure the runner keeps the old one.
     pub fn switch_to(&mut self, plugin: Arc<LoadedPlugin>) -> Result<(), LoadError> {

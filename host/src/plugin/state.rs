@@ -60,6 +60,11 @@ impl PluginState {
         &mut self.limiter
     }
 
+    /// Bytes of linear memory the instance holds now.
+    pub fn memory_bytes(&self) -> usize {
+        self.limiter.total
+    }
+
     /// The size an instance asked for when it went over its memory cap.
     pub fn memory_exceeded(&self) -> Option<usize> {
         self.limiter.exceeded
