@@ -318,7 +318,14 @@ fn pipeline_figures(
     ];
     // Lines the plugins could not handle, per plugin (the same on every run).
     let mut problems: Vec<String> = Vec::new();
-    let mut variants = vec![(Execution::Wasm, false), (Execution::Native, false)];
+    let mut variants = vec![(Execution::Wasm, false)];
+    // Natively only when every stage has a native build (the reference plugins).
+    if plan.stages.iter().all(|s| {
+        let info = s.plugin.info();
+        native(&info.name, &s.config).is_some()
+    }) {
+        variants.push((Execution::Native, false));
+    }
     if drift.is_some() {
         variants.push((Execution::Wasm, true));
     }
