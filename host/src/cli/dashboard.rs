@@ -2,15 +2,18 @@
 
 use super::common::StorageArgs;
 use super::exit::ExitError;
-use crate::dashboard::server::{self, Dashboard};
+use crate::dashboard::search_panels::{Indices, SearchPanels};
+use crate::dashboard::server::{self, Backend, Dashboard};
 use crate::drift::dataset::Dataset;
+use crate::sink::elasticsearch::config::EsConfig;
+use crate::sink::elasticsearch::service::EsService;
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-/// Serves monitoring pages over the embedded store until SIGINT: predictions
+/// Serves monitoring pages over the embedded store or Elasticsearch until SIGINT: predictions
 /// (calls, errors, positive share, probability and feature distributions),
 /// drift (Evidently's verdicts for the range against --reference, stored
 /// verdicts over time), performance (latency, inference and CPU time
@@ -25,8 +28,10 @@ use std::sync::Arc;
 pub struct DashboardCommand {
     #[command(subcommand)]
     export: Option<Export>,
-    /// The store: sqlite:PATH (default: the first sqlite: sink of the configuration).
-    #[arg(long, value_name = "sqlite:PATH")]
+    /// What to read: sqlite:PATH, or es:URL (the same spelling and credentials
+    /// as the sink; aggregations only) [default: the first sqlite: or es: sink of
+    /// the configuration or --sink].
+    #[arg(long, value_name = "sqlite:PATH|es:URL")]
     store: Option<String>,
     /// Address to listen on (loopback by default; port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -63,36 +68,13 @@ impl DashboardCommand {
             return Ok(ExitCode::SUCCESS);
         }
         let settings = self.pipeline.resolve()?;
-        let spec = match &self.store {
-            Some(s) => s.clone(),
-            None => settings
-                .sinks
-                .iter()
-                .find(|s| s.starts_with("sqlite:"))
-                .cloned()
-                .ok_or_else(|| {
-                    ExitError::bad_input(
-                        "no store: give --store sqlite:PATH (the dashboard reads the embedded store)",
-                    )
-                })?,
-        };
-        let Some(path) = spec.strip_prefix("sqlite:") else {
-            return Err(ExitError::bad_input(format!(
-                "--store {spec}: the dashboard reads the embedded store (sqlite:PATH); Elasticsearch users can use Kibana"
-            ))
-            .into());
-        };
-        let path = PathBuf::from(path);
-        // Opened once now, so that a wrong path is said at start, not on the page.
-        crate::store::StoreReader::open(&path).map_err(|e| {
-            ExitError::bad_input(format!("--store {spec}: {}", super::exit::chain(&e)))
-        })?;
+        let (spec, backend) = backend(&settings, self.store.as_deref())?;
         let reference = reference(self.reference.as_deref(), settings.drift.as_ref())?;
         super::runtime()?.block_on(async {
             let addr = server::serve(
                 self.listen,
                 Dashboard {
-                    store: path,
+                    backend,
                     reference,
                     pipeline: None,
                 },
@@ -104,6 +86,76 @@ impl DashboardCommand {
             Ok(ExitCode::SUCCESS)
         })
     }
+}
+
+/// What the dashboard reads: `spec` (`sqlite:PATH` or `es:URL`), else the
+/// first such sink of the configuration. A store is opened once now, so that a
+/// wrong path is said at start, not on the page.
+pub fn backend(
+    settings: &super::common::Settings,
+    spec: Option<&str>,
+) -> anyhow::Result<(String, Backend)> {
+    let spec = match spec {
+        Some(s) => s.to_string(),
+        None => settings
+            .sinks
+            .iter()
+            .find(|s| s.starts_with("sqlite:") || s.starts_with("es:"))
+            .cloned()
+            .ok_or_else(|| {
+                ExitError::bad_input(
+                    "nothing to read: give --store sqlite:PATH or es:URL (or a sqlite: or es: sink)",
+                )
+            })?,
+    };
+    if let Some(path) = spec.strip_prefix("sqlite:") {
+        let path = PathBuf::from(path);
+        crate::store::StoreReader::open(&path).map_err(|e| {
+            ExitError::bad_input(format!("--store {spec}: {}", super::exit::chain(&e)))
+        })?;
+        return Ok((spec, Backend::Store(path)));
+    }
+    if let Some(address) = spec.strip_prefix("es:") {
+        let config = EsConfig::from_spec(address, &settings.state_dir)
+            .map_err(|e| ExitError::bad_input(format!("--store {spec}: {e}")))?;
+        let service = EsService::new(config).map_err(anyhow::Error::msg)?;
+        let panels = SearchPanels::new(Arc::new(service), indices(settings));
+        return Ok((spec, Backend::Search(Arc::new(panels))));
+    }
+    Err(ExitError::bad_input(format!(
+        "--store {spec}: the dashboard reads sqlite:PATH or es:URL"
+    ))
+    .into())
+}
+
+/// The indices the configured stages write predictions and performance
+/// documents to (the message parser's `prediction` channel, the perf parser's
+/// `metrics`), and the line index.
+fn indices(settings: &super::common::Settings) -> Indices {
+    let mut indices = Indices {
+        logs: settings.line_index.clone(),
+        ..Indices::default()
+    };
+    let stages = settings
+        .file
+        .stages
+        .clone()
+        .unwrap_or_else(crate::config::default_stages);
+    for stage in stages {
+        let output = |channel: &str| {
+            stage
+                .outputs
+                .get(channel)
+                .filter(|index| !index.starts_with('@'))
+                .cloned()
+        };
+        match stage.plugin.as_str() {
+            "message" => indices.message = output("prediction").unwrap_or(indices.message),
+            "perf" => indices.perfs = output("metrics").unwrap_or(indices.perfs),
+            _ => {}
+        }
+    }
+    indices
 }
 
 /// The drift reference from a flag, else from `[drift]`; none if neither.

@@ -189,7 +189,7 @@ impl DemoCommand {
             let addr = crate::dashboard::server::serve(
                 self.dashboard_listen,
                 crate::dashboard::server::Dashboard {
-                    store: store.clone(),
+                    backend: crate::dashboard::server::Backend::Store(store.clone()),
                     reference: Some(reference),
                     pipeline: Some(history),
                 },

@@ -86,23 +86,15 @@ impl RunCommand {
             tracing::info!(%bound, "metrics on /metrics, health on /health");
         }
         if let Some(addr) = self.dashboard_listen {
-            let store = running
-                .settings
-                .sinks
-                .iter()
-                .find_map(|s| s.strip_prefix("sqlite:"))
-                .ok_or_else(|| {
-                    ExitError::bad_input(
-                        "--dashboard-listen: the dashboard reads the embedded store; add --sink sqlite:PATH",
-                    )
-                })?;
+            let (_, backend) =
+                super::dashboard::backend(&running.settings, None).context("--dashboard-listen")?;
             let reference = running.drift_reference.clone();
             let history = Arc::new(crate::dashboard::pipeline::History::default());
             history.clone().sample_forever(metrics.clone());
             let bound = crate::dashboard::server::serve(
                 addr,
                 crate::dashboard::server::Dashboard {
-                    store: store.into(),
+                    backend,
                     reference,
                     pipeline: Some(history),
                 },

@@ -9,7 +9,9 @@ pub mod assets;
 pub mod grafana;
 pub mod panels;
 pub mod pipeline;
+pub mod search_panels;
 pub mod server;
+pub mod store_panels;
 
 /// Why a panel could not be computed.
 #[derive(Debug, thiserror::Error)]
@@ -20,4 +22,7 @@ pub enum DashboardError {
     /// The drift side could not be read.
     #[error(transparent)]
     Drift(#[from] crate::drift::DriftError),
+    /// Elasticsearch could not be searched, or refused the search.
+    #[error("{0}")]
+    Search(String),
 }

@@ -2,8 +2,10 @@
 //! answer computed on a blocking thread from a store connection of its own.
 
 use super::assets;
-use super::panels::{self, Span};
+use super::panels::Span;
 use super::pipeline::History;
+use super::search_panels::SearchPanels;
+use super::store_panels;
 use crate::drift::dataset::Dataset;
 use crate::store::StoreReader;
 use axum::Router;
@@ -17,11 +19,20 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// Where the panels come from.
+#[derive(Clone)]
+pub enum Backend {
+    /// The embedded store at this path (a connection per answer).
+    Store(PathBuf),
+    /// Elasticsearch, by aggregations.
+    Search(Arc<SearchPanels>),
+}
+
 /// What the dashboard reads.
 #[derive(Clone)]
 pub struct Dashboard {
-    /// The embedded store.
-    pub store: PathBuf,
+    /// The store or search server.
+    pub backend: Backend,
     /// The drift reference, if one was given.
     pub reference: Option<Arc<Dataset>>,
     /// `run`'s counters over time, when served by `run`.
@@ -91,48 +102,69 @@ async fn plotly_js() -> impl IntoResponse {
 
 /// Runs `panel` on a store connection of its own, on a blocking thread.
 async fn with_store(
-    dashboard: &Dashboard,
+    path: &std::path::Path,
     panel: impl FnOnce(&mut StoreReader) -> Result<Value, super::DashboardError> + Send + 'static,
-) -> Response {
-    let path = dashboard.store.clone();
-    let answer = tokio::task::spawn_blocking(move || {
+) -> Result<Value, super::DashboardError> {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
         let mut store = StoreReader::open(&path)?;
         panel(&mut store)
     })
-    .await;
+    .await
+    .unwrap_or_else(|e| {
+        Err(super::DashboardError::Search(format!(
+            "the panel failed: {e}"
+        )))
+    })
+}
+
+/// The answer, or the error as JSON with status 500.
+fn respond(answer: Result<Value, super::DashboardError>) -> Response {
     match answer {
-        Ok(Ok(value)) => axum::Json(value).into_response(),
-        Ok(Err(e)) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            axum::Json(json!({"error": crate::chain::chain(&e)})),
-        )
-            .into_response(),
+        Ok(value) => axum::Json(value).into_response(),
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,
-            axum::Json(json!({"error": e.to_string()})),
+            axum::Json(json!({"error": crate::chain::chain(&e)})),
         )
             .into_response(),
     }
 }
 
 async fn extent(State(d): State<Dashboard>) -> Response {
-    with_store(&d, |s| panels::extent(s)).await
+    respond(match &d.backend {
+        Backend::Store(path) => with_store(path, |s| store_panels::extent(s)).await,
+        Backend::Search(search) => search.extent().await,
+    })
 }
 
 async fn predictions(State(d): State<Dashboard>, Query(q): Query<RangeQuery>) -> Response {
     let span = q.span();
-    with_store(&d, move |s| panels::predictions(s, span)).await
+    respond(match &d.backend {
+        Backend::Store(path) => with_store(path, move |s| store_panels::predictions(s, span)).await,
+        Backend::Search(search) => search.predictions(span).await,
+    })
 }
 
 async fn performance(State(d): State<Dashboard>, Query(q): Query<RangeQuery>) -> Response {
     let span = q.span();
-    with_store(&d, move |s| panels::performance(s, span)).await
+    respond(match &d.backend {
+        Backend::Store(path) => with_store(path, move |s| store_panels::performance(s, span)).await,
+        Backend::Search(search) => search.performance(span).await,
+    })
 }
 
 async fn drift(State(d): State<Dashboard>, Query(q): Query<RangeQuery>) -> Response {
     let span = q.span();
     let reference = d.reference.clone();
-    with_store(&d, move |s| panels::drift(s, span, reference.as_deref())).await
+    respond(match &d.backend {
+        Backend::Store(path) => {
+            with_store(path, move |s| {
+                store_panels::drift(s, span, reference.as_deref())
+            })
+            .await
+        }
+        Backend::Search(search) => search.drift(span, reference.as_deref()).await,
+    })
 }
 
 async fn pipeline(State(d): State<Dashboard>) -> Response {
@@ -149,5 +181,8 @@ async fn pipeline(State(d): State<Dashboard>) -> Response {
 }
 
 async fn trace(State(d): State<Dashboard>, UrlPath(tx): UrlPath<String>) -> Response {
-    with_store(&d, move |s| panels::trace(s, &tx)).await
+    respond(match &d.backend {
+        Backend::Store(path) => with_store(path, move |s| store_panels::trace(s, &tx)).await,
+        Backend::Search(search) => search.trace(&tx).await,
+    })
 }

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 /// The mapping files, by the default index name they belong to.
-pub const MAPPINGS: [(&str, &str); 4] = [
+pub const MAPPINGS: [(&str, &str); 5] = [
     (
         "ml-api-logs",
         include_str!("../../../mappings/ml-api-logs.json"),
@@ -21,6 +21,10 @@ pub const MAPPINGS: [(&str, &str); 4] = [
     (
         "ml-api-top-func",
         include_str!("../../../mappings/ml-api-top-func.json"),
+    ),
+    (
+        "ml-api-drift",
+        include_str!("../../../mappings/ml-api-drift.json"),
     ),
 ];
 
