@@ -271,5 +271,12 @@ setInterval(() => { if ($("refresh").checked && state.tab !== "trace") refresh()
 {
   const params = new URLSearchParams(location.search);
   if (params.get("range")) $("range").value = params.get("range");
+  // ?from=2025-11-21T09:00&to=...: a custom range (UTC), as the picker gives.
+  if (params.get("from") && params.get("to")) {
+    $("range").value = "custom";
+    $("custom").hidden = false;
+    $("from").value = params.get("from");
+    $("to").value = params.get("to");
+  }
   select(params.get("tab") || "predictions", params.get("tx"));
 }
