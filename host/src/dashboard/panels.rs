@@ -13,11 +13,11 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// Indices the panels read: every line (the calls, failed ones included).
-pub const LINE_INDEX: &str = "ml-api-logs";
+pub const LINE_INDEX: &str = crate::store::schema::LINE_INDEX;
 /// Predictions.
-pub const MESSAGE_INDEX: &str = "ml-api-message";
+pub const MESSAGE_INDEX: &str = crate::store::schema::MESSAGE_INDEX;
 /// Performance documents.
-pub const PERF_INDEX: &str = "ml-api-perfs";
+pub const PERF_INDEX: &str = crate::store::schema::PERF_INDEX;
 /// Stored drift verdicts.
 pub const DRIFT_INDEX: &str = crate::sink::drift::DRIFT_INDEX;
 

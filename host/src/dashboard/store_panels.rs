@@ -3,12 +3,13 @@
 //! panels that say so.
 
 use super::panels::{
-    AVERAGED, DRIFT_HISTORY_DOCUMENTS, DRIFT_INDEX, FunctionCost, LINE_INDEX, MESSAGE_INDEX,
-    PERF_INDEX, PerformanceFigures, PredictionFigures, QUANTILES, Span, StoredVerdict, TIMED,
+    AVERAGED, DRIFT_HISTORY_DOCUMENTS, DRIFT_INDEX, FunctionCost, MESSAGE_INDEX, PERF_INDEX,
+    PerformanceFigures, PredictionFigures, QUANTILES, Span, StoredVerdict, TIMED,
     TOP_FUNCTION_DOCUMENTS, drift_json, quantile,
 };
 use crate::drift::dataset::Dataset;
 use crate::store::StoreReader;
+use crate::store::schema::{calls_condition, measures_condition, predictions_condition};
 use rusqlite::{OptionalExtension, params};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -44,9 +45,35 @@ pub fn extent(store: &StoreReader) -> Result<Value> {
 /// each feature's distribution.
 pub fn predictions(store: &StoreReader, span: Span) -> Result<Value> {
     let mut figures = PredictionFigures::default();
-    // One pass over both indices in the range. Calls, failed ones included,
-    // are lines of the line index; the message index holds the calls that
-    // gave a prediction, with the features.
+    // Calls, failed ones included, are lines of the line index; the message
+    // index holds the calls that gave a prediction, with the features. Each
+    // read from its covering index (`documents_calls`, `documents_predictions`).
+    let mut statement = store
+        .connection()
+        .prepare_cached(&format!(
+            "SELECT time, status_code FROM documents WHERE {} AND time >= ?1 AND time < ?2",
+            calls_condition()
+        ))
+        .map_err(sql(store))?;
+    let mut rows = statement
+        .query(params![span.from, span.to])
+        .map_err(sql(store))?;
+    // Rows come in time order: a bucket is complete when the next begins.
+    let mut bucket = (i64::MIN, [0u64; 2]);
+    while let Some(row) = rows.next().map_err(sql(store))? {
+        let time: i64 = row.get(0).map_err(sql(store))?;
+        let status: Option<i64> = row.get(1).map_err(sql(store))?;
+        let start = span.bucket(time);
+        if start != bucket.0 {
+            add_bucket(&mut figures, bucket, 0);
+            bucket = (start, [0; 2]);
+        }
+        bucket.1[0] += 1;
+        bucket.1[1] += u64::from(status.is_some_and(|s| s >= 400));
+    }
+    add_bucket(&mut figures, bucket, 0);
+    drop(rows);
+    drop(statement);
     let features: Vec<String> = crate::store::columns::FEATURES
         .iter()
         .map(|(_, key)| key.to_ascii_lowercase())
@@ -54,43 +81,51 @@ pub fn predictions(store: &StoreReader, span: Span) -> Result<Value> {
     let mut statement = store
         .connection()
         .prepare_cached(&format!(
-            "SELECT index_name = ?2, time, http_path, status_code, prediction, probability, {}
-             FROM documents WHERE time >= ?3 AND time < ?4 AND index_name IN (?1, ?2)",
-            features.join(", ")
+            "SELECT time, prediction, probability, {} FROM documents
+             WHERE {} AND time >= ?1 AND time < ?2",
+            features.join(", "),
+            predictions_condition()
         ))
         .map_err(sql(store))?;
     let mut rows = statement
-        .query(params![LINE_INDEX, MESSAGE_INDEX, span.from, span.to])
+        .query(params![span.from, span.to])
         .map_err(sql(store))?;
     let value = |v: rusqlite::types::ValueRef| match v {
         rusqlite::types::ValueRef::Integer(i) => Some(i as f64),
         rusqlite::types::ValueRef::Real(r) => Some(r),
         _ => None,
     };
+    // Features are small integers: counted in arrays, then into `Counts`.
+    let mut small = vec![[0u64; SMALL]; features.len()];
+    bucket = (i64::MIN, [0u64; 2]);
     while let Some(row) = rows.next().map_err(sql(store))? {
-        let message: bool = row.get(0).map_err(sql(store))?;
-        let time: i64 = row.get(1).map_err(sql(store))?;
-        if !message {
-            let path = row.get_ref(2).map_err(sql(store))?;
-            if path.as_str().is_ok_and(|p| p.starts_with("/predict")) {
-                let status: Option<i64> = row.get(3).map_err(sql(store))?;
-                let b = figures.buckets.entry(span.bucket(time)).or_default();
-                b[0] += 1;
-                b[1] += u64::from(status.is_some_and(|s| s >= 400));
-            }
-            continue;
-        }
-        let Some(prediction) = value(row.get_ref(4).map_err(sql(store))?) else {
+        let time: i64 = row.get(0).map_err(sql(store))?;
+        let Some(prediction) = value(row.get_ref(1).map_err(sql(store))?) else {
             continue;
         };
-        let b = figures.buckets.entry(span.bucket(time)).or_default();
-        b[2] += 1;
-        b[3] += u64::from(prediction == 1.0);
-        if let Some(p) = value(row.get_ref(5).map_err(sql(store))?) {
+        let start = span.bucket(time);
+        if start != bucket.0 {
+            add_bucket(&mut figures, bucket, 2);
+            bucket = (start, [0; 2]);
+        }
+        bucket.1[0] += 1;
+        bucket.1[1] += u64::from(prediction == 1.0);
+        if let Some(p) = value(row.get_ref(2).map_err(sql(store))?) {
             figures.probability.add(p);
         }
         for (i, counts) in figures.features.iter_mut().enumerate() {
-            counts.add(value(row.get_ref(6 + i).map_err(sql(store))?), 1);
+            match row.get_ref(3 + i).map_err(sql(store))? {
+                rusqlite::types::ValueRef::Integer(v) if (0..SMALL as i64).contains(&v) => {
+                    small[i][v as usize] += 1;
+                }
+                other => counts.add(value(other), 1),
+            }
+        }
+    }
+    add_bucket(&mut figures, bucket, 2);
+    for (counts, small) in figures.features.iter_mut().zip(&small) {
+        for (v, n) in small.iter().enumerate().filter(|(_, n)| **n > 0) {
+            counts.add(Some(v as f64), *n);
         }
     }
     drop(rows);
@@ -117,6 +152,19 @@ pub fn predictions(store: &StoreReader, span: Span) -> Result<Value> {
     Ok(figures.json(span))
 }
 
+/// Integer feature values counted in arrays (AGE included).
+const SMALL: usize = 128;
+
+/// Adds a complete bucket's two counts at `at` in its figures: calls and
+/// failed ones (0), or predictions and positive ones (2).
+fn add_bucket(figures: &mut PredictionFigures, (start, counts): (i64, [u64; 2]), at: usize) {
+    if counts[0] > 0 {
+        let b = figures.buckets.entry(start).or_default();
+        b[at] += counts[0];
+        b[at + 1] += counts[1];
+    }
+}
+
 /// Latency, inference and CPU time as p50/p95/p99 per bucket; memory, its
 /// delta and function calls as averages; the most expensive functions of the
 /// latest performance documents.
@@ -125,12 +173,13 @@ pub fn performance(store: &mut StoreReader, span: Span) -> Result<Value> {
     let mut statement = store
         .connection()
         .prepare_cached(&format!(
-            "SELECT time, {} FROM documents WHERE time >= ?2 AND time < ?3 AND index_name = ?1",
-            columns.join(", ")
+            "SELECT time, {} FROM documents WHERE {} AND time >= ?1 AND time < ?2",
+            columns.join(", "),
+            measures_condition()
         ))
         .map_err(sql(store))?;
     let mut rows = statement
-        .query(params![PERF_INDEX, span.from, span.to])
+        .query(params![span.from, span.to])
         .map_err(sql(store))?;
     let mut buckets: BTreeMap<i64, Vec<Vec<f64>>> = BTreeMap::new();
     let mut figures = PerformanceFigures {

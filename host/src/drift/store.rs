@@ -37,28 +37,32 @@ pub fn read_slice(
     // A range on `documents_time` (time, index_name) when bounded.
     // Only the conditions asked for, so that SQLite picks `documents_time`
     // for a time range rather than a scan of every seq.
+    // The index name as a literal, not a parameter: SQLite uses the partial
+    // index covering the predictions (`documents_predictions`) only for a
+    // condition it can match at prepare time.
     let mut sql = format!(
-        "SELECT {} FROM documents WHERE index_name = ?1 AND prediction IS NOT NULL",
-        list.join(", ")
+        "SELECT {} FROM documents WHERE index_name = '{}' AND prediction IS NOT NULL",
+        list.join(", "),
+        index.replace('\'', "''")
     );
     let mut values: Vec<i64> = Vec::new();
     if bounded {
-        sql.push_str(" AND time >= ?2 AND time < ?3");
+        sql.push_str(" AND time >= ?1 AND time < ?2");
         values.extend([
             range.since.unwrap_or(i64::MIN),
             range.until.unwrap_or(i64::MAX),
         ]);
     }
     if let Some(seqs) = seqs {
-        let first = values.len() + 2;
+        let first = values.len() + 1;
         sql.push_str(&format!(" AND seq >= ?{first} AND seq < ?{}", first + 1));
         values.extend([seqs.start, seqs.end]);
     }
     let mut statement = store.connection().prepare(&sql).map_err(at)?;
     let mut counts = vec![Counts::default(); list.len()];
     let mut rows_read = 0u64;
-    let mut parameters: Vec<&dyn rusqlite::ToSql> = vec![&index];
-    parameters.extend(values.iter().map(|v| v as &dyn rusqlite::ToSql));
+    let parameters: Vec<&dyn rusqlite::ToSql> =
+        values.iter().map(|v| v as &dyn rusqlite::ToSql).collect();
     let mut rows = statement.query(parameters.as_slice()).map_err(at)?;
     while let Some(row) = rows.next().map_err(at)? {
         rows_read += 1;

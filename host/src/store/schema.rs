@@ -62,12 +62,62 @@ pub fn document_columns() -> Vec<(String, &'static str)> {
     columns
 }
 
+/// The line index, predictions and performance documents under their default
+/// names, for the dashboard's covering indexes ([`statements`]).
+pub const LINE_INDEX: &str = "ml-api-logs";
+/// See [`LINE_INDEX`].
+pub const MESSAGE_INDEX: &str = "ml-api-message";
+/// See [`LINE_INDEX`].
+pub const PERF_INDEX: &str = "ml-api-perfs";
+
+/// The condition of `documents_calls`: prediction calls of the line index.
+/// A query must state it word for word for SQLite to use the index.
+pub fn calls_condition() -> String {
+    format!("index_name = '{LINE_INDEX}' AND substr(http_path, 1, 8) = '/predict'")
+}
+
+/// The condition of `documents_predictions`.
+pub fn predictions_condition() -> String {
+    format!("index_name = '{MESSAGE_INDEX}' AND prediction IS NOT NULL")
+}
+
+/// The condition of `documents_measures`.
+pub fn measures_condition() -> String {
+    format!("index_name = '{PERF_INDEX}'")
+}
+
 /// The schema's statements.
+///
+/// Besides the indexes that find documents, three partial indexes cover what
+/// the dashboard and drift aggregate over a time range (calls, predictions
+/// with their features, performance measures): a range is then read from the
+/// index alone, in time order, without visiting the table's rows (about a
+/// tenth of the cost). They hold only their documents (about a sixth of the
+/// store's each), and new entries go at their end. Each also holds the columns
+/// of its condition: SQLite checks them again on every entry, and would read
+/// the row for them.
 pub fn statements() -> String {
     let columns: Vec<String> = document_columns()
         .iter()
         .map(|(name, ty)| format!("    {name} {ty}"))
         .collect();
+    let features: Vec<String> = FEATURES
+        .iter()
+        .map(|(_, key)| key.to_ascii_lowercase())
+        .collect();
+    let indexes = format!(
+        "CREATE INDEX IF NOT EXISTS documents_calls
+    ON documents(time, status_code, index_name, http_path) WHERE {};
+CREATE INDEX IF NOT EXISTS documents_predictions
+    ON documents(time, prediction, probability, {}, index_name) WHERE {};
+CREATE INDEX IF NOT EXISTS documents_measures
+    ON documents(time, {}, index_name) WHERE {};",
+        calls_condition(),
+        features.join(", "),
+        predictions_condition(),
+        MEASURES.join(", "),
+        measures_condition(),
+    );
     format!(
         "CREATE TABLE IF NOT EXISTS documents (\n    seq INTEGER PRIMARY KEY,\n{}\n);
 CREATE UNIQUE INDEX IF NOT EXISTS documents_id ON documents(line_time, index_name, id);
@@ -76,6 +126,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS documents_legacy_id ON documents(index_name, i
 CREATE INDEX IF NOT EXISTS documents_time ON documents(time, index_name);
 CREATE INDEX IF NOT EXISTS documents_transaction
     ON documents(line_time / 1000, transaction_key) WHERE transaction_key IS NOT NULL;
+{indexes}
 CREATE TABLE IF NOT EXISTS blocks (
     first_seq INTEGER PRIMARY KEY,
     last_seq  INTEGER NOT NULL,

@@ -12,7 +12,7 @@ const SDK_FILE: &str = "logpipe-plugin.js";
 /// Name of the generated entry module.
 const ENTRY: &str = "logpipe-plugin-entry.js";
 
-const HINT: &str = "install it with npm: npm install @bytecodealliance/componentize-js@0.23 @bytecodealliance/preview2-shim, then use node_modules/.bin/componentize-js";
+const HINT: &str = "install it with npm: npm install @bytecodealliance/componentize-js@0.23 @bytecodealliance/preview2-shim@0.25.0, then use node_modules/.bin/componentize-js";
 
 /// Builds `build.dir/<module>.js` (its default export is the plugin class)
 /// with componentize-js.
