@@ -7,6 +7,7 @@ use super::panels::{
     PerformanceFigures, PredictionFigures, QUANTILES, Span, StoredVerdict, TIMED,
     TOP_FUNCTION_DOCUMENTS, drift_json, quantile,
 };
+use crate::drift::counts::Tally;
 use crate::drift::dataset::Dataset;
 use crate::store::StoreReader;
 use crate::store::schema::{calls_condition, measures_condition, predictions_condition};
@@ -95,8 +96,7 @@ pub fn predictions(store: &StoreReader, span: Span) -> Result<Value> {
         rusqlite::types::ValueRef::Real(r) => Some(r),
         _ => None,
     };
-    // Features are small integers: counted in arrays, then into `Counts`.
-    let mut small = vec![[0u64; SMALL]; features.len()];
+    let mut tallies = vec![Tally::default(); features.len()];
     bucket = (i64::MIN, [0u64; 2]);
     while let Some(row) = rows.next().map_err(sql(store))? {
         let time: i64 = row.get(0).map_err(sql(store))?;
@@ -113,21 +113,12 @@ pub fn predictions(store: &StoreReader, span: Span) -> Result<Value> {
         if let Some(p) = value(row.get_ref(2).map_err(sql(store))?) {
             figures.probability.add(p);
         }
-        for (i, counts) in figures.features.iter_mut().enumerate() {
-            match row.get_ref(3 + i).map_err(sql(store))? {
-                rusqlite::types::ValueRef::Integer(v) if (0..SMALL as i64).contains(&v) => {
-                    small[i][v as usize] += 1;
-                }
-                other => counts.add(value(other), 1),
-            }
+        for (i, tally) in tallies.iter_mut().enumerate() {
+            tally.add(value(row.get_ref(3 + i).map_err(sql(store))?));
         }
     }
     add_bucket(&mut figures, bucket, 2);
-    for (counts, small) in figures.features.iter_mut().zip(&small) {
-        for (v, n) in small.iter().enumerate().filter(|(_, n)| **n > 0) {
-            counts.add(Some(v as f64), *n);
-        }
-    }
+    figures.features = tallies.into_iter().map(Tally::into_counts).collect();
     drop(rows);
     drop(statement);
     figures.latest = store
@@ -151,9 +142,6 @@ pub fn predictions(store: &StoreReader, span: Span) -> Result<Value> {
         .map_err(sql(store))?;
     Ok(figures.json(span))
 }
-
-/// Integer feature values counted in arrays (AGE included).
-const SMALL: usize = 128;
 
 /// Adds a complete bucket's two counts at `at` in its figures: calls and
 /// failed ones (0), or predictions and positive ones (2).
@@ -181,17 +169,19 @@ pub fn performance(store: &mut StoreReader, span: Span) -> Result<Value> {
     let mut rows = statement
         .query(params![span.from, span.to])
         .map_err(sql(store))?;
-    let mut buckets: BTreeMap<i64, Vec<Vec<f64>>> = BTreeMap::new();
+    // Rows come in time order: one bucket filled at a time.
+    let mut buckets: Vec<(i64, Vec<Vec<f64>>)> = Vec::new();
     let mut figures = PerformanceFigures {
         method: "exact",
         ..Default::default()
     };
     while let Some(row) = rows.next().map_err(sql(store))? {
         figures.documents += 1;
-        let time: i64 = row.get(0).map_err(sql(store))?;
-        let b = buckets
-            .entry(span.bucket(time))
-            .or_insert_with(|| vec![Vec::new(); columns.len()]);
+        let start = span.bucket(row.get(0).map_err(sql(store))?);
+        if buckets.last().is_none_or(|(b, _)| *b != start) {
+            buckets.push((start, vec![Vec::new(); columns.len()]));
+        }
+        let b = &mut buckets.last_mut().expect("pushed").1;
         for (i, values) in b.iter_mut().enumerate() {
             if let Some(v) = row.get::<_, Option<f64>>(i + 1).map_err(sql(store))? {
                 values.push(v);
@@ -200,10 +190,10 @@ pub fn performance(store: &mut StoreReader, span: Span) -> Result<Value> {
     }
     drop(rows);
     drop(statement);
-    figures.times = buckets.keys().copied().collect();
+    figures.times = buckets.iter().map(|(start, _)| *start).collect();
     for i in 0..TIMED.len() {
         let mut p: [Vec<Option<f64>>; 3] = Default::default();
-        for values in buckets.values_mut() {
+        for (_, values) in buckets.iter_mut() {
             let v = &mut values[i];
             v.sort_unstable_by(f64::total_cmp);
             for (slot, q) in p.iter_mut().zip(QUANTILES) {
@@ -215,8 +205,8 @@ pub fn performance(store: &mut StoreReader, span: Span) -> Result<Value> {
     for i in TIMED.len()..columns.len() {
         figures.averages.push(
             buckets
-                .values()
-                .map(|values| {
+                .iter()
+                .map(|(_, values)| {
                     let v = &values[i];
                     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
                 })
@@ -231,15 +221,16 @@ pub fn performance(store: &mut StoreReader, span: Span) -> Result<Value> {
 fn latest(store: &StoreReader, index: &str, span: Span, limit: usize) -> Result<Vec<i64>> {
     store
         .connection()
-        .prepare_cached(
-            "SELECT seq FROM documents WHERE time >= ?2 AND time < ?3 AND index_name = ?1
-             ORDER BY time DESC LIMIT ?4",
-        )
+        // The name as a literal: SQLite then uses the index's own partial
+        // index (performance documents, drift verdicts) when it has one.
+        .prepare_cached(&format!(
+            "SELECT seq FROM documents WHERE index_name = '{}' AND time >= ?1 AND time < ?2
+             ORDER BY time DESC LIMIT ?3",
+            index.replace('\'', "''")
+        ))
         .and_then(|mut s| {
-            s.query_map(params![index, span.from, span.to, limit as i64], |r| {
-                r.get(0)
-            })?
-            .collect()
+            s.query_map(params![span.from, span.to, limit as i64], |r| r.get(0))?
+                .collect()
         })
         .map_err(sql(store))
 }

@@ -60,6 +60,30 @@ impl Counts {
         }
     }
 
+    /// Counts `values` (finite ones; sorted here, so that the map is built
+    /// in one pass when it is empty).
+    pub fn add_all(&mut self, mut values: Vec<f64>) {
+        values.retain(|v| v.is_finite());
+        values.sort_unstable_by(f64::total_cmp);
+        let mut runs: Vec<(Value, u64)> = Vec::new();
+        for v in values {
+            let v = Value(v + 0.0);
+            match runs.last_mut() {
+                Some((last, n)) if *last == v => *n += 1,
+                _ => runs.push((v, 1)),
+            }
+        }
+        let added: u64 = runs.iter().map(|(_, n)| n).sum();
+        if self.values.is_empty() {
+            self.values = runs.into_iter().collect();
+        } else {
+            for (v, n) in runs {
+                *self.values.entry(v).or_default() += n;
+            }
+        }
+        self.total += added;
+    }
+
     /// Takes back `n` rows of `value` added before.
     pub fn remove(&mut self, value: Option<f64>, n: u64) {
         match value.filter(|v| v.is_finite()) {
@@ -130,6 +154,53 @@ impl Counts {
     }
 }
 
+/// Counts a column row by row, faster than [`Counts::add`] for many rows:
+/// small non-negative integers (the features, AGE) in an array, other values
+/// gathered and counted at the end.
+#[derive(Debug, Clone)]
+pub struct Tally {
+    small: Vec<u64>,
+    others: Vec<f64>,
+    missing: u64,
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Self {
+            small: vec![0; Tally::SMALL],
+            others: Vec::new(),
+            missing: 0,
+        }
+    }
+}
+
+impl Tally {
+    /// Integers below this are counted in the array.
+    const SMALL: usize = 128;
+
+    /// Counts one row's value.
+    pub fn add(&mut self, value: Option<f64>) {
+        match value {
+            Some(v) if v >= 0.0 && v < Self::SMALL as f64 && v == (v as usize) as f64 => {
+                self.small[v as usize] += 1;
+            }
+            Some(v) => self.others.push(v),
+            None => self.missing += 1,
+        }
+    }
+
+    /// The counts.
+    pub fn into_counts(self) -> Counts {
+        let mut counts = Counts::default();
+        counts.add_all(self.others);
+        for (v, n) in self.small.iter().enumerate().filter(|(_, n)| **n > 0) {
+            counts.add(Some(v as f64), *n);
+        }
+        counts.add(None, self.missing);
+        counts
+    }
+}
+
 /// `(value, count in a, count in b)` for each distinct value of both sides,
 /// in increasing order: one merge of the two ordered maps, no lookups, so
 /// that a column of a million distinct values costs a walk.
@@ -155,6 +226,33 @@ pub fn joint<'a>(a: &'a Counts, b: &'a Counts) -> impl Iterator<Item = (f64, u64
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tally_counts_as_add_does() {
+        let values = [
+            Some(0.0),
+            Some(1.0),
+            None,
+            Some(0.25),
+            Some(127.0),
+            Some(128.0),
+            Some(-3.0),
+            Some(0.25),
+            Some(f64::NAN),
+            Some(1.0),
+        ];
+        let mut tally = Tally::default();
+        for v in values {
+            tally.add(v);
+        }
+        let tallied = tally.into_counts();
+        let added = Counts::of(values);
+        assert_eq!(
+            tallied.iter().collect::<Vec<_>>(),
+            added.iter().collect::<Vec<_>>()
+        );
+        assert_eq!((tallied.n(), tallied.missing), (added.n(), added.missing));
+    }
 
     #[test]
     fn windows_add_up_and_missing_values_are_counted_apart() {

@@ -3,7 +3,7 @@
 //! wrote at insert (no document body is read).
 
 use super::DriftError;
-use super::counts::Counts;
+use super::counts::Tally;
 use super::dataset::{Dataset, model_columns};
 use crate::store::StoreReader;
 use crate::store::columns::FEATURES;
@@ -59,21 +59,23 @@ pub fn read_slice(
         values.extend([seqs.start, seqs.end]);
     }
     let mut statement = store.connection().prepare(&sql).map_err(at)?;
-    let mut counts = vec![Counts::default(); list.len()];
+    let mut tallies = vec![Tally::default(); list.len()];
     let mut rows_read = 0u64;
     let parameters: Vec<&dyn rusqlite::ToSql> =
         values.iter().map(|v| v as &dyn rusqlite::ToSql).collect();
     let mut rows = statement.query(parameters.as_slice()).map_err(at)?;
     while let Some(row) = rows.next().map_err(at)? {
         rows_read += 1;
-        for (i, c) in counts.iter_mut().enumerate() {
-            let value = match row.get_ref(i).map_err(at)? {
+        for (i, tally) in tallies.iter_mut().enumerate() {
+            tally.add(match row.get_ref(i).map_err(at)? {
                 ValueRef::Integer(v) => Some(v as f64),
                 ValueRef::Real(v) => Some(v),
                 _ => None,
-            };
-            c.add(value, 1);
+            });
         }
     }
-    Ok(Dataset::of_model_counts(rows_read, counts))
+    Ok(Dataset::of_model_counts(
+        rows_read,
+        tallies.into_iter().map(Tally::into_counts),
+    ))
 }

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// The index the verdicts are written to, a document per column and verdict.
-pub const DRIFT_INDEX: &str = "ml-api-drift";
+pub const DRIFT_INDEX: &str = crate::store::schema::DRIFT_INDEX;
 
 /// The latest verdicts, shared with `/metrics` and `run`.
 #[derive(Debug, Default)]

@@ -69,6 +69,8 @@ pub const LINE_INDEX: &str = "ml-api-logs";
 pub const MESSAGE_INDEX: &str = "ml-api-message";
 /// See [`LINE_INDEX`].
 pub const PERF_INDEX: &str = "ml-api-perfs";
+/// The drift verdicts `run` stores (one document per column and verdict).
+pub const DRIFT_INDEX: &str = "ml-api-drift";
 
 /// The condition of `documents_calls`: prediction calls of the line index.
 /// A query must state it word for word for SQLite to use the index.
@@ -95,7 +97,8 @@ pub fn measures_condition() -> String {
 /// tenth of the cost). They hold only their documents (about a sixth of the
 /// store's each), and new entries go at their end. Each also holds the columns
 /// of its condition: SQLite checks them again on every entry, and would read
-/// the row for them.
+/// the row for them. A fourth finds the stored drift verdicts, which are few
+/// (or none) among the documents of a range.
 pub fn statements() -> String {
     let columns: Vec<String> = document_columns()
         .iter()
@@ -111,7 +114,9 @@ pub fn statements() -> String {
 CREATE INDEX IF NOT EXISTS documents_predictions
     ON documents(time, prediction, probability, {}, index_name) WHERE {};
 CREATE INDEX IF NOT EXISTS documents_measures
-    ON documents(time, {}, index_name) WHERE {};",
+    ON documents(time, {}, index_name) WHERE {};
+CREATE INDEX IF NOT EXISTS documents_verdicts
+    ON documents(time, index_name) WHERE index_name = '{DRIFT_INDEX}';",
         calls_condition(),
         features.join(", "),
         predictions_condition(),
