@@ -4,10 +4,10 @@
 //! contained like any plugin when they misbehave. JavaScript ones (`guests/js`,
 //! `build-js`, componentize-js) give the same answers in `plugin run`.
 
-use crate::run::{indexed_lines, metric, start_run, stop};
+use crate::run::{metric, run_while_lines_flow, stop_with_every_line_once};
 use crate::util::{
-    cache_dir, expect_success, fixture, free_port, guest, javascript_plugin, logpipe, ndjson,
-    python_plugin, run_with_stdin, wait_for, write_atomically,
+    cache_dir, expect_success, fixture, guest, javascript_plugin, logpipe, ndjson, python_plugin,
+    run_with_stdin, wait_for, write_atomically,
 };
 use logpipe::plugin::{
     CallError, EventBatch, Limits, LoadError, Outcome, PluginEngine, PluginRunner,
@@ -272,18 +272,14 @@ async fn a_python_plugin_hot_reloads_in_run_with_no_line_lost() {
     std::fs::copy(&filter, plugins.join("filter-py.wasm")).unwrap();
     let config = dir.path().join("logpipe.toml");
     std::fs::write(&config, PYTHON_STAGES).unwrap();
-    let port = free_port();
-    let child = start_run(
-        &format!("gradio:http://{}", sim.addr()),
+    // Up to two minutes: the first load compiles the ~18 MB components.
+    let (child, port) = run_while_lines_flow(
+        &sim,
         dir.path(),
-        Some(&plugins),
-        Some(&config),
-        port,
+        &plugins,
+        &config,
+        Duration::from_secs(120),
     );
-    wait_for("metrics", Duration::from_secs(120), || {
-        metric(port, "logpipe_lines_collected_total").is_some_and(|n| n > 0)
-    });
-    sim.grow(200.0);
     // Another build of the same plugin: the Python filter in the perf
     // parser's place would be refused (another kind), so the swap is to the
     // Rust reference parser and back, each a full reload of an ~18 MB or a
@@ -301,22 +297,11 @@ async fn a_python_plugin_hot_reloads_in_run_with_no_line_lost() {
     wait_for("the reload to Python", Duration::from_secs(60), || {
         reloads() == 2
     });
-    std::thread::sleep(Duration::from_millis(300));
-    sim.stop_growing();
-    let total = sim.ledger().len();
-    wait_for("every line", Duration::from_secs(60), || {
-        indexed_lines(dir.path()).len() >= total
-    });
-    stop(child);
-    let indexed = indexed_lines(dir.path());
-    let got: Vec<&String> = indexed.iter().map(|(l, _)| l).collect();
-    let ledger = sim.ledger();
-    let want: Vec<&String> = ledger.iter().collect();
-    assert_eq!(got, want, "every line once, in order");
+    let indexed = stop_with_every_line_once(&sim, dir.path(), child, Duration::from_secs(60));
     let perfs = ndjson(&std::fs::read(dir.path().join("out/ml-api-perfs.ndjson")).unwrap());
-    let performance_lines = want
+    let performance_lines = indexed
         .iter()
-        .filter(|l| l.contains("\"performance_metrics\""))
+        .filter(|(l, _)| l.contains("\"performance_metrics\""))
         .count();
     assert_eq!(
         perfs.len(),

@@ -35,6 +35,52 @@ pub(crate) fn start_run(
     cmd.spawn().unwrap()
 }
 
+/// `run` polling `sim` with `plugins` and `config`, once it has collected
+/// lines, with the simulator's window growing: the child and its metrics port.
+pub(crate) fn run_while_lines_flow(
+    sim: &Simulator,
+    dir: &Path,
+    plugins: &Path,
+    config: &Path,
+    timeout: Duration,
+) -> (Child, u16) {
+    let port = free_port();
+    let child = start_run(
+        &format!("gradio:http://{}", sim.addr()),
+        dir,
+        Some(plugins),
+        Some(config),
+        port,
+    );
+    wait_for("metrics", timeout, || {
+        metric(port, "logpipe_lines_collected_total").is_some_and(|n| n > 0)
+    });
+    sim.grow(200.0);
+    (child, port)
+}
+
+/// Stops the simulator's growth, waits for `run` to index every line it
+/// served, stops `run`, and checks that each line was indexed once, in order:
+/// the indexed lines.
+pub(crate) fn stop_with_every_line_once(
+    sim: &Simulator,
+    dir: &Path,
+    child: Child,
+    timeout: Duration,
+) -> Vec<(String, serde_json::Value)> {
+    std::thread::sleep(Duration::from_millis(300));
+    sim.stop_growing();
+    let total = sim.ledger().len();
+    wait_for("every line", timeout, || indexed_lines(dir).len() >= total);
+    stop(child);
+    let indexed = indexed_lines(dir);
+    let ledger = sim.ledger();
+    let got: Vec<&String> = indexed.iter().map(|(l, _)| l).collect();
+    let want: Vec<&String> = ledger.iter().collect();
+    assert_eq!(got, want, "every line once, in order");
+    indexed
+}
+
 pub(crate) fn metric(port: u16, name: &str) -> Option<u64> {
     let out = std::process::Command::new("curl")
         .args(["-sf", &format!("http://127.0.0.1:{port}/metrics")])
@@ -125,18 +171,8 @@ outputs = { metrics = "ml-api-perfs", fields = "@line" }
 "#,
     )
     .unwrap();
-    let port = free_port();
-    let child = start_run(
-        &format!("gradio:http://{}", sim.addr()),
-        dir.path(),
-        Some(&plugins),
-        Some(&config),
-        port,
-    );
-    wait_for("metrics", Duration::from_secs(60), || {
-        metric(port, "logpipe_lines_collected_total").is_some_and(|n| n > 0)
-    });
-    sim.grow(200.0);
+    let (child, port) =
+        run_while_lines_flow(&sim, dir.path(), &plugins, &config, Duration::from_secs(60));
     let reloads =
         |p: u16| metric(p, "logpipe_plugin_reloads_total{plugin=\"tagger\"}").unwrap_or(0);
     for swap in 1..=20u64 {
@@ -156,19 +192,7 @@ outputs = { metrics = "ml-api-perfs", fields = "@line" }
             "logpipe_plugin_reload_failures_total{plugin=\"tagger\"}",
         ) == Some(1)
     });
-    std::thread::sleep(Duration::from_millis(300));
-    sim.stop_growing();
-    let total = sim.ledger().len();
-    wait_for("every line", Duration::from_secs(30), || {
-        indexed_lines(dir.path()).len() >= total
-    });
-    stop(child);
-
-    let indexed = indexed_lines(dir.path());
-    let ledger = sim.ledger();
-    let got: Vec<&String> = indexed.iter().map(|(l, _)| l).collect();
-    let want: Vec<&String> = ledger.iter().collect();
-    assert_eq!(got, want, "every line once, in order");
+    let indexed = stop_with_every_line_once(&sim, dir.path(), child, Duration::from_secs(30));
     let tags: std::collections::HashSet<&str> = indexed
         .iter()
         .filter_map(|(_, d)| d["_source"]["tagged_by"].as_str())

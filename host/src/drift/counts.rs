@@ -180,7 +180,8 @@ impl Tally {
 
     /// Counts one row's value.
     pub fn add(&mut self, value: Option<f64>) {
-        match value {
+        // NaN and infinities are missing values, as `Counts::add` has them.
+        match value.filter(|v| v.is_finite()) {
             Some(v) if v >= 0.0 && v < Self::SMALL as f64 && v == (v as usize) as f64 => {
                 self.small[v as usize] += 1;
             }

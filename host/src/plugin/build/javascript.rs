@@ -39,21 +39,12 @@ pub fn build(build: &GuestBuild) -> Result<Built, BuildError> {
             .arg(&entry),
         HINT,
     )?;
-    let component = std::fs::read(&wasm).map_err(|source| BuildError::Write {
-        path: wasm.clone(),
-        source,
-    })?;
-    let bytes = build.finish(
-        &component,
+    build.finish(
+        &wasm,
         "JavaScript",
         &[("logpipe-plugin-sdk-js", env!("CARGO_PKG_VERSION"))],
-    )?;
-    Ok(Built {
-        kind,
-        bytes,
-        elapsed: start.elapsed(),
-        tool,
-    })
+        (kind, start, tool),
+    )
 }
 
 /// Copies the `.js`/`.mjs`/`.json` files of the plugin's folder.

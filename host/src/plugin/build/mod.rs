@@ -154,22 +154,34 @@ impl GuestBuild {
         })
     }
 
-    /// Records the language and tools in `component` and writes it.
+    /// Reads the component the componentizer wrote at `wasm`, records the
+    /// language and tools in it and writes it to the output.
     fn finish(
         &self,
-        component: &[u8],
+        wasm: &Path,
         language: &str,
         tools: &[(&str, &str)],
-    ) -> Result<u64, BuildError> {
+        built: (Kind, std::time::Instant, String),
+    ) -> Result<Built, BuildError> {
+        let component = std::fs::read(wasm).map_err(|source| BuildError::Write {
+            path: wasm.to_path_buf(),
+            source,
+        })?;
         let component =
-            with_producers(component, language, tools).map_err(BuildError::Producers)?;
+            with_producers(&component, language, tools).map_err(BuildError::Producers)?;
         crate::fsutil::write_atomic(&self.output, &component).map_err(|source| {
             BuildError::Write {
                 path: self.output.clone(),
                 source,
             }
         })?;
-        Ok(component.len() as u64)
+        let (kind, start, tool) = built;
+        Ok(Built {
+            kind,
+            bytes: component.len() as u64,
+            elapsed: start.elapsed(),
+            tool,
+        })
     }
 
     fn toolchain_error(&self, source: std::io::Error, hint: &'static str) -> BuildError {

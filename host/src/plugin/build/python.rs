@@ -55,25 +55,12 @@ pub fn build(build: &GuestBuild) -> Result<Built, BuildError> {
             .arg(&wasm),
         HINT,
     )?;
-    let component = std::fs::read(&wasm).map_err(|source| BuildError::Write {
-        path: wasm.clone(),
-        source,
-    })?;
     let (name, version) = tool.split_once(' ').unwrap_or((&tool, ""));
-    let bytes = build.finish(
-        &component,
-        "Python",
-        &[
-            (name, version),
-            ("logpipe-plugin-sdk-python", env!("CARGO_PKG_VERSION")),
-        ],
-    )?;
-    Ok(Built {
-        kind,
-        bytes,
-        elapsed: start.elapsed(),
-        tool,
-    })
+    let tools = [
+        (name, version),
+        ("logpipe-plugin-sdk-python", env!("CARGO_PKG_VERSION")),
+    ];
+    build.finish(&wasm, "Python", &tools, (kind, start, tool.clone()))
 }
 
 /// The module componentize-py is given: it exports the author's class.
