@@ -15,7 +15,7 @@ from typing import Callable, List, Optional
 
 from componentize_py_types import Err
 
-from ._api import ConfigError, Event, Filter, Parser
+from ._api import ConfigError, Event, EventError, Filter, Parser
 
 _to_json = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 
@@ -63,8 +63,6 @@ def _configure(cls: type, config) -> object:
 
 
 def _reason(e: Exception) -> str:
-    from ._api import EventError
-
     if isinstance(e, EventError):
         return str(e)
     return f"{type(e).__name__}: {e}"

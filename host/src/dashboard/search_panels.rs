@@ -355,6 +355,8 @@ impl SearchPanels {
                 json!({
                     "size": 0,
                     "track_total_hits": true,
+                    // The predictions that are numbers, as the store's typed
+                    // column holds them (its drift read has no others).
                     "query": {"bool": {"filter": [range(span), self.numeric_predictions(span).await?]}},
                     "aggs": aggs,
                 }),
