@@ -187,7 +187,36 @@ fn api_over_elasticsearch_agrees_with_the_documents() {
         ms("2025-11-21T10:00:00Z"),
         ms("2025-11-21T12:00:00Z")
     );
+    // Stored verdicts, as `run` writes them (always to `ml-api-drift`):
+    // averaged per bucket and column.
+    let drift_index = "ml-api-drift";
+    es.delete(&format!("/{drift_index}"));
+    let mapping = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings/ml-api-drift.json"),
+    )
+    .unwrap();
+    assert_eq!(es.put(&format!("/{drift_index}"), &mapping).unwrap().0, 200);
+    for (i, (time, column, value, drifted)) in [
+        ("2025-11-21T10:00:10Z", "AGE", 0.25, true),
+        ("2025-11-21T10:00:40Z", "AGE", 0.15, false),
+        ("2025-11-21T10:01:10Z", "SMOKING", 0.5, false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let doc = serde_json::json!({"@timestamp": time, "column": column, "value": value, "drifted": drifted});
+        let (status, _) = es
+            .put(&format!("/{drift_index}/_doc/{i}"), &doc.to_string())
+            .unwrap();
+        assert!(status < 300, "{status}");
+    }
+    assert_eq!(es.count(drift_index), 3);
     let es_drift = on_es.get(&format!("/api/drift?{range}")).unwrap();
+    let age = &es_drift["history"]["AGE"];
+    assert_eq!(age["times"].as_array().unwrap().len(), 1, "{es_drift}");
+    close(&age["values"][0], 0.2, "the minute's mean value");
+    assert_eq!(age["drifted"][0], true, "one verdict of the minute drifted");
+    assert_eq!(es_drift["history"]["SMOKING"]["drifted"][0], false);
     let store_drift = on_store.get(&format!("/api/drift?{range}")).unwrap();
     let (a, b) = (
         &es_drift["verdicts"]["report"],

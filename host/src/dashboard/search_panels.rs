@@ -305,7 +305,7 @@ impl SearchPanels {
                         "terms": {"field": "column", "size": 64},
                         "aggs": {"t": {
                             "date_histogram": {"field": "@timestamp", "fixed_interval": format!("{}ms", span.bucket_ms), "min_doc_count": 1},
-                            "aggs": {"value": {"avg": {"field": "value"}}, "drifted": {"max": {"field": "drifted"}}},
+                            "aggs": {"value": {"avg": {"field": "value"}}, "drifted": {"filter": {"term": {"drifted": true}}}},
                         }},
                     }},
                 }),
@@ -320,7 +320,7 @@ impl SearchPanels {
                         .as_str()
                         .map_or_else(|| time_text(key(b)), str::to_string),
                     value: b["value"]["value"].clone(),
-                    drifted: b["drifted"]["value"].as_f64().is_some_and(|v| v > 0.0),
+                    drifted: count(&b["drifted"]) > 0,
                 });
             }
         }
