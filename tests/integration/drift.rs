@@ -531,7 +531,8 @@ pq.write_table(side(1), sys.argv[1]); pq.write_table(side(2), sys.argv[2])
 /// verdict is stored as documents of `ml-api-drift`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn run_watches_drift_continuously() {
-    use crate::run::{metric, start_run, stop};
+    use crate::run::{start_run, stop};
+    use crate::util::{metric, metrics_page};
     use logpipe::simulate::Simulator;
     let Some(python) = python_with("pyarrow.parquet") else {
         return;
@@ -580,14 +581,7 @@ pq.write_table(pa.table(cols), sys.argv[1])
         std::time::Duration::from_secs(60),
         || metric(port, "logpipe_dataset_drift") == Some(1),
     );
-    let page = String::from_utf8(
-        Command::new("curl")
-            .args(["-sf", &format!("http://127.0.0.1:{port}/metrics")])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let page = metrics_page(port);
     assert!(
         page.contains("logpipe_drift_detected{column=\"SMOKING\"} 1")
             && page.contains("logpipe_drift_value{column=\"AGE\",test=\"wasserstein\"}"),

@@ -2,8 +2,8 @@
 //! one bad record, an unwritable or corrupt checkpoint, two processes on one
 //! state directory, a plugin that sleeps, credentials in errors.
 
-use crate::run::{indexed_lines, metric, start_run, stop, terminate};
-use crate::util::{expect_success, fixture, free_port, guest, logpipe, ndjson, wait_for};
+use crate::run::{indexed_lines, start_run, stop, terminate};
+use crate::util::{expect_success, fixture, free_port, guest, logpipe, metric, ndjson, wait_for};
 use logpipe::simulate::{Knobs, Simulator};
 use std::time::Duration;
 

@@ -4,10 +4,10 @@
 //! contained like any plugin when they misbehave. JavaScript ones (`guests/js`,
 //! `build-js`, componentize-js) give the same answers in `plugin run`.
 
-use crate::run::{metric, run_while_lines_flow, stop_with_every_line_once};
+use crate::run::{run_while_lines_flow, stop_with_every_line_once};
 use crate::util::{
-    cache_dir, expect_success, fixture, guest, javascript_plugin, logpipe, ndjson, python_plugin,
-    run_with_stdin, wait_for, write_atomically,
+    cache_dir, expect_success, fixture, guest, javascript_plugin, logpipe, metric, ndjson,
+    python_plugin, run_with_stdin, wait_for, write_atomically,
 };
 use logpipe::plugin::{
     CallError, EventBatch, Limits, LoadError, Outcome, PluginEngine, PluginRunner,

@@ -1,7 +1,7 @@
 //! `logpipe run` as people run it: against the simulator, with hot reload,
 //! metrics, and a stop and restart.
 
-use crate::util::{free_port, guest, logpipe, ndjson, wait_for, write_atomically};
+use crate::util::{free_port, guest, logpipe, metric, ndjson, wait_for, write_atomically};
 use logpipe::simulate::{Knobs, Simulator};
 use std::path::Path;
 use std::process::{Child, Stdio};
@@ -79,17 +79,6 @@ pub(crate) fn stop_with_every_line_once(
     let want: Vec<&String> = ledger.iter().collect();
     assert_eq!(got, want, "every line once, in order");
     indexed
-}
-
-pub(crate) fn metric(port: u16, name: &str) -> Option<u64> {
-    let out = std::process::Command::new("curl")
-        .args(["-sf", &format!("http://127.0.0.1:{port}/metrics")])
-        .output()
-        .ok()?;
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find(|l| l.starts_with(name))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
 }
 
 pub(crate) fn stop(child: Child) {

@@ -6,33 +6,17 @@
 //! exactly once, and the counters match what was injected.
 
 use crate::util::{
-    OutageProxy, SearchServer, free_port, guest, logpipe, prefixed_config, unique_prefix, wait_for,
-    write_atomically,
+    OutageProxy, SearchServer, free_port, guest, logpipe, metric, metrics_page, prefixed_config,
+    unique_prefix, wait_for, write_atomically,
 };
 use logpipe::simulate::{Fault, Knobs, Simulator};
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-fn metrics(port: u16) -> String {
-    let out = std::process::Command::new("curl")
-        .args(["-sf", &format!("http://127.0.0.1:{port}/metrics")])
-        .output();
-    out.map(|o| String::from_utf8_lossy(&o.stdout).to_string())
-        .unwrap_or_default()
-}
-
-/// Sum of a metric over its labels.
+/// A counter summed over its labels, 0 before it exists.
 fn total(port: u16, name: &str) -> u64 {
-    metrics(port)
-        .lines()
-        .filter(|l| {
-            l.starts_with(name)
-                && (l.as_bytes().get(name.len()) == Some(&b' ')
-                    || l.as_bytes().get(name.len()) == Some(&b'{'))
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
+    metric(port, name).unwrap_or(0)
 }
 
 /// The same component with a custom section appended: new bytes, same behaviour.
@@ -164,7 +148,7 @@ async fn soak_with_faults_every_line_exactly_once() {
     wait_for("every line indexed", Duration::from_secs(120), || {
         es.count(&logs_index) >= ledger.len() as u64
     });
-    let final_metrics = metrics(port);
+    let final_metrics = metrics_page(port);
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &second.id().to_string()])
         .status();

@@ -54,6 +54,33 @@ pub fn expect_success(out: &Output) {
     );
 }
 
+/// The `/metrics` page served on `port` (empty when it cannot be read).
+pub fn metrics_page(port: u16) -> String {
+    Command::new("curl")
+        .args(["-sf", &format!("http://127.0.0.1:{port}/metrics")])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+/// A counter or integer gauge of `/metrics`: `name{label="value"}` is that
+/// series; a bare name is the sum of all its series (labelled or not). `None`
+/// when the page has no such series.
+pub fn metric(port: u16, series: &str) -> Option<u64> {
+    let labelled = series.contains('{');
+    let values: Vec<u64> = metrics_page(port)
+        .lines()
+        .filter(|line| {
+            let Some(rest) = line.strip_prefix(series) else {
+                return false;
+            };
+            rest.starts_with(' ') || (!labelled && rest.starts_with('{'))
+        })
+        .filter_map(|line| line.rsplit(' ').next()?.parse().ok())
+        .collect();
+    (!values.is_empty()).then(|| values.iter().sum())
+}
+
 /// A free loopback port.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
