@@ -1,4 +1,5 @@
-//! `logpipe dashboard`: the monitoring pages over the embedded store.
+//! `logpipe dashboard`: the monitoring pages over the embedded store or
+//! Elasticsearch.
 
 use super::common::StorageArgs;
 use super::exit::ExitError;

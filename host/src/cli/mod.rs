@@ -61,7 +61,8 @@ pub enum Command {
     Check(check::CheckCommand),
     /// Show the effective configuration.
     Config(config::ConfigCommand),
-    /// Monitoring pages over the embedded store: predictions, drift, performance, traces.
+    /// Monitoring pages over the embedded store or Elasticsearch: predictions, drift,
+    /// performance, traces.
     Dashboard(dashboard::DashboardCommand),
     /// Look at and re-send the documents Elasticsearch refused.
     DeadLetters(dead_letters::DeadLettersCommand),

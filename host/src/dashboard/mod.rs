@@ -1,9 +1,10 @@
 //! `logpipe dashboard`: monitoring pages served by logpipe over the embedded
-//! store: predictions, drift, performance, the pipeline (when served by
-//! `run`) and traces. The page ([`assets`]) is a thin client of a small JSON
-//! API ([`server`]) whose answers [`panels`] computes from the store's typed
-//! columns; charts are drawn by plotly.js, served from the copy the `plotly`
-//! crate embeds (nothing is fetched from the network).
+//! store or Elasticsearch: predictions, drift, performance, the pipeline (when
+//! served by `run`) and traces. The page ([`assets`]) is a thin client of a
+//! small JSON API ([`server`]); each answer's figures ([`panels`]) come from
+//! the store's covering indexes ([`store_panels`]) or from Elasticsearch's
+//! aggregations ([`search_panels`]), drawn by plotly.js, served from the copy
+//! the `plotly` crate embeds (nothing is fetched from the network).
 
 pub mod assets;
 pub mod grafana;
