@@ -115,6 +115,21 @@ function* events(batch, needs) {
   }
 }
 
+/** `parse`'s answer as [channel, document] pairs, or a clear error for the
+ * usual mistake (returning the document itself). */
+function* pairs(answer) {
+  if (answer === undefined || answer === null) return;
+  if (typeof answer[Symbol.iterator] !== "function" || typeof answer === "string") {
+    throw new TypeError(`parse must return or yield [channel, document] pairs, not ${typeof answer === "string" ? "a string" : "an object"}`);
+  }
+  for (const item of answer) {
+    if (!Array.isArray(item) || item.length !== 2) {
+      throw new TypeError(`parse must yield [channel, document] pairs, not ${JSON.stringify(item)?.slice(0, 60)}`);
+    }
+    yield item;
+  }
+}
+
 /** The `filter` interface componentize-js exports for the plugin class. */
 export function exportFilter(cls) {
   const info = describe(cls);
@@ -165,7 +180,7 @@ export function exportParser(cls) {
         let made;
         try {
           made = [];
-          for (const [c, doc] of plugin.parse(event) ?? []) {
+          for (const [c, doc] of pairs(plugin.parse(event))) {
             made.push([channelOf(c), typeof doc === "string" ? doc : JSON.stringify(doc)]);
           }
         } catch (e) {

@@ -377,6 +377,13 @@ fn hostile_python_plugins_are_contained_and_reported() {
         outcome,
         Outcome::Rejected("RuntimeError: refusing this event".into())
     );
+    let outcome = contained(&mut hostile("dict", Limits::default()).unwrap().unwrap());
+    assert_eq!(
+        outcome,
+        Outcome::Rejected(
+            "TypeError: parse must return or yield (channel, document) pairs, not a dict".into()
+        )
+    );
 
     // Files, network and environment: linked for CPython, granted nothing.
     let mut runner = hostile("escape", Limits::default()).unwrap().unwrap();

@@ -68,6 +68,21 @@ def _reason(e: Exception) -> str:
     return f"{type(e).__name__}: {e}"
 
 
+def _pairs(answer):
+    """`parse`'s answer as (channel, document) pairs, or a clear error for
+    the usual mistakes (returning the document itself)."""
+    if answer is None:
+        return
+    if isinstance(answer, (dict, str, bytes)):
+        raise TypeError(
+            f"parse must return or yield (channel, document) pairs, not a {type(answer).__name__}"
+        )
+    for item in answer:
+        if not (isinstance(item, tuple) and len(item) == 2):
+            raise TypeError(f"parse must yield (channel, document) pairs, not {item!r:.60}")
+        yield item
+
+
 def _events(batch, needs: List[str]):
     """The batch's events, as (position, Event)."""
     text = batch.text
@@ -161,7 +176,7 @@ def export_parser(module) -> type:
             for i, event in _events(batch, needs):
                 try:
                     made = []
-                    for c, doc in plugin.parse(event) or ():
+                    for c, doc in _pairs(plugin.parse(event)):
                         text = doc if isinstance(doc, str) else _to_json(doc)
                         made.append((channel(c), text))
                 except Exception as e:

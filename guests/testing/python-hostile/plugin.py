@@ -2,7 +2,8 @@
 
 Every event gives `{"message": ...}` on channel `out`, except those whose
 message contains TRIGGER, on which it does what `mode` says: `loop` forever,
-`alloc` memory until refused, `raise` an exception. `mode = "configure"`
+`alloc` memory until refused, `raise` an exception, return a `dict` instead
+of (channel, document) pairs. `mode = "configure"`
 raises while being configured, after printing to stderr. `mode = "escape"`
 reports, as the TRIGGER event's document, what reaching outside the sandbox
 gave: a file, the network, the environment.
@@ -14,7 +15,7 @@ import sys
 
 from logpipe_plugin import Parser
 
-MODES = ("loop", "alloc", "raise", "configure", "escape")
+MODES = ("loop", "alloc", "raise", "configure", "escape", "dict")
 
 
 class Hostile(Parser):
@@ -41,11 +42,12 @@ class Hostile(Parser):
                 while True:
                     hog.append(bytearray(1 << 20))
             if self.mode == "escape":
-                yield "out", escape()
-                return
+                return [("out", escape())]
+            if self.mode == "dict":
+                # The usual mistake: the document instead of (channel, document) pairs.
+                return {"message": event.message}
             raise RuntimeError("refusing this event")
-        yield "out", {"message": event.message}
-
+        return [("out", {"message": event.message})]
 
 def attempt(action):
     """What `action` gave: `ok: ...` or the exception's type."""
