@@ -113,22 +113,41 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) {
 /// `.ci/run`, or `python3`), or `None` with a message outside CI. In CI a missing
 /// one fails the test.
 pub fn python_with(module: &str) -> Option<PathBuf> {
+    tool(
+        "LOGPIPE_TEST_PYTHON",
+        ".cache/logpipe/venv/bin/python",
+        "python3",
+        &["-c", &format!("import {module}")],
+        &format!("no Python with {module}"),
+    )
+}
+
+/// The first of `$variable`, `~/<home_path>` and `on_path` that runs with
+/// `probe` and succeeds; `None` with a message outside CI, where a missing one
+/// fails the test (`what` says what is missing).
+fn tool(
+    variable: &str,
+    home_path: &str,
+    on_path: &str,
+    probe: &[&str],
+    what: &str,
+) -> Option<PathBuf> {
     let home = std::env::var_os("HOME").map(PathBuf::from);
-    let found = std::env::var_os("LOGPIPE_TEST_PYTHON")
+    let found = std::env::var_os(variable)
         .map(PathBuf::from)
         .into_iter()
-        .chain(home.map(|h| h.join(".cache/logpipe/venv/bin/python")))
-        .chain([PathBuf::from("python3")])
+        .chain(home.map(|h| h.join(home_path)))
+        .chain([PathBuf::from(on_path)])
         .find(|p| {
             Command::new(p)
-                .args(["-c", &format!("import {module}")])
+                .args(probe)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status()
                 .is_ok_and(|s| s.success())
         });
     if found.is_none() {
-        let msg = format!("no Python with {module}: set LOGPIPE_TEST_PYTHON or run bash .ci/run");
+        let msg = format!("{what}: set {variable} or run bash .ci/run");
         assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{msg}");
         eprintln!("skipped: {msg}");
     }
@@ -480,26 +499,13 @@ pub fn componentize_py() -> Option<PathBuf> {
 /// componentize-js (`LOGPIPE_TEST_COMPONENTIZE_JS`, the npm folder of
 /// `.ci/run`, or on the PATH), or `None` with a message outside CI.
 pub fn componentize_js() -> Option<PathBuf> {
-    let home = std::env::var_os("HOME").map(PathBuf::from);
-    let found = std::env::var_os("LOGPIPE_TEST_COMPONENTIZE_JS")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(home.map(|h| h.join(".cache/logpipe/npm/node_modules/.bin/componentize-js")))
-        .chain([PathBuf::from("componentize-js")])
-        .find(|p| {
-            Command::new(p)
-                .arg("--version")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        });
-    if found.is_none() {
-        let msg = "no componentize-js: set LOGPIPE_TEST_COMPONENTIZE_JS or run bash .ci/run";
-        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{msg}");
-        eprintln!("skipped: {msg}");
-    }
-    found
+    tool(
+        "LOGPIPE_TEST_COMPONENTIZE_JS",
+        ".cache/logpipe/npm/node_modules/.bin/componentize-js",
+        "componentize-js",
+        &["--version"],
+        "no componentize-js",
+    )
 }
 
 /// Python plugin `dir` (relative to the repository's `guests/`) built with

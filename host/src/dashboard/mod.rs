@@ -23,6 +23,9 @@ pub enum DashboardError {
     /// The drift side could not be read.
     #[error(transparent)]
     Drift(#[from] crate::drift::DriftError),
+    /// A panel's thread ended without an answer (it panicked).
+    #[error("the panel failed: {0}")]
+    Panel(#[from] tokio::task::JoinError),
     /// Elasticsearch could not be searched, or refused the search.
     #[error("{0}")]
     Search(String),

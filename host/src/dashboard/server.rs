@@ -110,12 +110,7 @@ async fn with_store(
         let mut store = StoreReader::open(&path)?;
         panel(&mut store)
     })
-    .await
-    .unwrap_or_else(|e| {
-        Err(super::DashboardError::Search(format!(
-            "the panel failed: {e}"
-        )))
-    })
+    .await?
 }
 
 /// The answer, or the error as JSON with status 500.

@@ -10,7 +10,7 @@ use super::panels::{
 use crate::drift::counts::Tally;
 use crate::drift::dataset::Dataset;
 use crate::store::StoreReader;
-use crate::store::schema::{calls_condition, measures_condition, predictions_condition};
+use crate::store::schema::{calls_condition, literal, measures_condition, predictions_condition};
 use rusqlite::{OptionalExtension, params};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -224,9 +224,9 @@ fn latest(store: &StoreReader, index: &str, span: Span, limit: usize) -> Result<
         // The name as a literal: SQLite then uses the index's own partial
         // index (performance documents, drift verdicts) when it has one.
         .prepare_cached(&format!(
-            "SELECT seq FROM documents WHERE index_name = '{}' AND time >= ?1 AND time < ?2
+            "SELECT seq FROM documents WHERE index_name = {} AND time >= ?1 AND time < ?2
              ORDER BY time DESC LIMIT ?3",
-            index.replace('\'', "''")
+            literal(index)
         ))
         .and_then(|mut s| {
             s.query_map(params![span.from, span.to, limit as i64], |r| r.get(0))?

@@ -41,9 +41,9 @@ pub fn read_slice(
     // index covering the predictions (`documents_predictions`) only for a
     // condition it can match at prepare time.
     let mut sql = format!(
-        "SELECT {} FROM documents WHERE index_name = '{}' AND prediction IS NOT NULL",
+        "SELECT {} FROM documents WHERE index_name = {} AND prediction IS NOT NULL",
         list.join(", "),
-        index.replace('\'', "''")
+        crate::store::schema::literal(index)
     );
     let mut values: Vec<i64> = Vec::new();
     if bounded {

@@ -348,7 +348,7 @@ impl ComponentCache {
         // A large component (CPython's is ~18 MB) takes seconds of CPU: say
         // what is being compiled and how long it took, so that a slow start or
         // reload is explained.
-        let compile = |engine: &Engine| {
+        let compile_logged = |engine: &Engine| {
             let started = std::time::Instant::now();
             tracing::info!(
                 plugin = origin,
@@ -364,7 +364,7 @@ impl ComponentCache {
             Ok::<_, CompileError>(compiled)
         };
         let Some(trusted) = self.trusted() else {
-            return Ok(compile(engine)?.component);
+            return Ok(compile_logged(engine)?.component);
         };
         let name = Self::name(engine, digest);
         match trusted.load(&name) {
@@ -383,7 +383,7 @@ impl ComponentCache {
             Ok(None) => {}
             Err(e) => tracing::warn!("ignoring a cached component: {e}"),
         }
-        let compiled = compile(engine)?;
+        let compiled = compile_logged(engine)?;
         let component = compiled.component;
         match compiled.artifact.map_or_else(|| component.serialize(), Ok) {
             Ok(artifact) => {

@@ -72,6 +72,12 @@ pub const PERF_INDEX: &str = "ml-api-perfs";
 /// The drift verdicts `run` stores (one document per column and verdict).
 pub const DRIFT_INDEX: &str = "ml-api-drift";
 
+/// `text` as an SQL string literal. Index names go into queries as literals,
+/// not parameters, so that SQLite can match a partial index's condition.
+pub fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
 /// The condition of `documents_calls`: prediction calls of the line index.
 /// A query must state it word for word for SQLite to use the index.
 pub fn calls_condition() -> String {
