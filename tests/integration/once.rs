@@ -106,7 +106,7 @@ fn fixture_window_into_dir_gives_the_design_counts_and_contents() {
         logs[19]["_source"]["transaction_id"], tx,
         "the perf line's own document carries the id too"
     );
-    // The design document's routing: a system line reaches the line index only.
+    // The routing of docs/source-api.md §6: a system line reaches the line index only.
     let system_id = &logs[1]["_id"];
     assert!(
         docs["ml-api-message"]
@@ -400,7 +400,7 @@ fn check_with_a_sample_counts_each_channels_documents_and_warns_about_empty_ones
 
 #[test]
 fn design_document_routing_each_example_in_its_indices_and_only_there() {
-    // The design document's three examples are elided (`...`), so the reference
+    // The design's three examples (docs/source-api.md §6) are elided (`...`), so the reference
     // gives complete equivalents from the sample: 176 (short format) and 21 (real
     // format) are predictions, 20 is a performance line, 2 a system line.
     let sample = std::fs::read_to_string(fixture("api-logs.sample.log")).unwrap();

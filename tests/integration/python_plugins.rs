@@ -28,7 +28,7 @@ fn plugin_run(plugin: &Path, input: &[u8]) -> Vec<Value> {
 }
 
 /// The fixture's lines, then events carrying the fields an earlier stage
-/// gives (the design document's short format).
+/// gives (the design's short format, docs/source-api.md §1.8).
 fn events() -> Vec<u8> {
     let mut input = std::fs::read(fixture("api-logs.sample.log")).unwrap();
     for (method, path, message) in [

@@ -3,7 +3,7 @@
 //! A line is kept when its message contains the configured pattern (default
 //! `API Call - POST /predict`, which also matches `/predict_proba`), or contains
 //! `performance_metrics`, or when an earlier parser found `http_method == "POST"`
-//! and `http_path == "/predict"` (this catches the design document's short format).
+//! and `http_path == "/predict"` (this catches the design's short format, `docs/source-api.md` §1.8).
 
 use logpipe_plugin_sdk::{Config, Event, Filter, Info, export_filter};
 use memchr::memmem::Finder;

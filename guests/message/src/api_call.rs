@@ -1,5 +1,5 @@
-//! The grammar of API-call messages, in the real format and the design document's
-//! short format (see `source-api.md` §1.5 and §1.8):
+//! The grammar of API-call messages, in the real format and the short format of
+//! the project's design (`docs/source-api.md` §1.5 and §1.8):
 //!
 //! ```text
 //! real:  ["[" TXID "] "] "API Call - " METHOD " " PATH " - Status: " CODE " - Time: " MS "ms"
@@ -23,7 +23,7 @@ pub struct Body<'a> {
 pub enum Format {
     /// What the API really writes.
     Real,
-    /// The design document's short format.
+    /// The design's short format (`docs/source-api.md` §1.8).
     Short,
 }
 

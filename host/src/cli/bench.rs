@@ -1,8 +1,9 @@
 //! `logpipe bench`: measures the plugins through the sandbox against the same
 //! logic compiled natively, and the whole pipeline, on a corpus file.
 
-use super::common::{PluginArgs, cores};
+use super::common::PluginArgs;
 use super::exit::ExitError;
+use crate::config::cores;
 use crate::pipeline::{Execution, Plan, RunOptions, run_file};
 use crate::plugin::native::native;
 use crate::plugin::{EventBatch, Kind, PluginRunner};
@@ -66,8 +67,8 @@ impl BenchCommand {
     /// Runs the benchmark and prints its figures.
     pub fn execute(self) -> anyhow::Result<ExitCode> {
         let settings = self.pipeline.resolve(self.state_dir.clone())?;
-        let engine = settings.engine()?;
-        let plan = settings.plan(&engine)?;
+        let engine = crate::pipeline::open::config_engine(&settings)?;
+        let plan = crate::pipeline::open::plan(&settings, &engine)?;
         let scratch = tempfile::tempdir()?;
         let corpus = match &self.corpus {
             Some(path) => path.clone(),
@@ -92,10 +93,20 @@ impl BenchCommand {
         // The pipeline first: its peak memory is then not the allocator still
         // holding what the per-plugin figures used.
         if !self.no_pipeline {
-            pipeline_figures(&plan, &corpus, &settings.run, drift.as_ref())?;
+            pipeline_figures(
+                &plan,
+                &corpus,
+                &crate::pipeline::open::run_options(&settings),
+                drift.as_ref(),
+            )?;
         }
         if let Some(reference) = &drift {
-            drift_cost(&plan, &corpus, &settings.run, reference)?;
+            drift_cost(
+                &plan,
+                &corpus,
+                &crate::pipeline::open::run_options(&settings),
+                reference,
+            )?;
         }
         if !self.no_plugins {
             plugin_figures(&plan, &corpus, self.plugin_lines)?;
@@ -258,12 +269,14 @@ fn load_figures(plan: &Plan, limits: crate::plugin::Limits) -> anyhow::Result<()
                 .bytes
                 .to_vec(),
         };
-        let cold = super::plugin_engine_caching_in(limits, Some(cache.path().to_path_buf()))?;
+        let cold =
+            crate::pipeline::open::engine_caching_in(limits, Some(cache.path().to_path_buf()))?;
         let started = Instant::now();
         cold.load_bytes(&bytes, &info.origin)?;
         let compile = started.elapsed();
         // A fresh engine over the same cache, as after a restart.
-        let warm = super::plugin_engine_caching_in(limits, Some(cache.path().to_path_buf()))?;
+        let warm =
+            crate::pipeline::open::engine_caching_in(limits, Some(cache.path().to_path_buf()))?;
         let started = Instant::now();
         let plugin = warm.load_bytes(&bytes, &info.origin)?;
         let cached = started.elapsed();
@@ -517,7 +530,7 @@ fn corpus_documents(
     let mut docs = Vec::new();
     for chunk in ids
         .assign(records)
-        .chunks(super::common::DEFAULT_BATCH_LINES)
+        .chunks(crate::config::DEFAULT_BATCH_LINES)
     {
         docs.extend(worker.process(chunk).documents);
     }
@@ -532,7 +545,7 @@ fn es_figures(
     corpus: &Path,
     url: &str,
     lines: usize,
-    settings: &super::common::Settings,
+    settings: &crate::config::Config,
 ) -> anyhow::Result<()> {
     let stamp = jiff::Timestamp::now().as_second();
     println!("\nindexing into {url} ({lines} corpus lines), documents per second");
@@ -574,9 +587,15 @@ fn es_figures(
     indices.sort();
     indices.dedup();
     let line_index = format!("bench-{stamp}-logpipe-{}", plan.line_index);
-    let mut sink =
-        crate::sink::elasticsearch::open(url, &settings.state_dir, &indices, &line_index)
-            .map_err(anyhow::Error::msg)?;
+    let address: crate::config::EsAddress = url.parse()?;
+    let mut sink = crate::sink::elasticsearch::open(
+        &address,
+        &settings.env.elasticsearch,
+        &settings.state_dir,
+        &indices,
+        &line_index,
+    )
+    .map_err(anyhow::Error::msg)?;
     let start = Instant::now();
     let mut report = crate::sink::WriteReport::default();
     for chunk in docs.chunks(4096) {

@@ -28,7 +28,7 @@ pub struct CheckCommand {
 
 /// Runs `sample` through `plan` into a null sink and reports, per stage and
 /// channel mapped to an index, how many documents the index got.
-fn check_sample(plan: &Plan, sample: &std::path::Path, settings: &super::common::Settings) {
+fn check_sample(plan: &Plan, sample: &std::path::Path, settings: &crate::config::Config) {
     let source = match FileSource::open(sample) {
         Ok(s) => s,
         Err(e) => {
@@ -42,7 +42,7 @@ fn check_sample(plan: &Plan, sample: &std::path::Path, settings: &super::common:
     };
     let options = crate::pipeline::run::RunOptions {
         log_problems: false,
-        ..settings.run.clone()
+        ..crate::pipeline::open::run_options(settings)
     };
     let summary = match crate::pipeline::run::run_file(
         source,
@@ -100,7 +100,7 @@ fn report(ok: &mut bool, what: &str, result: Result<String, String>) {
 
 /// Reaches Elasticsearch and compares the mappings, changing nothing.
 fn check_es(
-    address: &str,
+    address: &crate::config::EsAddress,
     context: &crate::sink::SinkContext,
 ) -> Result<String, crate::sink::SinkError> {
     use crate::sink::elasticsearch::{config::EsConfig, service::EsService};
@@ -108,7 +108,7 @@ fn check_es(
         sink: format!("es:{address}"),
         message,
     };
-    let config = EsConfig::from_spec(address, &context.state_dir).map_err(err)?;
+    let config = EsConfig::new(address, &context.es, &context.state_dir);
     let service = EsService::new(config).map_err(err)?;
     let missing = super::runtime()
         .map_err(|e| err(e.to_string()))?
@@ -134,12 +134,15 @@ impl CheckCommand {
                 s
             }
             Err(e) => {
-                report(&mut ok, "configuration", Err(format!("{e:#}")));
+                report(&mut ok, "configuration", Err(crate::chain::chain(&e)));
                 // The same status as any command given this configuration.
-                return Ok(super::exit::code_for(&e));
+                return Ok(super::exit::code_for(&e.into()));
             }
         };
-        let plan: Option<Plan> = match settings.engine().and_then(|e| settings.plan(&e)) {
+        let plan: Option<Plan> = match crate::pipeline::open::config_engine(&settings)
+            .map_err(anyhow::Error::new)
+            .and_then(|e| crate::pipeline::open::plan(&settings, &e))
+        {
             Ok(plan) => {
                 for (n, stage) in plan.stages.iter().enumerate() {
                     let i = stage.plugin.info();
@@ -178,24 +181,19 @@ impl CheckCommand {
                 Err("none: give --source, GRADIO_URL or `source`".into()),
             ),
             Some(spec) => {
-                let result = if let Some(path) = spec.strip_prefix("file:") {
-                    FileSource::open(path.as_ref())
-                        .map(|_| "readable".to_string())
-                        .map_err(|e| crate::chain::chain(&e))
-                } else {
-                    match crate::source::http::Endpoint::parse(spec, &settings.gradio_api) {
-                        None => Err("expected gradio:URL, rest:URL or file:PATH".to_string()),
-                        Some(endpoint) => {
-                            let fetcher = crate::source::http::PageFetcher::new(
-                                endpoint,
-                                settings.token.clone(),
-                            );
-                            super::runtime()?
-                                .block_on(fetcher.page(0, 1))
-                                .map(|w| format!("answers; the window holds {} records", w.total))
-                                .map_err(|e| e.to_string())
-                        }
+                let result = match crate::pipeline::open::fetcher(&settings, spec) {
+                    None => {
+                        let crate::config::SourceSpec::File(path) = spec else {
+                            unreachable!("every other source has a fetcher")
+                        };
+                        FileSource::open(path)
+                            .map(|_| "readable".to_string())
+                            .map_err(|e| crate::chain::chain(&e))
                     }
+                    Some(fetcher) => super::runtime()?
+                        .block_on(fetcher.page(0, 1))
+                        .map(|w| format!("answers; the window holds {} records", w.total))
+                        .map_err(|e| e.to_string()),
                 };
                 report(&mut ok, &format!("source {spec}"), result);
             }
@@ -205,22 +203,15 @@ impl CheckCommand {
         }
         if let Some(plan) = &plan {
             let context = crate::sink::SinkContext {
-                state_dir: settings.state_dir.clone(),
-                indices: plan.indices().iter().map(|i| i.to_string()).collect(),
-                line_index: plan.line_index.to_string(),
                 // A check deletes nothing: the store's retention runs with `run`.
                 retention: crate::store::Retention::keep_all(),
+                ..crate::pipeline::open::sink_context(&settings, plan)
             };
             for spec in &settings.sinks {
-                let result = match spec.strip_prefix("es:") {
+                let result = match spec {
                     // Elasticsearch is only read: a check creates no index.
-                    Some(address) => check_es(address, &context),
-                    None => Sink::open(spec, &context)
-                        .map(|_| "writable".to_string())
-                        .map_err(|e| crate::sink::SinkError {
-                            sink: spec.clone(),
-                            message: e.message,
-                        }),
+                    crate::config::SinkSpec::Es(address) => check_es(address, &context),
+                    _ => Sink::open(spec, &context).map(|_| "writable".to_string()),
                 };
                 let hint = |m: String| {
                     if m.contains("request failed") || m.contains("error sending request") {
@@ -231,7 +222,7 @@ impl CheckCommand {
                 };
                 report(
                     &mut ok,
-                    &format!("sink {}", super::common::mask_url_password(spec)),
+                    &format!("sink {spec}"),
                     result.map_err(|e| hint(e.message)),
                 );
             }

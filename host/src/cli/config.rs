@@ -37,7 +37,10 @@ impl ConfigCommand {
         }
         // What each stage sees, once its plugin is loaded (a filter is known
         // by its kind); `check` says why a plugin does not load.
-        match settings.engine().and_then(|e| settings.plan(&e)) {
+        match crate::pipeline::open::config_engine(&settings)
+            .map_err(anyhow::Error::new)
+            .and_then(|e| crate::pipeline::open::plan(&settings, &e))
+        {
             Ok(plan) => {
                 for (n, stage) in plan.stages.iter().enumerate() {
                     let reach = plan.reach(n);

@@ -3,10 +3,10 @@
 
 use super::common::StorageArgs;
 use super::exit::ExitError;
+use crate::config::{DatasetSpec, StoredSpec};
 use crate::dashboard::search_panels::{Indices, SearchPanels};
 use crate::dashboard::server::{self, Backend, Dashboard};
 use crate::drift::dataset::Dataset;
-use crate::sink::elasticsearch::config::EsConfig;
 use crate::sink::elasticsearch::service::EsService;
 use anyhow::Context;
 use clap::Args;
@@ -33,14 +33,14 @@ pub struct DashboardCommand {
     /// as the sink; aggregations only) [default: the first sqlite: or es: sink of
     /// the configuration or --sink].
     #[arg(long, value_name = "sqlite:PATH|es:URL")]
-    store: Option<String>,
+    store: Option<StoredSpec>,
     /// Address to listen on (loopback by default; port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: std::net::SocketAddr,
     /// The drift reference: FILE.parquet, sqlite:PATH or es:URL (default: the
     /// configuration's `[drift] reference`).
     #[arg(long)]
-    reference: Option<String>,
+    reference: Option<DatasetSpec>,
     #[command(flatten)]
     pipeline: StorageArgs,
 }
@@ -69,8 +69,8 @@ impl DashboardCommand {
             return Ok(ExitCode::SUCCESS);
         }
         let settings = self.pipeline.resolve()?;
-        let (spec, backend) = backend(&settings, self.store.as_deref())?;
-        let reference = reference(self.reference.as_deref(), settings.drift.as_ref())?;
+        let (spec, backend) = backend(&settings, self.store.as_ref())?;
+        let reference = reference(self.reference.as_ref(), &settings)?;
         super::runtime()?.block_on(async {
             let addr = server::serve(
                 self.listen,
@@ -93,46 +93,37 @@ impl DashboardCommand {
 /// first such sink of the configuration. A store is opened once now, so that a
 /// wrong path is said at start, not on the page.
 pub fn backend(
-    settings: &super::common::Settings,
-    spec: Option<&str>,
+    settings: &crate::config::Config,
+    spec: Option<&StoredSpec>,
 ) -> anyhow::Result<(String, Backend)> {
     let spec = match spec {
-        Some(s) => s.to_string(),
-        None => settings
-            .sinks
-            .iter()
-            .find(|s| s.starts_with("sqlite:") || s.starts_with("es:"))
-            .cloned()
-            .ok_or_else(|| {
-                ExitError::bad_input(
-                    "nothing to read: give --store sqlite:PATH or es:URL (or a sqlite: or es: sink)",
-                )
-            })?,
+        Some(s) => s.clone(),
+        None => settings.stored().ok_or_else(|| {
+            ExitError::bad_input(
+                "nothing to read: give --store sqlite:PATH or es:URL (or a sqlite: or es: sink)",
+            )
+        })?,
     };
-    if let Some(path) = spec.strip_prefix("sqlite:") {
-        let path = PathBuf::from(path);
-        crate::store::StoreReader::open(&path).map_err(|e| {
-            ExitError::bad_input(format!("--store {spec}: {}", super::exit::chain(&e)))
-        })?;
-        return Ok((spec, Backend::Store(path)));
+    match &spec {
+        StoredSpec::Sqlite(path) => {
+            crate::store::StoreReader::open(path).map_err(|e| {
+                ExitError::bad_input(format!("--store {spec}: {}", super::exit::chain(&e)))
+            })?;
+            Ok((spec.to_string(), Backend::Store(path.clone())))
+        }
+        StoredSpec::Es(address) => {
+            let config = crate::pipeline::open::es_config(settings, address);
+            let service = EsService::new(config).map_err(anyhow::Error::msg)?;
+            let panels = SearchPanels::new(Arc::new(service), indices(settings));
+            Ok((spec.to_string(), Backend::Search(Arc::new(panels))))
+        }
     }
-    if let Some(address) = spec.strip_prefix("es:") {
-        let config = EsConfig::from_spec(address, &settings.state_dir)
-            .map_err(|e| ExitError::bad_input(format!("--store {spec}: {e}")))?;
-        let service = EsService::new(config).map_err(anyhow::Error::msg)?;
-        let panels = SearchPanels::new(Arc::new(service), indices(settings));
-        return Ok((spec, Backend::Search(Arc::new(panels))));
-    }
-    Err(ExitError::bad_input(format!(
-        "--store {spec}: the dashboard reads sqlite:PATH or es:URL"
-    ))
-    .into())
 }
 
 /// The indices the configured stages write predictions and performance
 /// documents to (the message parser's `prediction` channel, the perf parser's
 /// `metrics`), and the line index.
-fn indices(settings: &super::common::Settings) -> Indices {
+fn indices(settings: &crate::config::Config) -> Indices {
     let mut indices = Indices {
         logs: settings.line_index.clone(),
         ..Indices::default()
@@ -161,18 +152,24 @@ fn indices(settings: &super::common::Settings) -> Indices {
 
 /// The drift reference from a flag, else from `[drift]`; none if neither.
 pub fn reference(
-    flag: Option<&str>,
-    drift: Option<&super::common::DriftSettings>,
+    flag: Option<&DatasetSpec>,
+    settings: &crate::config::Config,
 ) -> anyhow::Result<Option<Arc<Dataset>>> {
-    let (spec, range, names) = match (flag, drift) {
-        (Some(spec), _) => (spec.to_string(), None, ("--reference", "--reference-range")),
+    let (spec, range, names) = match (flag, &settings.drift) {
+        (Some(spec), _) => (spec, None, ("--reference", "--reference-range")),
         (None, Some(d)) => (
-            d.reference.clone(),
-            d.reference_range.clone(),
+            &d.reference,
+            d.reference_range.as_ref(),
             ("drift.reference", "drift.reference_range"),
         ),
         (None, None) => return Ok(None),
     };
-    let dataset = super::drift::read_side(names, &spec, range.as_deref(), "ml-api-message")?;
+    let dataset = super::drift::read_side(
+        names,
+        spec,
+        range,
+        crate::store::schema::MESSAGE_INDEX,
+        &settings.env.elasticsearch,
+    )?;
     Ok(Some(Arc::new(dataset)))
 }

@@ -3,7 +3,6 @@
 use super::common::StorageArgs;
 use super::exit::{self, ExitError};
 use crate::document::Document;
-use crate::sink::elasticsearch::config::EsConfig;
 use crate::sink::elasticsearch::retry::ItemOutcome;
 use crate::sink::elasticsearch::service::EsService;
 use clap::{Args, Subcommand};
@@ -49,11 +48,7 @@ impl DeadLettersCommand {
 impl ReplayArgs {
     fn execute(self) -> anyhow::Result<ExitCode> {
         let settings = self.pipeline.resolve()?;
-        let addresses: Vec<&str> = settings
-            .sinks
-            .iter()
-            .filter_map(|s| s.strip_prefix("es:"))
-            .collect();
+        let addresses: Vec<_> = settings.es_sinks().collect();
         if addresses.is_empty() {
             return Err(ExitError::bad_input(
                 "no es: sink configured: dead letters come from Elasticsearch sinks (give --sink es:URL)",
@@ -63,8 +58,7 @@ impl ReplayArgs {
         let runtime = super::runtime()?;
         let mut still_refused = 0;
         for address in addresses {
-            let config = EsConfig::from_spec(address, &settings.state_dir)
-                .map_err(|e| ExitError::bad_input(format!("es:{address}: {e}")))?;
+            let config = crate::pipeline::open::es_config(&settings, address);
             let service = EsService::new(config).map_err(anyhow::Error::msg)?;
             still_refused += runtime.block_on(replay(&service, self.dry_run))?;
         }

@@ -99,9 +99,9 @@ impl DemoCommand {
             store.display()
         );
 
-        let engine = settings.engine()?;
-        let plan = settings.plan(&engine)?;
-        let mut worker = Worker::new(&plan, settings.run.timestamps.clone())?;
+        let engine = crate::pipeline::open::config_engine(&settings)?;
+        let plan = crate::pipeline::open::plan(&settings, &engine)?;
+        let mut worker = Worker::new(&plan, settings.timestamps.clone())?;
         let mut sinks = vec![Sink::Sqlite(
             StoreWriter::open(&store, Retention::keep_all()).context("opening the store")?,
         )];
@@ -125,7 +125,7 @@ impl DemoCommand {
                 last = true;
             }
             let report = source
-                .poll(&mut worker, &mut sinks, settings.run.batch_lines)
+                .poll(&mut worker, &mut sinks, settings.batch_lines)
                 .await?;
             polls += 1;
             requests += report.requests;
@@ -210,7 +210,7 @@ impl DemoCommand {
                     _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                 }
                 match source
-                    .poll(&mut worker, &mut sinks, settings.run.batch_lines)
+                    .poll(&mut worker, &mut sinks, settings.batch_lines)
                     .await
                 {
                     Ok(report) => super::run::record(&metrics, &report),

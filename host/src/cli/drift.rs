@@ -1,13 +1,14 @@
 //! `logpipe drift`: one drift report between a reference and a current side.
 
 use super::exit::{self, ExitError};
+use crate::config::{DatasetSpec, Environment, EsAddress, EsEnvironment, StoredSpec};
 use crate::drift::dataset::Dataset;
 use crate::drift::html::value_text;
 use crate::drift::report::{self, Options, Report};
 use crate::drift::rows::RowCounter;
 use crate::drift::select::Test;
 use crate::drift::{html, parquet, store};
-use crate::export::read::{MessageReader, Range, parse_time};
+use crate::export::read::{MessageReader, Range};
 use crate::export::rows::type_row;
 use crate::sink::elasticsearch::config::EsConfig;
 use crate::sink::elasticsearch::service::EsService;
@@ -39,18 +40,18 @@ pub struct DriftCommand {
     /// The reference: FILE.parquet (`export parquet`'s columns, or a training
     /// set with the same names), sqlite:PATH or es:URL.
     #[arg(long)]
-    reference: String,
+    reference: DatasetSpec,
     /// The current side, spelled as --reference.
     #[arg(long)]
-    current: String,
+    current: DatasetSpec,
     /// Time range of the reference in a store or Elasticsearch: `FROM..TO`
     /// (RFC 3339 times or YYYY-MM-DD dates, either end may be left out; TO
     /// excluded) or `last:DURATION` (e.g. last:24h, last:7d).
     #[arg(long, value_name = "RANGE")]
-    reference_range: Option<String>,
+    reference_range: Option<Range>,
     /// Time range of the current side, as --reference-range.
     #[arg(long, value_name = "RANGE")]
-    current_range: Option<String>,
+    current_range: Option<Range>,
     /// The index read from a store or Elasticsearch.
     #[arg(long, default_value = "ml-api-message")]
     index: String,
@@ -89,18 +90,21 @@ impl DriftCommand {
     /// Reads both sides, compares them and prints the report.
     pub fn execute(self) -> anyhow::Result<ExitCode> {
         let options = self.options().map_err(ExitError::bad_input)?;
+        let es = Environment::read()?.elasticsearch;
         let started = std::time::Instant::now();
         let reference = read_side(
             ("--reference", "--reference-range"),
             &self.reference,
-            self.reference_range.as_deref(),
+            self.reference_range.as_ref(),
             &self.index,
+            &es,
         )?;
         let current = read_side(
             ("--current", "--current-range"),
             &self.current,
-            self.current_range.as_deref(),
+            self.current_range.as_ref(),
             &self.index,
+            &es,
         )?;
         let read = started.elapsed();
         let started = std::time::Instant::now();
@@ -196,78 +200,55 @@ impl DriftCommand {
     }
 }
 
-/// A time range: `FROM..TO` or `last:DURATION`.
-fn parse_range(text: &str) -> Result<Range, String> {
-    if let Some(duration) = text.strip_prefix("last:") {
-        let age = crate::store::retention::parse_age(duration)?
-            .ok_or_else(|| format!("`{text}`: `last:` needs a duration such as 24h or 7d"))?;
-        let now = jiff::Timestamp::now();
-        let since = now
-            .checked_sub(jiff::SignedDuration::try_from(age).map_err(|e| e.to_string())?)
-            .map_err(|e| format!("`{text}`: {e}"))?;
-        return Ok(Range {
-            since: Some(since.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()),
-            until: None,
-        });
-    }
-    let Some((from, to)) = text.split_once("..") else {
-        return Err(format!(
-            "`{text}` is not a range: FROM..TO (either end may be empty) or last:DURATION"
-        ));
-    };
-    let end = |t: &str| {
-        (!t.trim().is_empty())
-            .then(|| parse_time(t.trim()))
-            .transpose()
-    };
-    Ok(Range {
-        since: end(from)?,
-        until: end(to)?,
-    })
-}
-
 /// Reads one side; errors name it as `side` and its range as `range_name`.
 pub fn read_side(
     (side, range_name): (&str, &str),
-    spec: &str,
-    range: Option<&str>,
+    spec: &DatasetSpec,
+    range: Option<&Range>,
     index: &str,
+    es: &EsEnvironment,
 ) -> anyhow::Result<Dataset> {
-    let range = range
-        .map(parse_range)
-        .transpose()
-        .map_err(|e| ExitError::bad_input(format!("{range_name} {e}")))?;
     let bad = |e: &(dyn std::error::Error + 'static)| {
         ExitError::bad_input(format!("{side} {}", exit::chain(e)))
     };
-    if let Some(path) = spec.strip_prefix("sqlite:") {
-        let reader = StoreReader::open(path.as_ref()).map_err(|e| bad(&e))?;
-        let millis = range.unwrap_or_default().millis();
-        return Ok(store::read(&reader, index, millis)?);
+    let range = range.cloned();
+    match spec {
+        DatasetSpec::Stored(StoredSpec::Sqlite(path)) => {
+            let reader = StoreReader::open(path).map_err(|e| bad(&e))?;
+            let millis = range.unwrap_or_default().millis();
+            Ok(store::read(&reader, index, millis)?)
+        }
+        DatasetSpec::Stored(StoredSpec::Es(address)) => {
+            read_elasticsearch(address, es, range.unwrap_or_default(), index)
+        }
+        DatasetSpec::Parquet(path) => {
+            if range.is_some() {
+                return Err(ExitError::bad_input(format!(
+                    "{range_name} applies to a store or Elasticsearch, not to the file {}",
+                    path.display()
+                ))
+                .into());
+            }
+            if !path.exists() {
+                return Err(ExitError::bad_input(format!(
+                    "{side} {spec}: no such file (expected FILE.parquet, sqlite:PATH or es:URL)"
+                ))
+                .into());
+            }
+            parquet::read(path).map_err(|e| bad(&e).into())
+        }
     }
-    if let Some(address) = spec.strip_prefix("es:") {
-        return read_elasticsearch(address, range.unwrap_or_default(), index);
-    }
-    let path = spec.strip_prefix("parquet:").unwrap_or(spec);
-    if range.is_some() {
-        return Err(ExitError::bad_input(format!(
-            "{range_name} applies to a store or Elasticsearch, not to the file {path}"
-        ))
-        .into());
-    }
-    if !std::path::Path::new(path).exists() {
-        return Err(ExitError::bad_input(format!(
-            "{side} {spec}: no such file (expected FILE.parquet, sqlite:PATH or es:URL)"
-        ))
-        .into());
-    }
-    parquet::read(path.as_ref()).map_err(|e| bad(&e).into())
 }
 
 /// Reads the predictions of `index` from Elasticsearch page by page.
-fn read_elasticsearch(address: &str, range: Range, index: &str) -> anyhow::Result<Dataset> {
-    let state_dir = std::env::temp_dir();
-    let config = EsConfig::from_spec(address, &state_dir).map_err(ExitError::bad_input)?;
+fn read_elasticsearch(
+    address: &EsAddress,
+    es: &EsEnvironment,
+    range: Range,
+    index: &str,
+) -> anyhow::Result<Dataset> {
+    // Reading sends nothing to the dead-letter file this names.
+    let config = EsConfig::new(address, es, &std::env::temp_dir());
     let mut reader = MessageReader::Es {
         service: Box::new(EsService::new(config).map_err(anyhow::Error::msg)?),
         runtime: super::runtime()?,
@@ -294,8 +275,7 @@ fn read_elasticsearch(address: &str, range: Range, index: &str) -> anyhow::Resul
 
 /// The report as a table; drifted rows in red at a terminal.
 pub fn print_table(report: &Report) {
-    let colour = std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let colour = std::io::stdout().is_terminal() && !crate::config::environment::no_color();
     let width = report
         .columns
         .iter()

@@ -43,12 +43,21 @@ impl ExitError {
 
 pub use crate::chain::chain;
 
-/// The exit code for an error: the first [`ExitError`] or plugin load error in
-/// its chain decides, anything else is a runtime failure.
+/// The exit code for an error: the first [`ExitError`], configuration error,
+/// opening error or plugin load error in its chain decides, anything else is a
+/// runtime failure.
 pub fn code_for(error: &anyhow::Error) -> ExitCode {
     for cause in error.chain() {
         if let Some(e) = cause.downcast_ref::<ExitError>() {
             return ExitCode::from(e.code);
+        }
+        if cause.downcast_ref::<crate::config::ConfigError>().is_some()
+            || cause.downcast_ref::<crate::config::SpecError>().is_some()
+        {
+            return ExitCode::from(BAD_INPUT);
+        }
+        if let Some(e) = cause.downcast_ref::<crate::pipeline::open::OpenError>() {
+            return ExitCode::from(if e.is_bad_input() { BAD_INPUT } else { FAILURE });
         }
         if cause.downcast_ref::<crate::plugin::LoadError>().is_some() {
             return ExitCode::from(PLUGIN_FAILURE);

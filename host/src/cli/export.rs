@@ -3,10 +3,10 @@
 use super::common::StorageArgs;
 use super::exit::ExitError;
 use super::progress::Progress;
+use crate::config::StoredSpec;
 use crate::export::parquet::PredictionWriter;
 use crate::export::read::{MessageReader, Range, parse_time};
 use crate::export::rows::type_row;
-use crate::sink::elasticsearch::config::EsConfig;
 use crate::sink::elasticsearch::service::EsService;
 use crate::store::StoreReader;
 use crate::store::reader::Cursor;
@@ -63,42 +63,36 @@ impl ExportCommand {
                 .as_deref()
                 .map(parse_time)
                 .transpose()
-                .map_err(ExitError::bad_input)?,
+                .map_err(|e| ExitError::bad_input(e.to_string()))?,
             until: args
                 .until
                 .as_deref()
                 .map(parse_time)
                 .transpose()
-                .map_err(ExitError::bad_input)?,
+                .map_err(|e| ExitError::bad_input(e.to_string()))?,
         };
         let ranged = range.since.is_some() || range.until.is_some();
-        let sink = settings
-            .sinks
-            .iter()
-            .find(|s| s.starts_with("sqlite:") || s.starts_with("es:"))
-            .ok_or_else(|| {
-                ExitError::bad_input("export reads an sqlite: or es: sink; none is configured")
-            })?
-            .clone();
-        let mut reader = if let Some(path) = sink.strip_prefix("sqlite:") {
-            MessageReader::Sqlite {
-                store: StoreReader::open(path.as_ref())
+        let sink = settings.stored().ok_or_else(|| {
+            ExitError::bad_input("export reads an sqlite: or es: sink; none is configured")
+        })?;
+        let mut reader = match &sink {
+            StoredSpec::Sqlite(path) => MessageReader::Sqlite {
+                store: StoreReader::open(path)
                     .map_err(|e| ExitError::bad_input(super::exit::chain(&e)))?,
                 index: args.index.clone(),
                 range: range.millis(),
                 cursor: Cursor::Start,
-            }
-        } else {
-            let address = sink.strip_prefix("es:").expect("checked");
-            let config =
-                EsConfig::from_spec(address, &settings.state_dir).map_err(ExitError::bad_input)?;
-            MessageReader::Es {
-                service: Box::new(EsService::new(config).map_err(anyhow::Error::msg)?),
-                runtime: super::runtime()?,
-                index: args.index.clone(),
-                range,
-                scroll: None,
-                done: false,
+            },
+            StoredSpec::Es(address) => {
+                let config = crate::pipeline::open::es_config(&settings, address);
+                MessageReader::Es {
+                    service: Box::new(EsService::new(config).map_err(anyhow::Error::msg)?),
+                    runtime: super::runtime()?,
+                    index: args.index.clone(),
+                    range,
+                    scroll: None,
+                    done: false,
+                }
             }
         };
         let mut writer = PredictionWriter::create(&args.out)?;

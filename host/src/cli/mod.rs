@@ -124,43 +124,6 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-/// The plugin engine of a command: components cached in the user's cache
-/// directory, compiled in a child process of this binary bounded in time and
-/// memory (in-process when the binary cannot be found).
-pub fn plugin_engine(limits: crate::plugin::Limits) -> anyhow::Result<crate::plugin::PluginEngine> {
-    plugin_engine_caching_in(limits, default_cache_dir().map(|d| d.join("components")))
-}
-
-/// [`plugin_engine`] with compiled components cached in `cache` (none: compiled
-/// at every load).
-pub fn plugin_engine_caching_in(
-    limits: crate::plugin::Limits,
-    cache: Option<std::path::PathBuf>,
-) -> anyhow::Result<crate::plugin::PluginEngine> {
-    use crate::plugin::compiler::{CompileLimits, Compiler};
-    let compiler = match std::env::current_exe() {
-        Ok(exe) => Compiler::Child(exe),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot find the logpipe binary: compiling plugins in-process");
-            Compiler::InProcess
-        }
-    };
-    Ok(crate::plugin::PluginEngine::new(limits, cache)?
-        .with_compiler(compiler, CompileLimits::default()))
-}
-
-/// Where compiled components are cached: `$LOGPIPE_CACHE_DIR`, else
-/// `$XDG_CACHE_HOME/logpipe`, else `~/.cache/logpipe`; `None` if none is known.
-pub fn default_cache_dir() -> Option<std::path::PathBuf> {
-    if let Some(dir) = std::env::var_os("LOGPIPE_CACHE_DIR") {
-        return Some(dir.into());
-    }
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
-        return Some(std::path::PathBuf::from(dir).join("logpipe"));
-    }
-    std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache").join("logpipe"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

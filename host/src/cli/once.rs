@@ -3,6 +3,7 @@
 use super::common::PipelineArgs;
 use super::exit::{self, ExitError};
 use super::progress::Progress;
+use crate::config::SourceSpec;
 use crate::pipeline::{RunSummary, Worker, run_file};
 use crate::source::FileSource;
 use anyhow::Context;
@@ -25,31 +26,32 @@ impl OnceCommand {
                 "no source: give --source, GRADIO_URL or `source` in the configuration",
             )
         })?;
-        let engine = settings.engine()?;
-        let plan = settings.plan(&engine)?;
-        let mut sinks = settings.open_sinks(&plan)?;
+        let engine = crate::pipeline::open::config_engine(&settings)?;
+        let plan = crate::pipeline::open::plan(&settings, &engine)?;
+        let mut sinks = crate::pipeline::open::sinks(&settings, &plan)?;
         let mut checkpoint_failed = false;
-        let summary = if let Some(path) = source.strip_prefix("file:") {
-            let file = FileSource::open(path.as_ref())
+        let summary = if let SourceSpec::File(path) = &source {
+            let file = FileSource::open(path)
                 .map_err(|e| ExitError::bad_input(crate::chain::chain(&e)))?;
             let mut progress = Progress::new("once", "lines", file.position().total);
-            let summary = run_file(file, &plan, &mut sinks, &settings.run, &mut |s, at| {
-                progress.update(s.lines, at.done)
-            })?;
+            let summary = run_file(
+                file,
+                &plan,
+                &mut sinks,
+                &crate::pipeline::open::run_options(&settings),
+                &mut |s, at| progress.update(s.lines, at.done),
+            )?;
             progress.finish();
             summary
         } else {
             let _state_lock = crate::ids::StateLock::acquire(&settings.state_dir)
                 .map_err(|e| ExitError::bad_input(crate::chain::chain(&e)))?;
-            let mut window = settings.window_source(&source)?.ok_or_else(|| {
-                ExitError::bad_input(format!(
-                    "source `{source}`: expected gradio:URL, rest:URL or file:PATH"
-                ))
-            })?;
-            let mut worker = Worker::new(&plan, settings.run.timestamps.clone())?;
+            let mut window = crate::pipeline::open::window_source(&settings, &source)?
+                .expect("a source other than a file is a window");
+            let mut worker = Worker::new(&plan, settings.timestamps.clone())?;
             let runtime = super::runtime()?;
             let report = runtime
-                .block_on(window.poll(&mut worker, &mut sinks, settings.run.batch_lines))
+                .block_on(window.poll(&mut worker, &mut sinks, settings.batch_lines))
                 .with_context(|| format!("polling {source}"))?;
             if let Some(e) = &report.checkpoint_error {
                 // The lines are written: the next cycle sends them again,

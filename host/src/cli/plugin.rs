@@ -154,7 +154,7 @@ impl PluginCommand {
 }
 
 fn engine(limits: Limits) -> anyhow::Result<PluginEngine> {
-    super::plugin_engine(limits)
+    Ok(crate::pipeline::open::engine(limits)?)
 }
 
 fn build_guest<T: clap::Args>(

@@ -110,7 +110,7 @@ impl RunCommand {
         };
         tracing::info!(
             source = %crate::redact::mask_url_password(&running.spec),
-            sinks = ?running.settings.sinks.iter().map(|s| crate::redact::mask_url_password(s)).collect::<Vec<_>>(),
+            sinks = ?running.settings.sinks.iter().map(ToString::to_string).collect::<Vec<_>>(),
             remembered = running.source.remembered(),
             "logpipe run started"
         );
@@ -136,7 +136,7 @@ impl RunCommand {
                 .poll(
                     &mut running.worker,
                     &mut running.sinks,
-                    running.settings.run.batch_lines,
+                    running.settings.batch_lines,
                 )
                 .await;
             metrics.poll_latency.observe(started.elapsed());
@@ -244,7 +244,7 @@ impl RunCommand {
 /// Everything a run needs, built from the configuration by one code path at
 /// start-up and on every reload.
 struct Running {
-    settings: super::common::Settings,
+    settings: crate::config::Config,
     spec: String,
     source: crate::pipeline::poll::WindowSource,
     worker: Worker,
@@ -264,18 +264,18 @@ impl Running {
                 "no source: give --source, GRADIO_URL or `source` in the configuration",
             )
         })?;
-        let source = settings.window_source(&spec)?.ok_or_else(|| {
+        let source = crate::pipeline::open::window_source(&settings, &spec)?.ok_or_else(|| {
             ExitError::bad_input(format!(
                 "source `{spec}`: `run` polls gradio: or rest: sources; use `once` for files"
             ))
         })?;
-        let engine = settings.engine()?;
-        let plan = settings.plan(&engine)?;
-        let worker = Worker::new(&plan, settings.run.timestamps.clone())?;
-        let mut sinks = settings.open_sinks(&plan)?;
+        let engine = crate::pipeline::open::config_engine(&settings)?;
+        let plan = crate::pipeline::open::plan(&settings, &engine)?;
+        let worker = Worker::new(&plan, settings.timestamps.clone())?;
+        let mut sinks = crate::pipeline::open::sinks(&settings, &plan)?;
         let mut drift_reference = None;
         if let Some(drift) = &settings.drift {
-            let (sink, reference) = drift_sink(drift, metrics)?;
+            let (sink, reference) = drift_sink(drift, &settings.env.elasticsearch, metrics)?;
             sinks.push(sink);
             drift_reference = Some(reference);
         }
@@ -290,7 +290,7 @@ impl Running {
         Ok(Self {
             generation: shared.generation(),
             settings,
-            spec,
+            spec: spec.to_string(),
             source,
             worker,
             sinks,
@@ -303,7 +303,8 @@ impl Running {
 
 /// The drift monitor of `[drift]`, and its reference, read now.
 fn drift_sink(
-    drift: &super::common::DriftSettings,
+    drift: &crate::config::DriftSettings,
+    es: &crate::config::EsEnvironment,
     metrics: &Arc<Metrics>,
 ) -> anyhow::Result<(crate::sink::Sink, Arc<crate::drift::dataset::Dataset>)> {
     use crate::drift::monitor::{Monitor, MonitorSettings};
@@ -312,8 +313,9 @@ fn drift_sink(
     let reference = super::drift::read_side(
         ("drift.reference", "drift.reference_range"),
         &drift.reference,
-        drift.reference_range.as_deref(),
+        drift.reference_range.as_ref(),
         index,
+        es,
     )?;
     if reference.rows == 0 {
         return Err(ExitError::bad_input(format!(
@@ -323,7 +325,7 @@ fn drift_sink(
         .into());
     }
     tracing::info!(
-        reference = %crate::redact::mask_url_password(&drift.reference),
+        reference = %drift.reference,
         rows = reference.rows,
         window = ?drift.window,
         every_s = drift.every.as_secs_f64(),

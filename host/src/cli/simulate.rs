@@ -89,9 +89,11 @@ impl SimulateCommand {
                     .start
                     .as_deref()
                     .map(|t| {
-                        crate::export::read::parse_time(t)
-                            .and_then(|t| t.parse::<jiff::Timestamp>().map_err(|e| e.to_string()))
-                            .map(|t| t.as_second())
+                        crate::export::read::parse_time(t).map(|t| {
+                            t.parse::<jiff::Timestamp>()
+                                .expect("parse_time writes RFC 3339")
+                                .as_second()
+                        })
                     })
                     .transpose()
                     .map_err(|e| super::exit::ExitError::bad_input(format!("--start: {e}")))?,

@@ -64,13 +64,15 @@ impl StoreCommand {
 }
 
 /// The first `sqlite:` sink of the settings.
-fn store_path(pipeline: StorageArgs) -> anyhow::Result<(PathBuf, crate::cli::common::Settings)> {
+fn store_path(pipeline: StorageArgs) -> anyhow::Result<(PathBuf, crate::config::Config)> {
     let settings = pipeline.resolve()?;
     let path = settings
         .sinks
         .iter()
-        .find_map(|s| s.strip_prefix("sqlite:"))
-        .map(PathBuf::from)
+        .find_map(|s| match s {
+            crate::config::SinkSpec::Sqlite(path) => Some(path.clone()),
+            _ => None,
+        })
         .ok_or_else(|| {
             ExitError::bad_input("no sqlite: sink configured: give --sink sqlite:PATH")
         })?;

@@ -2,7 +2,7 @@
 
 use super::common::StorageArgs;
 use super::exit::ExitError;
-use crate::sink::elasticsearch::config::EsConfig;
+use crate::config::StoredSpec;
 use crate::sink::elasticsearch::service::EsService;
 use crate::store::StoreReader;
 use anyhow::Context;
@@ -26,29 +26,25 @@ impl TraceCommand {
     /// Looks the transaction up and prints it.
     pub fn execute(self) -> anyhow::Result<ExitCode> {
         let settings = self.pipeline.resolve()?;
-        let sink = settings
-            .sinks
-            .iter()
-            .find(|s| s.starts_with("sqlite:") || s.starts_with("es:"))
-            .ok_or_else(|| {
-                ExitError::bad_input("trace reads an sqlite: or es: sink; none is configured")
-            })?
-            .clone();
-        let docs: Vec<(String, Value)> = if let Some(path) = sink.strip_prefix("sqlite:") {
-            let mut store = StoreReader::open(path.as_ref())
-                .map_err(|e| ExitError::bad_input(super::exit::chain(&e)))?;
-            store
-                .trace(&self.transaction_id)?
-                .into_iter()
-                .map(|(index, _, source)| Ok((index, serde_json::from_str(&source)?)))
-                .collect::<anyhow::Result<_>>()?
-        } else {
-            let address = sink.strip_prefix("es:").expect("checked");
-            let config =
-                EsConfig::from_spec(address, &settings.state_dir).map_err(ExitError::bad_input)?;
-            let service = EsService::new(config).map_err(anyhow::Error::msg)?;
-            let runtime = super::runtime()?;
-            runtime.block_on(search(&service, &self.transaction_id))?
+        let sink = settings.stored().ok_or_else(|| {
+            ExitError::bad_input("trace reads an sqlite: or es: sink; none is configured")
+        })?;
+        let docs: Vec<(String, Value)> = match &sink {
+            StoredSpec::Sqlite(path) => {
+                let mut store = StoreReader::open(path)
+                    .map_err(|e| ExitError::bad_input(super::exit::chain(&e)))?;
+                store
+                    .trace(&self.transaction_id)?
+                    .into_iter()
+                    .map(|(index, _, source)| Ok((index, serde_json::from_str(&source)?)))
+                    .collect::<anyhow::Result<_>>()?
+            }
+            StoredSpec::Es(address) => {
+                let config = crate::pipeline::open::es_config(&settings, address);
+                let service = EsService::new(config).map_err(anyhow::Error::msg)?;
+                let runtime = super::runtime()?;
+                runtime.block_on(search(&service, &self.transaction_id))?
+            }
         };
         if docs.is_empty() {
             eprintln!(

@@ -1,12 +1,44 @@
 //! Turning the source's `YYYY-MM-DD HH:MM:SS` into RFC 3339.
 //!
-//! The API logs naive local time with second precision (`source-api.md` §1.2);
+//! The API logs naive local time with second precision (`docs/source-api.md` §1.2);
 //! the zone is configuration (default UTC). A timestamp that is not a real date
 //! never becomes a date field: the line document then has no `@timestamp`, keeps
 //! the text in `timestamp_raw` and is flagged `invalid_timestamp`.
 
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
+
+/// Why a zone or a timestamp was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimestampError {
+    /// Not an IANA zone name known to the system's database.
+    #[error("unknown time zone `{zone}`: {reason}")]
+    UnknownZone {
+        /// As configured.
+        zone: String,
+        /// jiff's reason.
+        reason: String,
+    },
+    /// Not `YYYY-MM-DD HH:MM:SS`.
+    #[error("`{0}` is not of the form YYYY-MM-DD HH:MM:SS")]
+    NotOfTheForm(String),
+    /// Of the form, but no such date or time.
+    #[error("`{text}` is not a valid date and time: {reason}")]
+    NoSuchDate {
+        /// As logged.
+        text: String,
+        /// jiff's reason.
+        reason: String,
+    },
+    /// A local time skipped by the zone (a daylight-saving gap).
+    #[error("`{text}` does not exist in the source time zone: {reason}")]
+    NotInZone {
+        /// As logged.
+        text: String,
+        /// jiff's reason.
+        reason: String,
+    },
+}
 
 /// Converts source timestamps in one zone.
 #[derive(Debug, Clone)]
@@ -32,11 +64,14 @@ impl TimestampConverter {
 
     /// Source timestamps are local time in `zone` (an IANA name such as
     /// `Europe/Paris`, or `UTC`).
-    pub fn in_zone(zone: &str) -> Result<Self, String> {
+    pub fn in_zone(zone: &str) -> Result<Self, TimestampError> {
         if zone.eq_ignore_ascii_case("utc") || zone == "Z" {
             return Ok(Self::utc());
         }
-        let tz = TimeZone::get(zone).map_err(|e| format!("unknown time zone `{zone}`: {e}"))?;
+        let tz = TimeZone::get(zone).map_err(|e| TimestampError::UnknownZone {
+            zone: zone.to_string(),
+            reason: e.to_string(),
+        })?;
         Ok(Self {
             zone: Some(tz),
             last: None,
@@ -44,7 +79,7 @@ impl TimestampConverter {
     }
 
     /// Appends the RFC 3339 form of `ts` to `out`, or says why it is not a date.
-    pub fn write(&mut self, ts: &str, out: &mut String) -> Result<(), String> {
+    pub fn write(&mut self, ts: &str, out: &mut String) -> Result<(), TimestampError> {
         if let Some((input, output)) = &self.last
             && input == ts
         {
@@ -57,7 +92,10 @@ impl TimestampConverter {
             Some(tz) => Some(
                 civil
                     .to_zoned(tz.clone())
-                    .map_err(|e| format!("`{ts}` does not exist in the source time zone: {e}"))?
+                    .map_err(|e| TimestampError::NotInZone {
+                        text: ts.to_string(),
+                        reason: e.to_string(),
+                    })?
                     .timestamp(),
             ),
         };
@@ -97,9 +135,9 @@ pub fn header_number(ts: &str) -> i64 {
         .fold(0i64, |n, d| n * 10 + i64::from(d - b'0'))
 }
 
-fn parse_civil(ts: &str) -> Result<DateTime, String> {
+fn parse_civil(ts: &str) -> Result<DateTime, TimestampError> {
     if !crate::source::record::looks_like_timestamp(ts) {
-        return Err(format!("`{ts}` is not of the form YYYY-MM-DD HH:MM:SS"));
+        return Err(TimestampError::NotOfTheForm(ts.to_string()));
     }
     let n = |r: std::ops::Range<usize>| ts[r].parse::<i16>().expect("digits checked");
     DateTime::new(
@@ -111,14 +149,17 @@ fn parse_civil(ts: &str) -> Result<DateTime, String> {
         n(17..19) as i8,
         0,
     )
-    .map_err(|e| format!("`{ts}` is not a valid date and time: {e}"))
+    .map_err(|e| TimestampError::NoSuchDate {
+        text: ts.to_string(),
+        reason: e.to_string(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn conv(c: &mut TimestampConverter, ts: &str) -> Result<String, String> {
+    fn conv(c: &mut TimestampConverter, ts: &str) -> Result<String, TimestampError> {
         let mut out = String::new();
         c.write(ts, &mut out).map(|()| out)
     }

@@ -19,8 +19,32 @@ pub struct Range {
     pub until: Option<String>,
 }
 
+/// Why a time or a range was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RangeError {
+    /// Not a time.
+    #[error("`{text}` is neither an RFC 3339 time nor a YYYY-MM-DD date: {reason}")]
+    NotATime {
+        /// As given.
+        text: String,
+        /// jiff's reason.
+        reason: String,
+    },
+    /// Neither `FROM..TO` nor `last:DURATION`.
+    #[error("`{0}` is not a range: FROM..TO (either end may be empty) or last:DURATION")]
+    NotARange(String),
+    /// `last:` without a usable duration.
+    #[error("`{text}`: `last:` needs a duration such as 24h or 7d ({reason})")]
+    NotADuration {
+        /// As given.
+        text: String,
+        /// What is wrong with the duration.
+        reason: String,
+    },
+}
+
 /// Reads `TIME` as an RFC 3339 timestamp or a `YYYY-MM-DD` date (midnight UTC).
-pub fn parse_time(text: &str) -> Result<String, String> {
+pub fn parse_time(text: &str) -> Result<String, RangeError> {
     let ts = text
         .parse::<jiff::Timestamp>()
         .or_else(|_| {
@@ -28,8 +52,49 @@ pub fn parse_time(text: &str) -> Result<String, String> {
                 .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC))
                 .map(|z| z.timestamp())
         })
-        .map_err(|e| format!("`{text}` is neither an RFC 3339 time nor a YYYY-MM-DD date: {e}"))?;
+        .map_err(|e| RangeError::NotATime {
+            text: text.to_string(),
+            reason: e.to_string(),
+        })?;
     Ok(ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+}
+
+impl std::str::FromStr for Range {
+    type Err = RangeError;
+
+    /// `FROM..TO` (either end may be empty; times as [`parse_time`] reads
+    /// them) or `last:DURATION` (until now).
+    fn from_str(text: &str) -> Result<Self, RangeError> {
+        if let Some(duration) = text.strip_prefix("last:") {
+            let not_a_duration = |reason: String| RangeError::NotADuration {
+                text: text.to_string(),
+                reason,
+            };
+            let age = crate::store::retention::parse_age(duration)
+                .map_err(|e| not_a_duration(e.to_string()))?
+                .ok_or_else(|| not_a_duration("`off` is not one".into()))?;
+            let since = jiff::SignedDuration::try_from(age)
+                .ok()
+                .and_then(|age| jiff::Timestamp::now().checked_sub(age).ok())
+                .ok_or_else(|| not_a_duration("too long".into()))?;
+            return Ok(Range {
+                since: Some(since.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()),
+                until: None,
+            });
+        }
+        let Some((from, to)) = text.split_once("..") else {
+            return Err(RangeError::NotARange(text.to_string()));
+        };
+        let end = |t: &str| {
+            (!t.trim().is_empty())
+                .then(|| parse_time(t.trim()))
+                .transpose()
+        };
+        Ok(Range {
+            since: end(from)?,
+            until: end(to)?,
+        })
+    }
 }
 
 impl Range {

@@ -1,6 +1,6 @@
 //! The stages of a pipeline, resolved against loaded plugins.
 //!
-//! Semantics (the design document's): stages run in order on each batch; every
+//! Semantics (`docs/source-api.md` §6): stages run in order on each batch; every
 //! line gets its own document in the line index; a filter stage decides which
 //! lines the stages after it see and which lines' derived documents are written.
 

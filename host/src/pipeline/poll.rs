@@ -76,7 +76,7 @@ impl WindowSource {
     ) -> Result<PollReport, PollError> {
         let poll = self.collector.poll(&self.tracker).await?;
         // The API answers an empty window both when its log was cleared and when
-        // its store is down (source-api.md §2.1): say it once, when it starts.
+        // its store is down (docs/source-api.md §2.1): say it once, when it starts.
         let empty = poll.read == 0;
         if empty && !self.empty && !self.tracker.is_empty() {
             tracing::warn!(

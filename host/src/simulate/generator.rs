@@ -1,5 +1,5 @@
 //! A generator of realistic log lines in the source API's real formats
-//! (`source-api.md` §1.4-1.7): start-up block, predictions with their performance
+//! (`docs/source-api.md` §1.4-1.7): start-up block, predictions with their performance
 //! lines, `/predict_proba`, health checks (often identical within a second), GET
 //! calls, 4xx and 5xx calls. Deterministic for a given seed.
 

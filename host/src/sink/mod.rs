@@ -9,6 +9,7 @@ pub mod drift;
 pub mod elasticsearch;
 pub mod null;
 
+use crate::config::SinkSpec;
 use crate::document::Document;
 use std::collections::BTreeMap;
 
@@ -72,37 +73,34 @@ pub struct SinkContext {
     pub line_index: String,
     /// What the embedded store keeps.
     pub retention: crate::store::Retention,
+    /// Elasticsearch's credentials and options from the environment.
+    pub es: crate::config::EsEnvironment,
 }
 
 impl Sink {
-    /// Opens a sink from its `scheme:address` form.
-    pub fn open(spec: &str, context: &SinkContext) -> Result<Self, SinkError> {
+    /// Opens the sink `spec` names.
+    pub fn open(spec: &SinkSpec, context: &SinkContext) -> Result<Self, SinkError> {
         let err = |message: String| SinkError {
-            sink: crate::redact::mask_url_password(spec),
+            sink: spec.to_string(),
             message: crate::redact::mask_url_password(&message),
         };
-        let (scheme, address) = spec.split_once(':').ok_or_else(|| {
-            err("expected scheme:address (dir:PATH, sqlite:PATH, es:URL, null:)".into())
-        })?;
-        match scheme {
-            "dir" => dir::DirSink::open(address.as_ref())
+        match spec {
+            SinkSpec::Dir(path) => dir::DirSink::open(path)
                 .map(Sink::Dir)
                 .map_err(|e| err(e.to_string())),
-            "sqlite" => crate::store::StoreWriter::open(address.as_ref(), context.retention)
+            SinkSpec::Sqlite(path) => crate::store::StoreWriter::open(path, context.retention)
                 .map(Sink::Sqlite)
                 .map_err(|e| err(crate::chain::causes(&e))),
-            "null" => Ok(Sink::Null(null::NullSink::default())),
-            "es" => elasticsearch::open(
+            SinkSpec::Null => Ok(Sink::Null(null::NullSink::default())),
+            SinkSpec::Es(address) => elasticsearch::open(
                 address,
+                &context.es,
                 &context.state_dir,
                 &context.indices,
                 &context.line_index,
             )
             .map(Sink::Elasticsearch)
             .map_err(err),
-            other => Err(err(format!(
-                "unknown sink scheme `{other}` (known: dir, sqlite, es, null)"
-            ))),
         }
     }
 

@@ -1,5 +1,5 @@
 //! Fetching pages of the window over HTTP: Gradio's call protocol (`gradio:URL`)
-//! and the plain JSON route (`rest:URL`). See `source-api.md` §2.
+//! and the plain JSON route (`rest:URL`). See `docs/source-api.md` §2.
 
 use super::error::{SourceError, SourceErrorKind};
 use super::window::{Window, parse_window, snippet};

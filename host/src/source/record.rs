@@ -1,6 +1,6 @@
 //! One log record as collected, with its header split off.
 //!
-//! Header format (`source-api.md` §1.2): `YYYY-MM-DD HH:MM:SS - logger - LEVEL - message`.
+//! Header format (`docs/source-api.md` §1.2): `YYYY-MM-DD HH:MM:SS - logger - LEVEL - message`.
 //! The separator ` - ` also occurs inside messages, so only the first three split.
 
 use serde_json::value::RawValue;

@@ -1,5 +1,5 @@
 //! The API's window answer: `{"total": N, "logs": [{"timestamp", "level", "message", "data"}]}`,
-//! newest first (`source-api.md` §2.1).
+//! newest first (`docs/source-api.md` §2.1).
 
 use super::record::{INVALID_DATA, INVALID_UTF8, NOT_AN_ENTRY, Record};
 use serde::Deserialize;

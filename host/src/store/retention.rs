@@ -63,36 +63,67 @@ impl Retention {
     }
 }
 
+/// Why a retention age or size was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// Not a duration.
+    #[error("`{text}` is not a duration such as 30d, 12h or 90m: {reason}")]
+    NotADuration {
+        /// As written.
+        text: String,
+        /// jiff's reason.
+        reason: String,
+    },
+    /// Not a size.
+    #[error("`{text}` is not a size such as 10GiB or 500MB: {reason}")]
+    NotASize {
+        /// As written.
+        text: String,
+        /// bytesize's reason.
+        reason: String,
+    },
+    /// Zero (`off` says "no limit").
+    #[error("`{0}`: must be positive (or `off`)")]
+    NotPositive(String),
+}
+
 /// Reads a retention age: `30d`, `12h`, `90m`, `1d 12h`, or `off`.
-pub fn parse_age(text: &str) -> Result<Option<Duration>, String> {
+pub fn parse_age(text: &str) -> Result<Option<Duration>, ParseError> {
     if text.trim() == "off" {
         return Ok(None);
     }
+    let not_a_duration = |reason: String| ParseError::NotADuration {
+        text: text.to_string(),
+        reason,
+    };
     let span: jiff::Span = text
         .trim()
         .parse()
-        .map_err(|e| format!("`{text}` is not a duration such as 30d, 12h or 90m: {e}"))?;
+        .map_err(|e: jiff::Error| not_a_duration(e.to_string()))?;
     let duration = span
         .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
-        .map_err(|e| format!("`{text}`: {e}"))?;
+        .map_err(|e| not_a_duration(e.to_string()))?;
     Duration::try_from(duration)
         .ok()
         .filter(|d| !d.is_zero())
         .map(Some)
-        .ok_or_else(|| format!("`{text}`: a retention age must be positive"))
+        .ok_or_else(|| ParseError::NotPositive(text.to_string()))
 }
 
 /// Reads a retention size: `10GiB`, `500MB`, `1048576`, or `off`.
-pub fn parse_size(text: &str) -> Result<Option<u64>, String> {
+pub fn parse_size(text: &str) -> Result<Option<u64>, ParseError> {
     if text.trim() == "off" {
         return Ok(None);
     }
-    let size: bytesize::ByteSize = text
-        .trim()
-        .parse()
-        .map_err(|e| format!("`{text}` is not a size such as 10GiB or 500MB: {e}"))?;
+    let size: bytesize::ByteSize =
+        text.trim()
+            .parse()
+            .map_err(|reason: String| ParseError::NotASize {
+                text: text.to_string(),
+                reason,
+            })?;
     match size.as_u64() {
-        0 => Err(format!("`{text}`: a retention size must be positive")),
+        0 => Err(ParseError::NotPositive(text.to_string())),
         n => Ok(Some(n)),
     }
 }

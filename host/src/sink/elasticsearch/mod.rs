@@ -124,13 +124,13 @@ impl Drop for EsSink {
     }
 }
 
-/// Opens `es:ADDRESS` for the given indices.
+/// Opens Elasticsearch at `address` for the given indices.
 pub fn open(
-    address: &str,
+    address: &crate::config::EsAddress,
+    env: &crate::config::EsEnvironment,
     state_dir: &std::path::Path,
     indices: &[String],
     line_index: &str,
 ) -> Result<EsSink, String> {
-    let config = EsConfig::from_spec(address, state_dir)?;
-    EsSink::open(config, indices, line_index)
+    EsSink::open(EsConfig::new(address, env, state_dir), indices, line_index)
 }

@@ -1,7 +1,8 @@
-//! Configuration: the raw form read from TOML (unknown keys rejected), then
-//! validated settings. Precedence: flags > environment > file > defaults.
-//! Every key is documented in `logpipe.example.toml` at the repository root.
+//! The configuration file as written: TOML, unknown keys rejected with their
+//! place. Every key is documented in `logpipe.example.toml` at the
+//! repository root; [`super::resolve`] validates it.
 
+use super::ConfigError;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -40,7 +41,7 @@ pub struct RawConfig {
     pub store: Option<RawStore>,
     /// Continuous drift in `run`.
     pub drift: Option<RawDrift>,
-    /// The stages; the default reproduces the design document.
+    /// The stages; the default is [`default_stages`].
     pub stages: Option<Vec<RawStage>>,
 }
 
@@ -94,42 +95,12 @@ pub struct RawStage {
     pub outputs: BTreeMap<String, String>,
 }
 
-/// Errors of configuration.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file could not be read.
-    #[error("cannot read configuration file {path}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file is not valid TOML for this schema.
-    #[error("configuration file {path}: {message}")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// toml's message, with line and column.
-        message: String,
-    },
-    /// A value is out of range or malformed.
-    #[error("{key}: {message}")]
-    Invalid {
-        /// Which setting.
-        key: String,
-        /// What is wrong.
-        message: String,
-    },
-}
-
 impl RawConfig {
     /// Reads a configuration file.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         toml::from_str(&text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
@@ -167,21 +138,6 @@ pub fn default_stages() -> Vec<RawStage> {
     ]
 }
 
-/// Default state directory: `$LOGPIPE_STATE_DIR`, else `$XDG_STATE_HOME/logpipe`,
-/// else `~/.local/state/logpipe`, else `./.logpipe`.
-pub fn default_state_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("LOGPIPE_STATE_DIR") {
-        return d.into();
-    }
-    if let Some(d) = std::env::var_os("XDG_STATE_HOME") {
-        return PathBuf::from(d).join("logpipe");
-    }
-    match std::env::var_os("HOME") {
-        Some(h) => PathBuf::from(h).join(".local/state/logpipe"),
-        None => PathBuf::from(".logpipe"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,7 +157,7 @@ mod tests {
 
     #[test]
     fn example_file_is_valid() {
-        let text = include_str!("../../logpipe.example.toml");
+        let text = include_str!("../../../logpipe.example.toml");
         let c: RawConfig = toml::from_str(text).unwrap();
         assert_eq!(c.stages.unwrap(), default_stages());
     }
