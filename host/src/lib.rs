@@ -4,6 +4,7 @@
 //! [`pipeline`]) → [`document`]s → [`sink`]s, with acknowledgements flowing back
 //! to the checkpoint.
 
+pub mod backoff;
 pub mod chain;
 pub mod cli;
 pub mod config;

@@ -18,7 +18,7 @@ fn main() -> ExitCode {
     // Colours only for a person at a terminal (and never with NO_COLOR): a
     // file, a pipe or a journal gets plain text.
     let colours = std::io::IsTerminal::is_terminal(&std::io::stderr())
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        && !logpipe::config::environment::no_color();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(colours)

@@ -89,7 +89,7 @@ enum Format {
 impl DriftCommand {
     /// Reads both sides, compares them and prints the report.
     pub fn execute(self) -> anyhow::Result<ExitCode> {
-        let options = self.options().map_err(ExitError::bad_input)?;
+        let options = self.options()?;
         let es = Environment::read()?.elasticsearch;
         let started = std::time::Instant::now();
         let reference = read_side(
@@ -144,26 +144,26 @@ impl DriftCommand {
         Ok(ExitCode::from(exit::OK))
     }
 
-    fn options(&self) -> Result<Options, String> {
+    fn options(&self) -> Result<Options, ExitError> {
         let mut options = Options {
             drift_share: self.drift_share,
             ..Options::default()
         };
         if !(0.0..=1.0).contains(&self.drift_share) {
-            return Err(format!(
+            return Err(ExitError::bad_input(format!(
                 "--drift-share {}: a share is between 0 and 1",
                 self.drift_share
-            ));
+            )));
         }
         let columns: Vec<&str> = crate::drift::dataset::model_columns().collect();
-        let split = |flag: &str, text: &str| -> Result<(Option<String>, String), String> {
+        let split = |flag: &str, text: &str| -> Result<(Option<String>, String), ExitError> {
             match text.rsplit_once('=') {
                 Some((column, value)) => {
                     if !columns.contains(&column) {
-                        return Err(format!(
+                        return Err(ExitError::bad_input(format!(
                             "{flag} {text}: `{column}` is not a model column; the columns are {}",
                             columns.join(", ")
-                        ));
+                        )));
                     }
                     Ok((Some(column.to_string()), value.to_string()))
                 }
@@ -172,7 +172,9 @@ impl DriftCommand {
         };
         for text in &self.tests {
             let (column, name) = split("--test", text)?;
-            let test: Test = name.parse().map_err(|e| format!("--test {text}: {e}"))?;
+            let test: Test = name
+                .parse()
+                .map_err(|e| ExitError::bad_input(format!("--test {text}: {e}")))?;
             match column {
                 Some(c) => {
                     options.column_tests.insert(c, test);
@@ -187,7 +189,9 @@ impl DriftCommand {
                 .parse()
                 .ok()
                 .filter(|v: &f64| v.is_finite())
-                .ok_or_else(|| format!("--threshold {text}: `{value}` is not a number"))?;
+                .ok_or_else(|| {
+                    ExitError::bad_input(format!("--threshold {text}: `{value}` is not a number"))
+                })?;
             match column {
                 Some(c) => {
                     thresholds.insert(c, value);

@@ -120,10 +120,10 @@ struct RunArgs {
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65536))]
     batch: u32,
     /// Memory cap of the plugin instance, in MiB.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = crate::plugin::limits::DEFAULT_MEMORY_MIB)]
     memory_mib: usize,
     /// Time limit of one batch call, in milliseconds.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = crate::plugin::limits::DEFAULT_BATCH_TIMEOUT_MS)]
     timeout_ms: u64,
 }
 

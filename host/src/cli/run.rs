@@ -37,8 +37,11 @@ pub struct RunCommand {
     dashboard_listen: Option<std::net::SocketAddr>,
 }
 
-/// Longest wait between two attempts after failures.
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Between two polls after failures: 1 s, 2 s, 4 s … 60 s.
+const RETRY: crate::backoff::Backoff = crate::backoff::Backoff {
+    first: Duration::from_secs(1),
+    max: Duration::from_secs(60),
+};
 
 impl RunCommand {
     /// Runs until a stop signal.
@@ -65,7 +68,7 @@ impl RunCommand {
                     Err(e) if exit::code_for(&e) != ExitCode::from(exit::FAILURE) => return Err(e),
                     Err(e) => {
                         attempt += 1;
-                        let wait = backoff(attempt);
+                        let wait = RETRY.delay(attempt);
                         tracing::warn!(
                             retry_in_ms = wait.as_millis() as u64,
                             "cannot start yet, retrying: {}",
@@ -177,7 +180,7 @@ impl RunCommand {
                 }
                 Err(e) => {
                     failures += 1;
-                    let wait = backoff(failures);
+                    let wait = RETRY.delay(failures);
                     let kind = match &e {
                         PollError::Source(s) => s.kind.name(),
                         PollError::Pipeline(_) => "pipeline",
@@ -501,15 +504,7 @@ pub(crate) fn record(metrics: &Metrics, report: &PollReport) {
 /// How old the last successful poll may be before `/health` says the run is
 /// stale: several poll intervals, and never less than a minute of backoff.
 fn stale_after(poll_interval: Duration) -> Duration {
-    (poll_interval * 3).max(MAX_BACKOFF) + Duration::from_secs(30)
-}
-
-/// Capped exponential backoff with ±25 % jitter: 1 s, 2 s, 4 s … 60 s.
-pub fn backoff(failures: u32) -> Duration {
-    let base = Duration::from_secs(1).saturating_mul(1 << failures.saturating_sub(1).min(6));
-    let base = base.min(MAX_BACKOFF);
-    let jitter = 0.75 + fastrand::f64() * 0.5;
-    base.mul_f64(jitter)
+    (poll_interval * 3).max(RETRY.max) + Duration::from_secs(30)
 }
 
 /// SIGINT and SIGTERM.
@@ -543,17 +538,5 @@ impl StopSignal {
         }
         #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        assert!(backoff(1) <= Duration::from_millis(1250));
-        assert!(backoff(3) >= Duration::from_secs(3));
-        assert!(backoff(50) <= MAX_BACKOFF.mul_f64(1.25));
     }
 }

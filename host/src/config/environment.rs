@@ -1,7 +1,8 @@
 //! Every environment variable logpipe reads, read here and nowhere else
-//! (clap's `env =` flags aside: those are the command line's), each checked
-//! once: a value that does not parse is an error naming the variable, never a
-//! silent default.
+//! (clap's `env =` flags aside: those are the command line's; and
+//! `LOGPIPE_WASM_PERFMAP`, a profiling aid the plugin engine reads itself, as
+//! the layer below configuration), each checked once: a value that does not
+//! parse is an error naming the variable, never a silent default.
 
 use super::ConfigError;
 use std::ffi::OsString;
@@ -192,12 +193,6 @@ pub fn cache_dir() -> Option<PathBuf> {
 /// Whether `NO_COLOR` asks for no colours (set and not empty).
 pub fn no_color() -> bool {
     std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
-}
-
-/// Whether `LOGPIPE_WASM_PERFMAP=1` asks for plugin code to be named for
-/// `perf` (a debugging aid).
-pub fn wasm_perfmap() -> bool {
-    std::env::var_os("LOGPIPE_WASM_PERFMAP").is_some_and(|v| v == "1")
 }
 
 #[cfg(test)]

@@ -29,14 +29,18 @@ pub enum Test {
     Psi,
 }
 
-impl std::str::FromStr for Test {
-    type Err = String;
+/// A test name that is none of [`ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a test; the tests are ks, z, chisquare, wasserstein, jensenshannon, psi")]
+pub struct UnknownTest(pub String);
 
-    fn from_str(text: &str) -> Result<Self, String> {
-        ALL.into_iter().find(|t| t.name() == text).ok_or_else(|| {
-            let names: Vec<&str> = ALL.iter().map(|t| t.name()).collect();
-            format!("`{text}` is not a test; the tests are {}", names.join(", "))
-        })
+impl std::str::FromStr for Test {
+    type Err = UnknownTest;
+
+    fn from_str(text: &str) -> Result<Self, UnknownTest> {
+        ALL.into_iter()
+            .find(|t| t.name() == text)
+            .ok_or_else(|| UnknownTest(text.to_string()))
     }
 }
 
@@ -105,6 +109,15 @@ pub fn default_test(reference: &Counts, current: &Counts, kind: Kind) -> Test {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unknown_test_lists_every_test() {
+        let e = "kolmogorov".parse::<Test>().unwrap_err().to_string();
+        for t in ALL {
+            assert!(e.contains(t.name()), "{e}");
+            assert_eq!(t.name().parse::<Test>(), Ok(t));
+        }
+    }
 
     fn counts(values: &[f64]) -> Counts {
         Counts::of(values.iter().map(|v| Some(*v)))

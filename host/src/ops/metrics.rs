@@ -98,9 +98,24 @@ fn labelled(
 ) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
     for (k, v) in map.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-        let k = k.replace('\\', "\\\\").replace('"', "\\\"");
-        let _ = writeln!(out, "{name}{{{label}=\"{k}\"}} {v}");
+        let _ = writeln!(out, "{name}{{{label}=\"{}\"}} {v}", label_value(k));
     }
+}
+
+/// A label value in the text format: backslashes, `"` and line feeds escaped (a
+/// plugin's name or a column comes from outside; a raw line feed would end
+/// the sample and let the rest pass as another series).
+fn label_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn summary(out: &mut String, name: &str, help: &str, t: &Timing) {
@@ -258,7 +273,6 @@ impl Metrics {
 
 /// The drift verdicts as gauges.
 fn drift_gauges(out: &mut String, report: &crate::drift::report::Report) {
-    let label = |v: &str| v.replace('\\', "\\\\").replace('"', "\\\"");
     let _ = writeln!(
         out,
         "# HELP logpipe_drift_value The latest drift test value per column (p-value or distance).\n# TYPE logpipe_drift_value gauge"
@@ -267,7 +281,7 @@ fn drift_gauges(out: &mut String, report: &crate::drift::report::Report) {
         let _ = writeln!(
             out,
             "logpipe_drift_value{{column=\"{}\",test=\"{}\"}} {}",
-            label(&c.column),
+            label_value(&c.column),
             c.test,
             c.value.unwrap_or(f64::NAN)
         );
@@ -280,7 +294,7 @@ fn drift_gauges(out: &mut String, report: &crate::drift::report::Report) {
         let _ = writeln!(
             out,
             "logpipe_drift_detected{{column=\"{}\"}} {}",
-            label(&c.column),
+            label_value(&c.column),
             u8::from(c.drifted)
         );
     }
@@ -294,6 +308,14 @@ fn drift_gauges(out: &mut String, report: &crate::drift::report::Report) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn label_values_cannot_break_out_of_their_sample() {
+        assert_eq!(
+            label_value("a\\b\"c\nlogpipe_fake 1"),
+            "a\\\\b\\\"c\\nlogpipe_fake 1"
+        );
+    }
 
     #[test]
     fn renders_counters_and_labels() {

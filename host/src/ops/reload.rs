@@ -175,7 +175,7 @@ pub fn reload(
             );
         }
         if let Err(e) = smoke_run(&loaded, &stage.config, &recent) {
-            return refuse(metrics, name, path, &e);
+            return refuse(metrics, name, path, &crate::chain::chain(&e));
         }
     }
     {
@@ -209,15 +209,28 @@ fn file_backs(plugin: &LoadedPlugin, path: &Path) -> bool {
     plugin.info().origin == path.display().to_string()
 }
 
+/// Why a new version of a plugin was not swapped in.
+#[derive(Debug, thiserror::Error)]
+enum SmokeRunError {
+    /// It refused the stage's configuration, or did not load.
+    #[error(transparent)]
+    Load(#[from] crate::plugin::LoadError),
+    /// A call failed on recent lines.
+    #[error("smoke run failed: {0}")]
+    Failed(crate::plugin::CallError),
+    /// It produced a document the host refuses.
+    #[error("smoke run produced an invalid document: {0}")]
+    Invalid(#[from] crate::document::InvalidDocument),
+}
+
 /// Configures the new version and runs it on recent lines: it must not fail as a
 /// whole, and its documents must pass the checks.
 fn smoke_run(
     plugin: &Arc<LoadedPlugin>,
     config: &[(String, String)],
     recent: &[String],
-) -> Result<(), String> {
-    let mut runner =
-        PluginRunner::new(plugin.clone(), config.to_vec()).map_err(|e| e.to_string())?;
+) -> Result<(), SmokeRunError> {
+    let mut runner = PluginRunner::new(plugin.clone(), config.to_vec())?;
     if recent.is_empty() {
         return Ok(());
     }
@@ -235,19 +248,17 @@ fn smoke_run(
                 .into_iter()
                 .find(|o| matches!(o, Outcome::Failed(_)))
             {
-                return Err(format!("smoke run failed: {e}"));
+                return Err(SmokeRunError::Failed(e));
             }
         }
         Kind::Parser => {
             let parsed = runner.parse(&events);
             for outcome in parsed.outcomes(events.len()) {
                 match outcome {
-                    Outcome::Failed(e) => return Err(format!("smoke run failed: {e}")),
+                    Outcome::Failed(e) => return Err(SmokeRunError::Failed(e)),
                     Outcome::Ok(docs) => {
                         for d in docs {
-                            check_document(d.json.to_string()).map_err(|e| {
-                                format!("smoke run produced an invalid document: {e}")
-                            })?;
+                            check_document(d.json.to_string())?;
                         }
                     }
                     Outcome::Rejected(_) => {}

@@ -121,12 +121,9 @@ impl WindowSource {
                 let output = worker.process(batch);
                 report.summary.absorb_batch(&output, true);
                 let started = std::time::Instant::now();
-                for (i, sink) in sinks.iter_mut().enumerate() {
-                    let written = sink.write(&output.documents).context("writing documents")?;
-                    if i == 0 {
-                        report.summary.written.absorb(written);
-                    }
-                }
+                let written = crate::sink::write_all(sinks, &output.documents)
+                    .context("writing documents")?;
+                report.summary.written.absorb(written);
                 report.write_time += started.elapsed();
             }
             Ok(())

@@ -316,7 +316,9 @@ fn deliver_together(
         summary.absorb_batch(&output, log);
         documents.extend(output.documents);
     }
-    write_to_sinks(&documents, sinks, summary)
+    let written = crate::sink::write_all(sinks, &documents).context("writing documents")?;
+    summary.written.absorb(written);
+    Ok(())
 }
 
 /// Counts a processed batch and writes its documents to every sink, in order.
@@ -327,21 +329,8 @@ fn deliver(
     log: bool,
 ) -> anyhow::Result<()> {
     summary.absorb_batch(output, log);
-    write_to_sinks(&output.documents, sinks, summary)
-}
-
-/// Writes documents to every sink, in order; the first sink's report counts.
-fn write_to_sinks(
-    documents: &[crate::document::Document],
-    sinks: &mut [Sink],
-    summary: &mut RunSummary,
-) -> anyhow::Result<()> {
-    for (i, sink) in sinks.iter_mut().enumerate() {
-        let report = sink.write(documents).context("writing documents")?;
-        if i == 0 {
-            summary.written.absorb(report);
-        }
-    }
+    let written = crate::sink::write_all(sinks, &output.documents).context("writing documents")?;
+    summary.written.absorb(written);
     Ok(())
 }
 

@@ -140,6 +140,19 @@ pub struct EventProblem {
     pub problem: Problem,
 }
 
+impl EventProblem {
+    /// The events a plugin rejected, `(event, reason)`, each reason bounded.
+    pub fn rejected(errors: impl IntoIterator<Item = (u32, String)>) -> Vec<EventProblem> {
+        errors
+            .into_iter()
+            .map(|(event, reason)| EventProblem {
+                event,
+                problem: Problem::Rejected(super::limits::bounded_reason(reason)),
+            })
+            .collect()
+    }
+}
+
 /// A parser's answer for a batch: its documents packed, and its problems.
 #[derive(Debug, Default)]
 pub struct ParsedBatch {

@@ -4,9 +4,8 @@ use super::error::LoadError;
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-/// The contract version plugins are built against today.
-pub const CONTRACT_VERSION: &str = "0.2.0";
-/// The export of a parser plugin.
+/// The export of a parser plugin, at the contract version the SDK builds
+/// against (`logpipe_plugin_sdk::CONTRACT_VERSION`; a test keeps them equal).
 pub const PARSER_EXPORT: &str = "logpipe:plugin/parser@0.2.0";
 /// The export of a filter plugin.
 pub const FILTER_EXPORT: &str = "logpipe:plugin/filter@0.2.0";
@@ -120,6 +119,14 @@ pub fn kind_from_exports(exports: &[String], origin: &str) -> Result<(Kind, Vers
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_newest_version_is_the_sdks() {
+        let sdk = logpipe_plugin_sdk::CONTRACT_VERSION;
+        assert_eq!(Version::ALL[0].as_str(), sdk);
+        assert!(PARSER_EXPORT.ends_with(&format!("@{sdk}")));
+        assert!(FILTER_EXPORT.ends_with(&format!("@{sdk}")));
+    }
 
     fn names(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()

@@ -6,7 +6,7 @@
 
 use super::batch::{Decisions, EventBatch, EventProblem, PackedDocument, ParsedBatch, Problem};
 use super::bindings::v0_1::parser::logpipe::plugin::types as legacy;
-use super::bindings::v0_2::parser::logpipe::plugin::types::{Batch, EventError};
+use super::bindings::v0_2::parser::logpipe::plugin::types::Batch;
 use super::bindings::{v0_1, v0_2};
 use super::error::{CallError, LoadError};
 use super::limits::bounded_reason;
@@ -144,7 +144,9 @@ impl PluginInstance {
                                 json: d.json.start..d.json.start.saturating_add(d.json.len),
                             })
                             .collect(),
-                        problems: rejected(answer.errors),
+                        problems: EventProblem::rejected(
+                            answer.errors.into_iter().map(|e| (e.event, e.reason)),
+                        ),
                     })
                 }),
             Bound::LegacyParser(p) => {
@@ -170,7 +172,9 @@ impl PluginInstance {
                 .call_accept(&mut self.store, packed(batch))
                 .map(|answer| Decisions {
                     keep: answer.keep,
-                    problems: rejected(answer.errors),
+                    problems: EventProblem::rejected(
+                        answer.errors.into_iter().map(|e| (e.event, e.reason)),
+                    ),
                 }),
             Bound::LegacyFilter(f) => {
                 let fields = legacy_fields(batch, &self.plugin.info().needs);
@@ -264,16 +268,6 @@ fn packed(batch: &EventBatch) -> Batch<'_> {
         text: batch.text(),
         parts: batch.parts(),
     }
-}
-
-fn rejected(errors: Vec<EventError>) -> Vec<EventProblem> {
-    errors
-        .into_iter()
-        .map(|e| EventProblem {
-            event: e.event,
-            problem: Problem::Rejected(bounded_reason(e.reason)),
-        })
-        .collect()
 }
 
 /// Contract 0.1.0: each event's present fields as `(name, text)` pairs.

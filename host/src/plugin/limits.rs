@@ -4,6 +4,11 @@
 
 use std::time::Duration;
 
+/// Memory cap of an instance by default, MiB.
+pub const DEFAULT_MEMORY_MIB: usize = 64;
+/// Time limit of a batch call by default, milliseconds.
+pub const DEFAULT_BATCH_TIMEOUT_MS: u64 = 200;
+
 /// Resource limits applied to each plugin instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -20,8 +25,8 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            memory_bytes: 64 << 20,
-            batch_timeout: Duration::from_millis(200),
+            memory_bytes: DEFAULT_MEMORY_MIB << 20,
+            batch_timeout: Duration::from_millis(DEFAULT_BATCH_TIMEOUT_MS),
             output_bytes: 16 << 10,
         }
     }

@@ -1,7 +1,7 @@
 //! The reference plugins compiled natively, for benchmarks: the same logic the
 //! components run, called without WebAssembly, so the sandbox's cost is a ratio.
 
-use super::batch::{Decisions, EventBatch, EventProblem, ParsedBatch, Problem};
+use super::batch::{Decisions, EventBatch, EventProblem, ParsedBatch};
 use logpipe_plugin_sdk::batch::PackedEvents;
 use logpipe_plugin_sdk::{Config, Emit, Event, Filter, Info, Parser};
 
@@ -85,7 +85,7 @@ impl NativePlugin {
         ParsedBatch {
             text: parsed.text,
             documents: parsed.documents,
-            problems: rejected(parsed.errors),
+            problems: EventProblem::rejected(parsed.errors),
         }
     }
 
@@ -97,17 +97,7 @@ impl NativePlugin {
         let decided = self.events(batch).accept(accept);
         Decisions {
             keep: decided.keep,
-            problems: rejected(decided.errors),
+            problems: EventProblem::rejected(decided.errors),
         }
     }
-}
-
-fn rejected(errors: Vec<(u32, String)>) -> Vec<EventProblem> {
-    errors
-        .into_iter()
-        .map(|(event, reason)| EventProblem {
-            event,
-            problem: Problem::Rejected(reason),
-        })
-        .collect()
 }

@@ -125,3 +125,15 @@ impl Sink {
         }
     }
 }
+
+/// Writes documents to every sink, in order, and returns the first sink's
+/// report (the others hold the same documents: counting them again would
+/// count each document once per sink).
+pub fn write_all(sinks: &mut [Sink], docs: &[Document]) -> Result<WriteReport, SinkError> {
+    let mut first = None;
+    for sink in sinks {
+        let report = sink.write(docs)?;
+        first.get_or_insert(report);
+    }
+    Ok(first.unwrap_or_default())
+}

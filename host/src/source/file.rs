@@ -33,12 +33,12 @@ pub enum FileSourceError {
         offset: usize,
     },
     /// A window JSON file that does not parse.
-    #[error("{path} looks like a window JSON file but is not one: {message}")]
+    #[error("{path} looks like a window JSON file but is not one: {error}")]
     Window {
         /// The file.
         path: PathBuf,
         /// What is wrong.
-        message: String,
+        error: super::window::WindowError,
     },
 }
 
@@ -102,9 +102,9 @@ impl FileSource {
             reader.read_to_end(&mut bytes).map_err(io)?;
             // Invalid UTF-8 costs only the entries that hold it.
             let (text, lossy) = super::record::decode_lossy(bytes);
-            let window = parse_window(&text).map_err(|message| FileSourceError::Window {
+            let window = parse_window(&text).map_err(|error| FileSourceError::Window {
                 path: path.to_path_buf(),
-                message,
+                error,
             })?;
             let mut records = window.records;
             if lossy {

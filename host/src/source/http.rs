@@ -2,7 +2,7 @@
 //! and the plain JSON route (`rest:URL`). See `docs/source-api.md` §2.
 
 use super::error::{SourceError, SourceErrorKind};
-use super::window::{Window, parse_window, snippet};
+use super::window::{Window, WindowError, parse_window, snippet};
 use std::time::Duration;
 
 /// How to reach the window.
@@ -164,13 +164,11 @@ impl PageFetcher {
 }
 
 fn window_or_error(url: &str, body: &str) -> Result<Window, SourceError> {
-    parse_window(body).map_err(|message| {
-        let kind = if message.starts_with("the API answered an error") {
-            SourceErrorKind::Api
-        } else {
-            SourceErrorKind::Malformed
-        };
-        SourceError::new(kind, url, message)
+    parse_window(body).map_err(|e| match e {
+        WindowError::Api(why) => SourceError::new(SourceErrorKind::Api, url, why),
+        e @ WindowError::NotAWindow { .. } => {
+            SourceError::new(SourceErrorKind::Malformed, url, e.to_string())
+        }
     })
 }
 

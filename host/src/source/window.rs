@@ -30,9 +30,25 @@ struct Entry<'a> {
     data: Option<Box<RawValue>>,
 }
 
+/// Why an answer is not a window.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WindowError {
+    /// The API answered `{"error": ...}` or `{"detail": ...}`.
+    #[error("the API answered an error: {0}")]
+    Api(String),
+    /// Something else than a window.
+    #[error("not a window answer ({reason}): {snippet}")]
+    NotAWindow {
+        /// The JSON parser's reason.
+        reason: String,
+        /// The answer's beginning.
+        snippet: String,
+    },
+}
+
 /// Parses a window answer. An `{"error": ...}` or `{"detail": ...}` answer is an
 /// error carrying that text, never an empty window.
-pub fn parse_window(text: &str) -> Result<Window, String> {
+pub fn parse_window(text: &str) -> Result<Window, WindowError> {
     let raw: RawWindow<'_> = match serde_json::from_str(text) {
         Ok(w) => w,
         Err(e) => {
@@ -44,9 +60,12 @@ pub fn parse_window(text: &str) -> Result<Window, String> {
             if let Ok(f) = serde_json::from_str::<Failure>(text)
                 && let Some(why) = f.error.or(f.detail)
             {
-                return Err(format!("the API answered an error: {why}"));
+                return Err(WindowError::Api(why.to_string()));
             }
-            return Err(format!("not a window answer ({e}): {}", snippet(text)));
+            return Err(WindowError::NotAWindow {
+                reason: e.to_string(),
+                snippet: snippet(text).to_string(),
+            });
         }
     };
     let records = raw
@@ -164,11 +183,20 @@ mod tests {
     #[test]
     fn error_answers_are_errors() {
         let e = parse_window(r#"{"error": "Timeout: L'API ne répond pas"}"#).unwrap_err();
-        assert!(e.contains("Timeout"), "{e}");
+        assert!(
+            matches!(&e, WindowError::Api(why) if why.contains("Timeout")),
+            "{e}"
+        );
         let e = parse_window(r#"{"detail": "Erreur lors de la récupération des logs : x"}"#)
             .unwrap_err();
-        assert!(e.contains("récupération"), "{e}");
-        assert!(parse_window("<html>").is_err());
+        assert!(
+            matches!(&e, WindowError::Api(why) if why.contains("récupération")),
+            "{e}"
+        );
+        assert!(matches!(
+            parse_window("<html>"),
+            Err(WindowError::NotAWindow { .. })
+        ));
     }
 
     #[test]

@@ -329,7 +329,7 @@ impl EsService {
                 return Ok(tally);
             }
             attempt += 1;
-            let wait = backoff(attempt);
+            let wait = RETRY.delay(attempt);
             if Instant::now() + wait > deadline {
                 tracing::error!(count = retry.len(), reason = %last_reason, "retry deadline passed; documents written to the dead-letter file");
                 let entries: Vec<(&Document, u16, String)> = retry
@@ -416,12 +416,11 @@ pub fn chunk(docs: &[Document], max_docs: usize, max_bytes: usize) -> Vec<&[Docu
     out
 }
 
-/// Capped exponential backoff with jitter: 200 ms, 400 ms … 30 s.
-fn backoff(attempt: u32) -> Duration {
-    let base = Duration::from_millis(200).saturating_mul(1 << attempt.saturating_sub(1).min(8));
-    base.min(Duration::from_secs(30))
-        .mul_f64(0.75 + fastrand::f64() * 0.5)
-}
+/// Between retries of a bulk request: 200 ms, 400 ms … 30 s.
+const RETRY: crate::backoff::Backoff = crate::backoff::Backoff {
+    first: Duration::from_millis(200),
+    max: Duration::from_secs(30),
+};
 
 /// A request's error as its root cause (`Connection refused (os error 111)`,
 /// a TLS or timeout error) rather than the client's "error sending request
