@@ -5,7 +5,6 @@ use super::common::PluginArgs;
 use super::exit::ExitError;
 use crate::config::cores;
 use crate::pipeline::{Execution, Plan, RunOptions, run_file};
-use crate::plugin::native::native;
 use crate::plugin::{EventBatch, Kind, PluginRunner};
 use crate::sink::Sink;
 use crate::source::{FileSource, Record};
@@ -138,6 +137,26 @@ fn generate(path: &Path, lines: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The native build of a reference plugin, configured, for the ratio; none
+/// for other plugins, and in builds without the `native-bench` feature.
+fn native_runner(
+    name: &str,
+    config: &[(String, String)],
+) -> anyhow::Result<Option<Box<dyn crate::plugin::StageRunner>>> {
+    #[cfg(feature = "native-bench")]
+    {
+        Ok(crate::plugin::native::native(name, config)
+            .transpose()
+            .map_err(anyhow::Error::msg)?
+            .map(|n| Box::new(n) as Box<dyn crate::plugin::StageRunner>))
+    }
+    #[cfg(not(feature = "native-bench"))]
+    {
+        let _ = (name, config);
+        Ok(None)
+    }
+}
+
 fn read_corpus(path: &Path, max: usize) -> anyhow::Result<Vec<Record>> {
     let mut source =
         FileSource::open(path).map_err(|e| ExitError::bad_input(crate::chain::chain(&e)))?;
@@ -147,14 +166,19 @@ fn read_corpus(path: &Path, max: usize) -> anyhow::Result<Vec<Record>> {
 fn plugin_figures(plan: &Plan, corpus: &Path, lines: usize) -> anyhow::Result<()> {
     let records = read_corpus(corpus, lines)?;
     let n = records.len();
-    // The filter needs the message parser's http fields: computed once, untimed.
-    let message = native("message", &[])
-        .expect("reference plugin")
-        .map_err(anyhow::Error::msg)?;
-    let parsed = message.parse(&EventBatch::of_messages(
-        records.iter().map(|r| r.message()),
-    ));
+    // The filter needs the message parser's http fields: computed once,
+    // untimed, by the plan's message parser (none without one).
     let mut fields: Vec<Vec<(String, String)>> = vec![Vec::new(); n];
+    let parsed = match plan
+        .stages
+        .iter()
+        .find(|s| s.plugin.info().name == "message")
+    {
+        Some(stage) => PluginRunner::new(stage.plugin.clone(), stage.config.clone())?.parse(
+            &EventBatch::of_messages(records.iter().map(|r| r.message())),
+        ),
+        None => Default::default(),
+    };
     for d in parsed.documents.iter().filter(|d| d.channel == 0) {
         if let Ok(v) = serde_json::from_str::<serde_json::Value>(parsed.json(d)) {
             for key in ["http_method", "http_path"] {
@@ -179,9 +203,7 @@ fn plugin_figures(plan: &Plan, corpus: &Path, lines: usize) -> anyhow::Result<()
             let mut runner = PluginRunner::new(stage.plugin.clone(), stage.config.clone())?;
             // A plugin without a native build (any but the reference ones, e.g.
             // a Python one) gets its component figure alone.
-            let nat = native(&info.name, &stage.config)
-                .transpose()
-                .map_err(anyhow::Error::msg)?;
+            let nat = native_runner(&info.name, &stage.config)?;
             // Both paths get the same packed batches, built untimed.
             let batches: Vec<EventBatch> = (0..n)
                 .step_by(batch)
@@ -209,7 +231,7 @@ fn plugin_figures(plan: &Plan, corpus: &Path, lines: usize) -> anyhow::Result<()
                     }
                 }
             });
-            let Some(nat) = nat else {
+            let Some(mut nat) = nat else {
                 println!(
                     "{:<10} {:>6} {:>12.0} {:>12} {:>7}",
                     info.name, batch, wasm, "-", "-"
@@ -238,6 +260,10 @@ fn plugin_figures(plan: &Plan, corpus: &Path, lines: usize) -> anyhow::Result<()
     }
     for (b, batch) in [1usize, 128, 1024].into_iter().enumerate() {
         let (w, nv) = totals[b];
+        if nv == 0.0 {
+            // No native build (a build without `native-bench`): no ratio.
+            continue;
+        }
         println!(
             "{:<10} {:>6} {:>12.0} {:>12.0} {:>7.2}",
             "all native",
@@ -333,9 +359,10 @@ fn pipeline_figures(
     let mut problems: Vec<String> = Vec::new();
     let mut variants = vec![(Execution::Wasm, false)];
     // Natively only when every stage has a native build (the reference plugins).
+    #[cfg(feature = "native-bench")]
     if plan.stages.iter().all(|s| {
         let info = s.plugin.info();
-        native(&info.name, &s.config).is_some()
+        crate::plugin::native::native(&info.name, &s.config).is_some()
     }) {
         variants.push((Execution::Native, false));
     }
@@ -386,6 +413,7 @@ fn pipeline_figures(
                 match (execution, with_drift) {
                     (Execution::Wasm, false) => "component",
                     (Execution::Wasm, true) => "comp+drift",
+                    #[cfg(feature = "native-bench")]
                     (Execution::Native, _) => "native",
                 },
                 layout,

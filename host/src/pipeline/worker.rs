@@ -7,8 +7,9 @@ use crate::document::{
     write_derived_document, write_line_document,
 };
 use crate::ids::LineId;
-use crate::plugin::native::{NativePlugin, native};
-use crate::plugin::{CallError, EventBatch, Kind, LoadError, PluginInfo, PluginRunner, Problem};
+use crate::plugin::{
+    CallError, EventBatch, Kind, LoadError, PluginInfo, PluginRunner, Problem, StageRunner,
+};
 use crate::source::record::Record;
 use std::sync::Arc;
 
@@ -51,25 +52,19 @@ pub struct BatchOutput {
     pub accepted: usize,
 }
 
-/// How a stage's plugin runs.
-enum Executor {
-    /// In the sandbox (production).
-    Wasm(PluginRunner),
-    /// The same reference plugin compiled natively (benchmarks only).
-    Native(NativePlugin),
-}
-
 /// Whether workers run plugins as components or natively.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Execution {
     /// WebAssembly components in the sandbox.
     Wasm,
-    /// The reference plugins' logic compiled into the host (for comparison).
+    /// The reference plugins' logic compiled into the host (for `bench`'s
+    /// comparison; builds with the `native-bench` feature).
+    #[cfg(feature = "native-bench")]
     Native,
 }
 
 struct StageWorker {
-    exec: Executor,
+    exec: Box<dyn StageRunner>,
     info: PluginInfo,
     kind: Kind,
     routes: Vec<Route>,
@@ -112,11 +107,12 @@ impl Worker {
                     needed.push(need.clone());
                 }
             }
-            let exec = match execution {
-                Execution::Wasm => Executor::Wasm(PluginRunner::new(
+            let exec: Box<dyn StageRunner> = match execution {
+                Execution::Wasm => Box::new(PluginRunner::new(
                     stage.plugin.clone(),
                     stage.config.clone(),
                 )?),
+                #[cfg(feature = "native-bench")]
                 Execution::Native => {
                     let fail = |message: String| LoadError::Config {
                         plugin: info.name.clone(),
@@ -124,10 +120,10 @@ impl Worker {
                         message,
                         output: None,
                     };
-                    let native = native(&info.name, &stage.config)
+                    let native = crate::plugin::native::native(&info.name, &stage.config)
                         .ok_or_else(|| fail("no native build of this plugin".into()))?
                         .map_err(fail)?;
-                    Executor::Native(native)
+                    Box::new(native)
                 }
             };
             stages.push(StageWorker {
@@ -152,9 +148,7 @@ impl Worker {
     pub fn switch_stage(&mut self, index: usize, plan: &Plan) -> Result<(), LoadError> {
         let stage = &plan.stages[index];
         let worker = &mut self.stages[index];
-        if let Executor::Wasm(runner) = &mut worker.exec {
-            runner.switch_to(stage.plugin.clone())?;
-        }
+        worker.exec.switch_to(stage.plugin.clone())?;
         worker.info = stage.plugin.info().clone();
         worker.routes = stage.routes.clone();
         Ok(())
@@ -235,10 +229,7 @@ impl Worker {
             };
             match stage.kind {
                 Kind::Filter => {
-                    let decisions = match &mut stage.exec {
-                        Executor::Wasm(r) => r.accept(batch),
-                        Executor::Native(n) => n.accept(batch),
-                    };
+                    let decisions = stage.exec.accept(batch);
                     for (&i, &keep) in selected.iter().zip(&decisions.keep) {
                         accepted[i] = keep;
                     }
@@ -247,10 +238,7 @@ impl Worker {
                     }
                 }
                 Kind::Parser => {
-                    let parsed = match &mut stage.exec {
-                        Executor::Wasm(r) => r.parse(batch),
-                        Executor::Native(n) => n.parse(batch),
-                    };
+                    let parsed = stage.exec.parse(batch);
                     for doc in &parsed.documents {
                         let i = selected[doc.event as usize];
                         let Some(route) = stage.routes.get(doc.channel as usize) else {

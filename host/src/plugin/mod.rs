@@ -18,6 +18,7 @@ pub mod error;
 pub mod instance;
 pub mod limits;
 pub mod loaded;
+#[cfg(feature = "native-bench")]
 pub mod native;
 pub mod runner;
 pub mod state;
@@ -33,4 +34,4 @@ pub use error::{CallError, LoadError};
 pub use instance::PluginInstance;
 pub use limits::Limits;
 pub use loaded::{LoadedPlugin, PluginInfo};
-pub use runner::{Outcome, PluginRunner};
+pub use runner::{Outcome, PluginRunner, StageRunner};

@@ -1,5 +1,7 @@
 //! The reference plugins compiled natively, for benchmarks: the same logic the
 //! components run, called without WebAssembly, so the sandbox's cost is a ratio.
+//! Only in builds with the `native-bench` feature: the production binary
+//! neither links the guest crates nor has a second way to run a stage.
 
 use super::batch::{Decisions, EventBatch, EventProblem, ParsedBatch};
 use logpipe_plugin_sdk::batch::PackedEvents;
@@ -99,5 +101,23 @@ impl NativePlugin {
             keep: decided.keep,
             problems: EventProblem::rejected(decided.errors),
         }
+    }
+}
+
+impl super::runner::StageRunner for NativePlugin {
+    fn parse(&mut self, batch: &EventBatch) -> ParsedBatch {
+        NativePlugin::parse(self, batch)
+    }
+
+    fn accept(&mut self, batch: &EventBatch) -> Decisions {
+        NativePlugin::accept(self, batch)
+    }
+
+    /// A native build is compiled in: there is no other version to switch to.
+    fn switch_to(
+        &mut self,
+        _plugin: std::sync::Arc<super::LoadedPlugin>,
+    ) -> Result<(), super::LoadError> {
+        Ok(())
     }
 }

@@ -25,6 +25,33 @@ pub enum Outcome<T> {
     Failed(CallError),
 }
 
+/// What a worker runs one stage's batches through: a [`PluginRunner`] (the
+/// sandbox), or, in builds with the `native-bench` feature, the same reference
+/// plugin compiled natively (`super::native`) for `bench` to compare.
+pub trait StageRunner: Send {
+    /// Parses a batch (the plugin must be a parser).
+    fn parse(&mut self, batch: &EventBatch) -> ParsedBatch;
+    /// Filters a batch (the plugin must be a filter).
+    fn accept(&mut self, batch: &EventBatch) -> Decisions;
+    /// Switches to another version of the plugin (hot reload); on failure
+    /// the current version stays.
+    fn switch_to(&mut self, plugin: Arc<LoadedPlugin>) -> Result<(), LoadError>;
+}
+
+impl StageRunner for PluginRunner {
+    fn parse(&mut self, batch: &EventBatch) -> ParsedBatch {
+        PluginRunner::parse(self, batch)
+    }
+
+    fn accept(&mut self, batch: &EventBatch) -> Decisions {
+        PluginRunner::accept(self, batch)
+    }
+
+    fn switch_to(&mut self, plugin: Arc<LoadedPlugin>) -> Result<(), LoadError> {
+        PluginRunner::switch_to(self, plugin)
+    }
+}
+
 /// Runs one configured plugin for one worker.
 pub struct PluginRunner {
     plugin: Arc<LoadedPlugin>,
