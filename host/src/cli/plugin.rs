@@ -384,15 +384,13 @@ fn run_batch(
     for (e, stamp) in batch.iter().zip(&stamps) {
         events.push(
             e.record.message(),
-            needs.iter().map(|n| match n.as_str() {
-                "timestamp" => stamp.timestamp.as_deref(),
-                "level" => e.record.level(),
-                "logger" => e.record.logger(),
-                other => e
-                    .extra
-                    .iter()
-                    .find(|(k, _)| k == other)
-                    .map(|(_, v)| v.as_str()),
+            needs.iter().map(|n| {
+                crate::document::host_field(n, &e.record, stamp).unwrap_or_else(|| {
+                    e.extra
+                        .iter()
+                        .find(|(k, _)| k == n)
+                        .map(|(_, v)| v.as_str())
+                })
             }),
         );
     }

@@ -51,9 +51,13 @@ impl RunCommand {
 
     async fn run(self) -> anyhow::Result<ExitCode> {
         let metrics = Arc::new(Metrics::default());
+        let settings = self.pipeline.resolve()?;
         // Held for the life of the process, across configuration reloads.
-        let _state_lock = StateLock::acquire(&self.pipeline.resolve()?.state_dir)
+        let _state_lock = StateLock::acquire(&settings.state_dir)
             .map_err(|e| ExitError::bad_input(crate::chain::chain(&e)))?;
+        // One engine (compiled code, epoch ticker) for the life of the process;
+        // a reload gives it the new configuration's limits.
+        let engine = crate::pipeline::open::config_engine(&settings)?;
         // Handlers are installed now, so a signal during start-up or the first poll
         // is not fatal.
         let mut stop = StopSignal::install()?;
@@ -63,7 +67,7 @@ impl RunCommand {
             // user must fix (configuration, plugins) ends the run at once.
             let mut attempt = 0u32;
             loop {
-                match Running::start(&self.pipeline, &metrics) {
+                match Running::start(&self.pipeline, &engine, &metrics) {
                     Ok(r) => break r,
                     Err(e) if exit::code_for(&e) != ExitCode::from(exit::FAILURE) => return Err(e),
                     Err(e) => {
@@ -211,7 +215,7 @@ impl RunCommand {
                 while reload_rx.try_recv().is_ok() {}
                 // Start-up and reload share one code path; a configuration that does
                 // not start leaves the running one in place.
-                match Running::start(&self.pipeline, &metrics) {
+                match Running::start(&self.pipeline, &engine, &metrics) {
                     Ok(new) => {
                         running = new;
                         metrics.config_reloads.fetch_add(1, Ordering::Relaxed);
@@ -260,7 +264,11 @@ struct Running {
 }
 
 impl Running {
-    fn start(args: &PipelineArgs, metrics: &Arc<Metrics>) -> anyhow::Result<Self> {
+    fn start(
+        args: &PipelineArgs,
+        engine: &crate::plugin::PluginEngine,
+        metrics: &Arc<Metrics>,
+    ) -> anyhow::Result<Self> {
         let settings = args.resolve()?;
         let spec = settings.source.clone().ok_or_else(|| {
             ExitError::bad_input(
@@ -272,7 +280,7 @@ impl Running {
                 "source `{spec}`: `run` polls gradio: or rest: sources; use `once` for files"
             ))
         })?;
-        let engine = crate::pipeline::open::config_engine(&settings)?;
+        let engine = engine.with_limits(settings.limits);
         let plan = crate::pipeline::open::plan(&settings, &engine)?;
         let worker = Worker::new(&plan, settings.timestamps.clone())?;
         let mut sinks = crate::pipeline::open::sinks(&settings, &plan)?;
@@ -402,7 +410,6 @@ fn watch_config(
     path: &std::path::Path,
     tx: tokio::sync::mpsc::UnboundedSender<&'static str>,
 ) -> anyhow::Result<notify::RecommendedWatcher> {
-    use notify::{EventKind, RecursiveMode, Watcher};
     let path = std::fs::canonicalize(path)
         .with_context(|| format!("configuration file {}", path.display()))?;
     let dir = path
@@ -410,26 +417,13 @@ fn watch_config(
         .map(std::path::Path::to_path_buf)
         .unwrap_or_default();
     let name = path.file_name().map(|n| n.to_os_string());
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        let Ok(event) = event else { return };
-        let written = matches!(
-            event.kind,
-            EventKind::Create(_)
-                | EventKind::Modify(notify::event::ModifyKind::Name(_))
-                | EventKind::Access(notify::event::AccessKind::Close(
-                    notify::event::AccessMode::Write
-                ))
-        );
-        if written
-            && event
-                .paths
-                .iter()
-                .any(|p| p.file_name().map(|n| n.to_os_string()) == name)
-        {
+    let watcher = crate::ops::watch::watch_dir(
+        &dir,
+        move |p| p.file_name().map(|n| n.to_os_string()) == name,
+        move |_| {
             let _ = tx.send("configuration file changed");
-        }
-    })?;
-    watcher.watch(&dir, RecursiveMode::NonRecursive)?;
+        },
+    )?;
     Ok(watcher)
 }
 

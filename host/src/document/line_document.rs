@@ -51,6 +51,25 @@ impl LineStamp {
     }
 }
 
+/// The fields of a line the host provides to plugins that need them (the
+/// others come from earlier stages' documents).
+pub const PROVIDED_FIELDS: [&str; 3] = ["timestamp", "level", "logger"];
+
+/// The text of host field `name` of a line (`None` inside when the line has
+/// none); `None` when `name` is not one of [`PROVIDED_FIELDS`].
+pub fn host_field<'a>(
+    name: &str,
+    record: &'a Record,
+    stamp: &'a LineStamp,
+) -> Option<Option<&'a str>> {
+    match name {
+        "timestamp" => Some(stamp.timestamp.as_deref()),
+        "level" => Some(record.level()),
+        "logger" => Some(record.logger()),
+        _ => None,
+    }
+}
+
 /// Writes the line's own document into `out`. Plugin fields come after the host's;
 /// a clash is skipped and described in `errors`, which are written last.
 pub fn write_line_document(

@@ -4,7 +4,9 @@ pub mod line_document;
 pub mod timestamp;
 pub mod validate;
 
-pub use line_document::{LineStamp, write_derived_document, write_line_document};
+pub use line_document::{
+    LineStamp, PROVIDED_FIELDS, host_field, write_derived_document, write_line_document,
+};
 pub use timestamp::TimestampConverter;
 pub use validate::{CheckedDocument, InvalidDocument, check_document};
 

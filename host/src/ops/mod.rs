@@ -3,5 +3,6 @@
 pub mod metrics;
 pub mod reload;
 pub mod server;
+pub mod watch;
 
 pub use metrics::Metrics;

@@ -277,30 +277,14 @@ pub fn watch(
     shared: Arc<SharedPlan>,
     metrics: Arc<Metrics>,
 ) -> notify::Result<notify::RecommendedWatcher> {
-    use notify::{EventKind, RecursiveMode, Watcher};
     let (tx, rx) = std::sync::mpsc::channel::<(PathBuf, Instant)>();
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        let Ok(event) = event else { return };
-        // Writes in place are picked up when the file is closed; atomic
-        // replacements arrive as a create or a rename onto the name.
-        let relevant = matches!(
-            event.kind,
-            EventKind::Create(_)
-                | EventKind::Modify(notify::event::ModifyKind::Name(_))
-                | EventKind::Modify(notify::event::ModifyKind::Data(_))
-                | EventKind::Access(notify::event::AccessKind::Close(
-                    notify::event::AccessMode::Write
-                ))
-        );
-        if relevant {
-            for path in event.paths {
-                if path.extension().is_some_and(|e| e == "wasm") {
-                    let _ = tx.send((path, Instant::now()));
-                }
-            }
-        }
-    })?;
-    watcher.watch(&dir, RecursiveMode::NonRecursive)?;
+    let watcher = super::watch::watch_dir(
+        &dir,
+        |path| path.extension().is_some_and(|e| e == "wasm"),
+        move |path| {
+            let _ = tx.send((path, Instant::now()));
+        },
+    )?;
     std::thread::Builder::new()
         .name("logpipe-reload".into())
         .spawn(move || {

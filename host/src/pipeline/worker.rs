@@ -101,7 +101,7 @@ impl Worker {
         for stage in &plan.stages {
             let info = stage.plugin.info();
             for need in &info.needs {
-                if !matches!(need.as_str(), "timestamp" | "level" | "logger")
+                if !crate::document::PROVIDED_FIELDS.contains(&need.as_str())
                     && !needed.contains(need)
                 {
                     needed.push(need.clone());
@@ -368,14 +368,10 @@ fn field_value<'a>(
     slots: &[Option<std::ops::Range<u32>>],
     text: &'a str,
 ) -> Option<&'a str> {
-    match name {
-        "timestamp" => stamp.timestamp.as_deref(),
-        "level" => record.level(),
-        "logger" => record.logger(),
-        other => {
-            let k = needed.iter().position(|n| n == other)?;
-            let range = slots[k].clone()?;
-            Some(&text[range.start as usize..range.end as usize])
-        }
+    if let Some(value) = crate::document::host_field(name, record, stamp) {
+        return value;
     }
+    let k = needed.iter().position(|n| n == name)?;
+    let range = slots[k].clone()?;
+    Some(&text[range.start as usize..range.end as usize])
 }

@@ -52,6 +52,16 @@ impl PluginEngine {
         })
     }
 
+    /// The same engine (compiled code, cache, epoch ticker) making instances
+    /// with other limits: a configuration reload changes the limits without
+    /// a new engine or ticker thread.
+    pub fn with_limits(&self, limits: Limits) -> Self {
+        Self {
+            limits,
+            ..self.clone()
+        }
+    }
+
     /// Compiles components in `compiler`, within `limits`.
     pub fn with_compiler(mut self, compiler: Compiler, limits: CompileLimits) -> Self {
         self.cache = self.cache.with_compiler(compiler, limits);
