@@ -622,8 +622,7 @@ fn es_figures(
         &settings.state_dir,
         &indices,
         &line_index,
-    )
-    .map_err(anyhow::Error::msg)?;
+    )?;
     let start = Instant::now();
     let mut report = crate::sink::WriteReport::default();
     for chunk in docs.chunks(4096) {

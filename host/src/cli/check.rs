@@ -103,15 +103,16 @@ fn check_es(
     address: &crate::config::EsAddress,
     context: &crate::sink::SinkContext,
 ) -> Result<String, crate::sink::SinkError> {
+    use crate::sink::elasticsearch::error::EsError;
     use crate::sink::elasticsearch::{config::EsConfig, service::EsService};
-    let err = |message: String| crate::sink::SinkError {
+    let err = |e: EsError| crate::sink::SinkError {
         sink: format!("es:{address}"),
-        message,
+        failure: crate::sink::SinkFailure::Elasticsearch(e),
     };
     let config = EsConfig::new(address, &context.es, &context.state_dir);
     let service = EsService::new(config).map_err(err)?;
     let missing = super::runtime()
-        .map_err(|e| err(e.to_string()))?
+        .map_err(|e| err(EsError::Runtime(format!("runtime: {e:#}"))))?
         .block_on(service.verify_mappings(&context.indices, &context.line_index))
         .map_err(err)?;
     Ok(if missing.is_empty() {
@@ -213,18 +214,15 @@ impl CheckCommand {
                     crate::config::SinkSpec::Es(address) => check_es(address, &context),
                     _ => Sink::open(spec, &context).map(|_| "writable".to_string()),
                 };
-                let hint = |m: String| {
-                    if m.contains("request failed") || m.contains("error sending request") {
-                        format!("{m} (is the server running and reachable at that URL?)")
+                let explain = |e: crate::sink::SinkError| {
+                    let why = e.failure.to_string();
+                    if e.is_unreachable() {
+                        format!("{why} (is the server running and reachable at that URL?)")
                     } else {
-                        m
+                        why
                     }
                 };
-                report(
-                    &mut ok,
-                    &format!("sink {spec}"),
-                    result.map_err(|e| hint(e.message)),
-                );
+                report(&mut ok, &format!("sink {spec}"), result.map_err(explain));
             }
         }
         Ok(ExitCode::from(if ok {

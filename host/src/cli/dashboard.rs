@@ -113,7 +113,7 @@ pub fn backend(
         }
         StoredSpec::Es(address) => {
             let config = crate::pipeline::open::es_config(settings, address);
-            let service = EsService::new(config).map_err(anyhow::Error::msg)?;
+            let service = EsService::new(config)?;
             let panels = SearchPanels::new(Arc::new(service), indices(settings));
             Ok((spec.to_string(), Backend::Search(Arc::new(panels))))
         }

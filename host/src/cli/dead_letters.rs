@@ -59,7 +59,7 @@ impl ReplayArgs {
         let mut still_refused = 0;
         for address in addresses {
             let config = crate::pipeline::open::es_config(&settings, address);
-            let service = EsService::new(config).map_err(anyhow::Error::msg)?;
+            let service = EsService::new(config)?;
             still_refused += runtime.block_on(replay(&service, self.dry_run))?;
         }
         Ok(ExitCode::from(if still_refused > 0 {

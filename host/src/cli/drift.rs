@@ -254,7 +254,7 @@ fn read_elasticsearch(
     // Reading sends nothing to the dead-letter file this names.
     let config = EsConfig::new(address, es, &std::env::temp_dir());
     let mut reader = MessageReader::Es {
-        service: Box::new(EsService::new(config).map_err(anyhow::Error::msg)?),
+        service: Box::new(EsService::new(config)?),
         runtime: super::runtime()?,
         index: index.to_string(),
         range,

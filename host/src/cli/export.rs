@@ -86,7 +86,7 @@ impl ExportCommand {
             StoredSpec::Es(address) => {
                 let config = crate::pipeline::open::es_config(&settings, address);
                 MessageReader::Es {
-                    service: Box::new(EsService::new(config).map_err(anyhow::Error::msg)?),
+                    service: Box::new(EsService::new(config)?),
                     runtime: super::runtime()?,
                     index: args.index.clone(),
                     range,

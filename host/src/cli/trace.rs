@@ -41,7 +41,7 @@ impl TraceCommand {
             }
             StoredSpec::Es(address) => {
                 let config = crate::pipeline::open::es_config(&settings, address);
-                let service = EsService::new(config).map_err(anyhow::Error::msg)?;
+                let service = EsService::new(config)?;
                 let runtime = super::runtime()?;
                 runtime.block_on(search(&service, &self.transaction_id))?
             }

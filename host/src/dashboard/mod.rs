@@ -27,6 +27,6 @@ pub enum DashboardError {
     #[error("the panel failed: {0}")]
     Panel(#[from] tokio::task::JoinError),
     /// Elasticsearch could not be searched, or refused the search.
-    #[error("{0}")]
-    Search(String),
+    #[error(transparent)]
+    Search(crate::sink::elasticsearch::error::EsError),
 }

@@ -331,20 +331,42 @@ pub struct StoredVerdict {
     pub drifted: bool,
 }
 
+/// Why there is no current side to compare (shown on the drift tab).
+#[derive(Debug, thiserror::Error)]
+pub enum NoCurrentSide {
+    /// The store could not be read.
+    #[error(transparent)]
+    Store(#[from] crate::drift::DriftError),
+    /// A column has more distinct values than an exact aggregation returns.
+    #[error(
+        "{field} has more than {limit} distinct values in the range: too many for an exact \
+         aggregation; `logpipe drift --current es:URL --current-range ...` reads them all"
+    )]
+    TooManyValues {
+        /// The field.
+        field: String,
+        /// The aggregation's size.
+        limit: usize,
+    },
+    /// No prediction in the range.
+    #[error("no prediction in the range")]
+    NoPredictions,
+}
+
 /// The JSON of `/api/drift`: the verdicts of `current` against `reference`
 /// with both sides' distributions, and the stored verdicts over time
 /// (oldest first).
 pub fn drift_json(
     span: Span,
     reference: Option<&Dataset>,
-    current: Option<Result<Dataset, String>>,
+    current: Option<Result<Dataset, NoCurrentSide>>,
     stored: Vec<StoredVerdict>,
 ) -> Value {
     let verdicts = match (reference, current) {
         (None, _) | (_, None) => {
             json!({"error": "no reference: start the dashboard with --reference FILE.parquet (or give [drift] reference in the configuration)"})
         }
-        (Some(_), Some(Err(e))) => json!({"error": e}),
+        (Some(_), Some(Err(e))) => json!({"error": e.to_string()}),
         (Some(reference), Some(Ok(current))) => {
             match report::compare(reference, &current, &Options::default()) {
                 Ok(report) => {

@@ -8,11 +8,12 @@
 //! bounded in size; the answer says which was used.
 
 use super::panels::{
-    AVERAGED, FunctionCost, PerformanceFigures, PredictionFigures, QUANTILES, Span, StoredVerdict,
-    TIMED, drift_json, quantile_of_counts,
+    AVERAGED, FunctionCost, NoCurrentSide, PerformanceFigures, PredictionFigures, QUANTILES, Span,
+    StoredVerdict, TIMED, drift_json, quantile_of_counts,
 };
 use crate::drift::counts::Counts;
 use crate::drift::dataset::Dataset;
+use crate::sink::elasticsearch::error::EsError;
 use crate::sink::elasticsearch::service::EsService;
 use crate::store::columns::FEATURES;
 use elasticsearch::SearchParts;
@@ -85,8 +86,13 @@ impl SearchPanels {
         }
     }
 
-    fn error(&self, what: &str, message: impl std::fmt::Display) -> super::DashboardError {
-        super::DashboardError::Search(format!("{what} on {}: {message}", self.service.label()))
+    fn refused(&self, what: String, r: Refused) -> super::DashboardError {
+        super::DashboardError::Search(EsError::Status {
+            label: self.service.label().to_string(),
+            what,
+            status: r.status,
+            body: format!("{}: {}", r.kind, r.reason),
+        })
     }
 
     /// One search; `Err(Ok(refused))` when the server answered an error.
@@ -104,12 +110,21 @@ impl SearchPanels {
             .body(body)
             .send()
             .await
-            .map_err(|e| self.error("searching", crate::chain::chain(&e)))?;
+            .map_err(|e| {
+                super::DashboardError::Search(EsError::Request {
+                    label: self.service.label().to_string(),
+                    what: "searching".into(),
+                    cause: crate::chain::chain(&e),
+                })
+            })?;
         let status = response.status_code().as_u16();
-        let answer: Value = response
-            .json()
-            .await
-            .map_err(|e| self.error("reading the answer", e))?;
+        let answer: Value = response.json().await.map_err(|e| {
+            super::DashboardError::Search(EsError::Answer {
+                label: self.service.label().to_string(),
+                what: "the search answer".into(),
+                reason: e.to_string(),
+            })
+        })?;
         if (200..300).contains(&status) {
             return Ok(Ok(answer));
         }
@@ -124,12 +139,9 @@ impl SearchPanels {
     }
 
     async fn search(&self, indices: &[&str], body: Value) -> Result<Value> {
-        self.try_search(indices, body).await?.map_err(|r| {
-            self.error(
-                &format!("searching {}", indices.join(",")),
-                format!("{} {}: {}", r.status, r.kind, r.reason),
-            )
-        })
+        self.try_search(indices, body)
+            .await?
+            .map_err(|r| self.refused(format!("searching {}", indices.join(",")), r))
     }
 
     /// A query clause keeping the documents whose prediction is a number, as
@@ -272,10 +284,7 @@ impl SearchPanels {
                     self.no_percentiles.store(true, Ordering::Relaxed);
                 }
                 Err(r) => {
-                    return Err(self.error(
-                        "searching the performance documents",
-                        format!("{} {}: {}", r.status, r.kind, r.reason),
-                    ));
+                    return Err(self.refused("searching the performance documents".into(), r));
                 }
             }
         }
@@ -329,7 +338,7 @@ impl SearchPanels {
     }
 
     /// The current side of a drift verdict: counts of every model column.
-    async fn current(&self, span: Span) -> Result<std::result::Result<Dataset, String>> {
+    async fn current(&self, span: Span) -> Result<std::result::Result<Dataset, NoCurrentSide>> {
         let fields: Vec<(String, usize)> = FEATURES
             .iter()
             .map(|(_, key)| (format!("input_data.{key}"), FEATURE_VALUES))
@@ -368,10 +377,10 @@ impl SearchPanels {
         for i in 0..fields.len() {
             let terms = &aggregations[format!("c{i}")];
             if terms["sum_other_doc_count"].as_u64().unwrap_or(0) > 0 {
-                return Ok(Err(format!(
-                    "{} has more than {} distinct values in the range: too many for an exact aggregation; `logpipe drift --current es:URL --current-range ...` reads them all",
-                    fields[i].0, fields[i].1
-                )));
+                return Ok(Err(NoCurrentSide::TooManyValues {
+                    field: fields[i].0.clone(),
+                    limit: fields[i].1,
+                }));
             }
             let mut counts = Counts::default();
             for b in buckets(terms) {
@@ -381,7 +390,7 @@ impl SearchPanels {
             columns.push(counts);
         }
         if rows == 0 {
-            return Ok(Err("no prediction in the range".into()));
+            return Ok(Err(NoCurrentSide::NoPredictions));
         }
         Ok(Ok(Dataset::of_model_counts(rows, columns)))
     }

@@ -273,7 +273,8 @@ fn top_functions(
 /// distributions per column, and the stored verdicts of the range over time.
 pub fn drift(store: &mut StoreReader, span: Span, reference: Option<&Dataset>) -> Result<Value> {
     let current = reference.map(|_| {
-        crate::drift::store::read(store, MESSAGE_INDEX, span.range()).map_err(|e| e.to_string())
+        crate::drift::store::read(store, MESSAGE_INDEX, span.range())
+            .map_err(super::panels::NoCurrentSide::from)
     });
     // Stored verdicts over time (documents of ml-api-drift), newest first.
     let seqs = latest(store, DRIFT_INDEX, span, DRIFT_HISTORY_DOCUMENTS)?;

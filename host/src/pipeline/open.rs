@@ -36,7 +36,7 @@ impl OpenError {
     /// rather than something that failed while trying (a server down).
     pub fn is_bad_input(&self) -> bool {
         match self {
-            OpenError::Sink(e) => !e.sink.starts_with("es:"),
+            OpenError::Sink(e) => e.is_bad_input(),
             OpenError::Checkpoint(CheckpointError::Corrupt { .. }) => true,
             OpenError::Checkpoint(_) | OpenError::Engine(_) => false,
         }

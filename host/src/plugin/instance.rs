@@ -52,9 +52,9 @@ macro_rules! described {
 
 impl PluginInstance {
     /// Reads a plugin's self-description on a throwaway instance.
-    pub(crate) fn describe(plugin: &LoadedPlugin) -> Result<PluginInfo, String> {
+    pub(crate) fn describe(plugin: &LoadedPlugin) -> wasmtime::Result<PluginInfo> {
         let mut store = new_store(plugin);
-        let bound = instantiate(plugin, &mut store).map_err(|e| format!("{e:#}"))?;
+        let bound = instantiate(plugin, &mut store)?;
         let base = plugin.info().clone();
         let s = &mut store;
         let (name, version, needs, channels) = match &bound {
@@ -62,8 +62,7 @@ impl PluginInstance {
             Bound::Filter(f) => described!(f.logpipe_plugin_filter().call_info(s)),
             Bound::LegacyParser(p) => described!(p.logpipe_plugin_parser().call_info(s)),
             Bound::LegacyFilter(f) => described!(f.logpipe_plugin_filter().call_info(s)),
-        }
-        .map_err(|e| format!("{e:#}"))?;
+        }?;
         Ok(PluginInfo {
             name,
             version,

@@ -110,9 +110,9 @@ impl PluginEngine {
             pre,
             engine: self.clone(),
         };
-        let described = plugin.describe().map_err(|message| LoadError::Info {
+        let described = plugin.describe().map_err(|e| LoadError::Info {
             origin: origin.into(),
-            message,
+            message: format!("{e:#}"),
         })?;
         validate_info(&described, origin)?;
         plugin.info = PluginInfo {
@@ -140,7 +140,7 @@ impl LoadedPlugin {
         PluginInstance::new(self.clone(), config)
     }
 
-    fn describe(&self) -> Result<PluginInfo, String> {
+    fn describe(&self) -> wasmtime::Result<PluginInfo> {
         PluginInstance::describe(self)
     }
 }

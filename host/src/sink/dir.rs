@@ -28,9 +28,12 @@ impl DirSink {
 
     /// Appends the documents and flushes them to the files.
     pub fn write(&mut self, docs: &[Document]) -> Result<WriteReport, SinkError> {
-        let err = |e: std::io::Error, path: &Path| SinkError {
+        let err = |error: std::io::Error, path: &Path| SinkError {
             sink: format!("dir:{}", self.dir.display()),
-            message: format!("{}: {e}", path.display()),
+            failure: super::SinkFailure::Dir {
+                path: path.to_path_buf(),
+                error,
+            },
         };
         let mut report = WriteReport::default();
         for doc in docs {

@@ -40,12 +40,47 @@ impl WriteReport {
 
 /// A sink's failure: the documents are not known to be stored.
 #[derive(Debug, thiserror::Error)]
-#[error("{sink}: {message}")]
+#[error("{sink}: {failure}")]
 pub struct SinkError {
-    /// The sink, as configured.
+    /// The sink, as configured (passwords masked).
     pub sink: String,
     /// What went wrong.
-    pub message: String,
+    pub failure: SinkFailure,
+}
+
+/// What went wrong, by sink.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkFailure {
+    /// A file of a `dir:` sink.
+    #[error("{path}: {error}")]
+    Dir {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// The OS's reason.
+        error: std::io::Error,
+    },
+    /// The embedded store (its causes on the same line).
+    #[error("{}", crate::chain::causes(.0))]
+    Store(crate::store::StoreError),
+    /// Elasticsearch (the sink's label names the nodes).
+    #[error("{}", .0.detail())]
+    Elasticsearch(elasticsearch::error::EsError),
+}
+
+impl SinkError {
+    /// Whether what the user gave is wrong (a path that cannot be written, a
+    /// file that is not a store), rather than a server that may come back.
+    pub fn is_bad_input(&self) -> bool {
+        match &self.failure {
+            SinkFailure::Dir { .. } | SinkFailure::Store(_) => true,
+            SinkFailure::Elasticsearch(_) => false,
+        }
+    }
+
+    /// Whether a server never answered (down, unreachable).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(&self.failure, SinkFailure::Elasticsearch(e) if e.is_unreachable())
+    }
 }
 
 /// A configured sink.
@@ -80,17 +115,20 @@ pub struct SinkContext {
 impl Sink {
     /// Opens the sink `spec` names.
     pub fn open(spec: &SinkSpec, context: &SinkContext) -> Result<Self, SinkError> {
-        let err = |message: String| SinkError {
+        let err = |failure: SinkFailure| SinkError {
             sink: spec.to_string(),
-            message: crate::redact::mask_url_password(&message),
+            failure,
         };
         match spec {
-            SinkSpec::Dir(path) => dir::DirSink::open(path)
-                .map(Sink::Dir)
-                .map_err(|e| err(e.to_string())),
+            SinkSpec::Dir(path) => dir::DirSink::open(path).map(Sink::Dir).map_err(|error| {
+                err(SinkFailure::Dir {
+                    path: path.clone(),
+                    error,
+                })
+            }),
             SinkSpec::Sqlite(path) => crate::store::StoreWriter::open(path, context.retention)
                 .map(Sink::Sqlite)
-                .map_err(|e| err(crate::chain::causes(&e))),
+                .map_err(|e| err(SinkFailure::Store(e))),
             SinkSpec::Null => Ok(Sink::Null(null::NullSink::default())),
             SinkSpec::Es(address) => elasticsearch::open(
                 address,
@@ -100,7 +138,7 @@ impl Sink {
                 &context.line_index,
             )
             .map(Sink::Elasticsearch)
-            .map_err(err),
+            .map_err(|e| err(SinkFailure::Elasticsearch(e))),
         }
     }
 
@@ -117,7 +155,7 @@ impl Sink {
             Sink::Dir(s) => s.write(docs),
             Sink::Sqlite(s) => s.write(docs).map_err(|e| SinkError {
                 sink: format!("sqlite:{}", s.path().display()),
-                message: crate::chain::causes(&e),
+                failure: SinkFailure::Store(e),
             }),
             Sink::Elasticsearch(s) => s.write(docs),
             Sink::Null(s) => Ok(s.write(docs)),

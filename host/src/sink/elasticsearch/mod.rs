@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod dead_letter;
+pub mod error;
 pub mod mappings;
 pub mod retry;
 pub mod service;
@@ -15,11 +16,12 @@ pub mod service;
 use super::{SinkError, WriteReport};
 use crate::document::Document;
 use config::EsConfig;
+use error::EsError;
 use service::EsService;
 use std::sync::Arc;
 use std::sync::mpsc;
 
-type Job = (Vec<Document>, mpsc::Sender<Result<WriteReport, String>>);
+type Job = (Vec<Document>, mpsc::Sender<Result<WriteReport, EsError>>);
 
 /// The sink's runtime. A runtime cannot be dropped from async code (`logpipe run`
 /// opens and drops sinks inside its own runtime, also when opening fails), so the
@@ -49,7 +51,7 @@ pub struct EsSink {
 
 impl EsSink {
     /// Connects and installs the mappings of `indices`.
-    pub fn open(config: EsConfig, indices: &[String], line_index: &str) -> Result<Self, String> {
+    pub fn open(config: EsConfig, indices: &[String], line_index: &str) -> Result<Self, EsError> {
         let service = Arc::new(EsService::new(config)?.with_line_index(line_index));
         let runtime = Arc::new(OwnedRuntime(Some(
             tokio::runtime::Builder::new_multi_thread()
@@ -57,10 +59,9 @@ impl EsSink {
                 .thread_name("logpipe-es")
                 .enable_all()
                 .build()
-                .map_err(|e| e.to_string())?,
+                .map_err(|e| EsError::Runtime(format!("runtime: {e}")))?,
         )));
         let label = format!("es:{}", service.label());
-        let server = service.label().to_string();
         {
             let (service, runtime) = (service.clone(), runtime.clone());
             let (indices, line_index) = (indices.to_vec(), line_index.to_string());
@@ -70,12 +71,7 @@ impl EsSink {
                     .block_on(service.install_mappings(&indices, &line_index))
             })
             .join()
-            .map_err(|_| "mapping installation panicked".to_string())?
-            // The sink's error names the server already.
-            .map_err(|e| {
-                e.strip_prefix(&format!("{}: ", server))
-                    .map_or(e.clone(), str::to_string)
-            })?;
+            .map_err(|_| EsError::Runtime("mapping installation panicked".into()))??;
         }
         let (tx, rx) = mpsc::channel::<Job>();
         let thread = {
@@ -87,7 +83,7 @@ impl EsSink {
                         let _ = reply.send(runtime.get().block_on(service.write(&docs)));
                     }
                 })
-                .map_err(|e| e.to_string())?
+                .map_err(|e| EsError::Runtime(format!("thread: {e}")))?
         };
         Ok(Self {
             label,
@@ -98,19 +94,19 @@ impl EsSink {
 
     /// Indexes documents; returns once every one is stored, already present or dead-lettered.
     pub fn write(&mut self, docs: &[Document]) -> Result<WriteReport, SinkError> {
-        let err = |message: String| SinkError {
+        let err = |e: EsError| SinkError {
             sink: self.label.clone(),
-            message,
+            failure: super::SinkFailure::Elasticsearch(e),
         };
         let (reply, answer) = mpsc::channel();
         self.jobs
             .as_ref()
             .expect("open until dropped")
             .send((docs.to_vec(), reply))
-            .map_err(|_| err("sink thread stopped".into()))?;
+            .map_err(|_| err(EsError::Runtime("thread stopped".into())))?;
         answer
             .recv()
-            .map_err(|_| err("sink thread stopped".into()))?
+            .map_err(|_| err(EsError::Runtime("thread stopped".into())))?
             .map_err(err)
     }
 }
@@ -131,6 +127,6 @@ pub fn open(
     state_dir: &std::path::Path,
     indices: &[String],
     line_index: &str,
-) -> Result<EsSink, String> {
+) -> Result<EsSink, EsError> {
     EsSink::open(EsConfig::new(address, env, state_dir), indices, line_index)
 }

@@ -77,15 +77,31 @@ pub fn decide(status: u16, error: Option<&serde_json::Value>) -> ItemOutcome {
     }
 }
 
+/// Why a bulk answer cannot be decided item by item.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BulkAnswerError {
+    /// Not the bulk API's JSON.
+    #[error("bulk answer is not readable: {0}")]
+    Unreadable(String),
+    /// Not one item per document sent.
+    #[error("bulk answer has {found} items for {expected} documents")]
+    ItemCount {
+        /// Items in the answer.
+        found: usize,
+        /// Documents sent.
+        expected: usize,
+    },
+}
+
 /// Decides every item of a bulk answer, in request order.
-pub fn decide_all(body: &[u8], expected: usize) -> Result<Vec<ItemOutcome>, String> {
+pub fn decide_all(body: &[u8], expected: usize) -> Result<Vec<ItemOutcome>, BulkAnswerError> {
     let response: BulkResponse =
-        serde_json::from_slice(body).map_err(|e| format!("bulk answer is not readable: {e}"))?;
+        serde_json::from_slice(body).map_err(|e| BulkAnswerError::Unreadable(e.to_string()))?;
     if response.items.len() != expected {
-        return Err(format!(
-            "bulk answer has {} items for {expected} documents",
-            response.items.len()
-        ));
+        return Err(BulkAnswerError::ItemCount {
+            found: response.items.len(),
+            expected,
+        });
     }
     Ok(response
         .items
@@ -135,8 +151,17 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(&out[4], ItemOutcome::Retry { status: 503, .. }));
-        assert!(decide_all(body, 4).is_err());
-        assert!(decide_all(b"<html>", 1).is_err());
+        assert_eq!(
+            decide_all(body, 4).unwrap_err(),
+            BulkAnswerError::ItemCount {
+                found: 5,
+                expected: 4
+            }
+        );
+        assert!(matches!(
+            decide_all(b"<html>", 1),
+            Err(BulkAnswerError::Unreadable(_))
+        ));
     }
 
     proptest::proptest! {

@@ -3,6 +3,7 @@
 
 use super::config::EsConfig;
 use super::dead_letter::DeadLetters;
+use super::error::EsError;
 use super::mappings::{conflicts, mapping_for};
 use super::retry::{ItemOutcome, decide_all, retry_request};
 use crate::document::Document;
@@ -41,7 +42,7 @@ struct Tally {
 
 impl EsService {
     /// Builds the client (no request is made yet).
-    pub fn new(config: EsConfig) -> Result<Self, String> {
+    pub fn new(config: EsConfig) -> Result<Self, EsError> {
         let mut builder = if config.urls.len() == 1 {
             TransportBuilder::new(SingleNodeConnectionPool::new(config.urls[0].clone()))
         } else {
@@ -62,12 +63,17 @@ impl EsService {
             builder = builder.auth(Credentials::Basic(user.clone(), pass.clone()));
         }
         if let Some(ca) = &config.ca_file {
-            let pem = std::fs::read(ca).map_err(|e| format!("CA file {}: {e}", ca.display()))?;
-            let cert = Certificate::from_pem(&pem)
-                .map_err(|e| format!("CA file {}: {e}", ca.display()))?;
+            let ca_file = |reason: String| EsError::CaFile {
+                path: ca.clone(),
+                reason,
+            };
+            let pem = std::fs::read(ca).map_err(|e| ca_file(e.to_string()))?;
+            let cert = Certificate::from_pem(&pem).map_err(|e| ca_file(e.to_string()))?;
             builder = builder.cert_validation(CertificateValidation::Full(cert));
         }
-        let transport = builder.build().map_err(|e| e.to_string())?;
+        let transport = builder
+            .build()
+            .map_err(|e| EsError::Client(e.to_string()))?;
         let label = config
             .urls
             .iter()
@@ -97,10 +103,13 @@ impl EsService {
             let refs: Vec<&Document> = c.iter().collect();
             match self.send_once(&refs, Action::Index).await {
                 Ok(o) => outcomes.extend(o),
-                Err(reason) => outcomes.extend(c.iter().map(|_| ItemOutcome::Retry {
-                    status: 0,
-                    reason: reason.clone(),
-                })),
+                Err(e) => {
+                    let reason = e.to_string();
+                    outcomes.extend(c.iter().map(|_| ItemOutcome::Retry {
+                        status: 0,
+                        reason: reason.clone(),
+                    }))
+                }
             }
         }
         outcomes
@@ -128,7 +137,7 @@ impl EsService {
         &self,
         indices: &[String],
         line_index: &str,
-    ) -> Result<(), String> {
+    ) -> Result<(), EsError> {
         self.mappings(indices, line_index, true).await.map(|_| ())
     }
 
@@ -138,7 +147,7 @@ impl EsService {
         &self,
         indices: &[String],
         line_index: &str,
-    ) -> Result<Vec<String>, String> {
+    ) -> Result<Vec<String>, EsError> {
         self.mappings(indices, line_index, false).await
     }
 
@@ -149,7 +158,7 @@ impl EsService {
         indices: &[String],
         line_index: &str,
         create: bool,
-    ) -> Result<Vec<String>, String> {
+    ) -> Result<Vec<String>, EsError> {
         let mut missing = Vec::new();
         for index in indices {
             let Some(wanted) = mapping_for(index, line_index) else {
@@ -165,7 +174,7 @@ impl EsService {
                 .exists(IndicesExistsParts::Index(&[index]))
                 .send()
                 .await
-                .map_err(|e| format!("{}: checking index {index}: {}", self.label, cause(&e)))?;
+                .map_err(|e| self.request(format!("checking index {index}"), &e))?;
             if exists.status_code().as_u16() == 404 && !create {
                 missing.push(index.clone());
                 continue;
@@ -178,19 +187,19 @@ impl EsService {
                     .body(wanted)
                     .send()
                     .await
-                    .map_err(|e| {
-                        format!("{}: creating index {index}: {}", self.label, cause(&e))
-                    })?;
+                    .map_err(|e| self.request(format!("creating index {index}"), &e))?;
                 let status = resp.status_code().as_u16();
                 let body = resp.text().await.unwrap_or_default();
                 // Another logpipe may have created it in between: that is fine.
                 if !(200..300).contains(&status)
                     && !body.contains("resource_already_exists_exception")
                 {
-                    return Err(format!(
-                        "{}: creating index {index}: status {status}: {body}",
-                        self.label
-                    ));
+                    return Err(EsError::Status {
+                        label: self.label.clone(),
+                        what: format!("creating index {index}"),
+                        status,
+                        body,
+                    });
                 }
                 tracing::info!(index, "index created with its mapping");
                 continue;
@@ -201,19 +210,11 @@ impl EsService {
                 .get_mapping(IndicesGetMappingParts::Index(&[index]))
                 .send()
                 .await
-                .map_err(|e| {
-                    format!(
-                        "{}: reading the mapping of {index}: {}",
-                        self.label,
-                        cause(&e)
-                    )
-                })?;
-            let found: serde_json::Value = resp.json().await.map_err(|e| {
-                format!(
-                    "{}: reading the mapping of {index}: {}",
-                    self.label,
-                    cause(&e)
-                )
+                .map_err(|e| self.request(format!("reading the mapping of {index}"), &e))?;
+            let found: serde_json::Value = resp.json().await.map_err(|e| EsError::Answer {
+                label: self.label.clone(),
+                what: format!("the mapping of {index}"),
+                reason: cause(&e),
             })?;
             let mapping = found
                 .as_object()
@@ -226,11 +227,10 @@ impl EsService {
                     .iter()
                     .map(|(f, w, g)| format!("`{f}` is {g}, logpipe maps it as {w}"))
                     .collect();
-                return Err(format!(
-                    "index {index} exists with a conflicting mapping ({}); logpipe does not alter it: \
-                     reindex it, or configure another index name",
-                    list.join("; ")
-                ));
+                return Err(EsError::Mapping {
+                    index: index.clone(),
+                    clashes: list.join("; "),
+                });
             }
         }
         Ok(missing)
@@ -238,9 +238,9 @@ impl EsService {
 
     /// Indexes the documents: every one ends stored, already present, or in the
     /// dead-letter file; an `Err` means the dead-letter file itself failed.
-    pub async fn write(&self, docs: &[Document]) -> Result<WriteReport, String> {
+    pub async fn write(&self, docs: &[Document]) -> Result<WriteReport, EsError> {
         let chunks = chunk(docs, self.config.max_docs, self.config.max_bytes);
-        let results: Vec<Result<Tally, String>> = futures_util::stream::iter(chunks)
+        let results: Vec<Result<Tally, EsError>> = futures_util::stream::iter(chunks)
             .map(|c| self.send_chunk(c, true))
             .buffer_unordered(self.config.in_flight.max(1))
             .collect()
@@ -269,7 +269,7 @@ impl EsService {
 
     /// Sends one chunk until every document is settled; with `strip`, refused
     /// line documents are also returned without their plugin fields.
-    async fn send_chunk(&self, docs: &[Document], strip: bool) -> Result<Tally, String> {
+    async fn send_chunk(&self, docs: &[Document], strip: bool) -> Result<Tally, EsError> {
         let deadline = Instant::now() + self.config.deadline;
         let mut tally = Tally::default();
         let mut pending: Vec<&Document> = docs.iter().collect();
@@ -316,14 +316,14 @@ impl EsService {
                     }
                     if !rejected.is_empty() {
                         tracing::warn!(count = rejected.len(), first = %rejected[0].2, file = %self.dead.path().display(), "documents rejected by Elasticsearch, written to the dead-letter file");
-                        self.dead.append(&rejected).map_err(|e| {
-                            format!("dead-letter file {}: {e}", self.dead.path().display())
-                        })?;
+                        self.dead
+                            .append(&rejected)
+                            .map_err(|e| self.dead_letter_failed(e))?;
                         tally.report.dead_letters += rejected.len() as u64;
                     }
                     (retry, last)
                 }
-                Err(reason) => (pending.clone(), reason),
+                Err(e) => (pending.clone(), e.to_string()),
             };
             if retry.is_empty() {
                 return Ok(tally);
@@ -338,7 +338,7 @@ impl EsService {
                     .collect();
                 self.dead
                     .append(&entries)
-                    .map_err(|e| format!("dead-letter file {}: {e}", self.dead.path().display()))?;
+                    .map_err(|e| self.dead_letter_failed(e))?;
                 tally.report.dead_letters += entries.len() as u64;
                 return Ok(tally);
             }
@@ -354,7 +354,7 @@ impl EsService {
         &self,
         docs: &[&Document],
         action: Action,
-    ) -> Result<Vec<ItemOutcome>, String> {
+    ) -> Result<Vec<ItemOutcome>, EsError> {
         let mut body = String::with_capacity(docs.iter().map(|d| d.source.len() + 100).sum());
         for doc in docs {
             encode_as(doc, action, &mut body);
@@ -368,20 +368,23 @@ impl EsService {
             .body(vec![body])
             .send()
             .await
-            .map_err(|e| format!("{}: bulk request failed: {}", self.label, cause(&e)))?;
+            .map_err(|e| self.request("bulk request".into(), &e))?;
         let status = resp.status_code().as_u16();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| format!("{}: reading the bulk answer: {e}", self.label))?;
+        let bytes = resp.bytes().await.map_err(|e| EsError::Answer {
+            label: self.label.clone(),
+            what: "the bulk answer".into(),
+            reason: e.to_string(),
+        })?;
         if !(200..300).contains(&status) {
             let text = String::from_utf8_lossy(&bytes);
             let snippet: String = text.chars().take(300).collect();
             if retry_request(status) {
-                return Err(format!(
-                    "{}: bulk answered status {status}: {snippet}",
-                    self.label
-                ));
+                return Err(EsError::Status {
+                    label: self.label.clone(),
+                    what: "bulk request".into(),
+                    status,
+                    body: snippet,
+                });
             }
             // A request refused as a whole (401, 403, 413…): every document shares its fate.
             return Ok(docs
@@ -392,7 +395,27 @@ impl EsService {
                 })
                 .collect());
         }
-        decide_all(&bytes, docs.len()).map_err(|e| format!("{}: {e}", self.label))
+        decide_all(&bytes, docs.len()).map_err(|e| EsError::Answer {
+            label: self.label.clone(),
+            what: "the bulk answer".into(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// A request that got no answer.
+    fn request(&self, what: String, e: &elasticsearch::Error) -> EsError {
+        EsError::Request {
+            label: self.label.clone(),
+            what,
+            cause: cause(e),
+        }
+    }
+
+    fn dead_letter_failed(&self, error: std::io::Error) -> EsError {
+        EsError::DeadLetter {
+            path: self.dead.path().to_path_buf(),
+            error,
+        }
     }
 }
 
