@@ -33,7 +33,7 @@ mod config;
 mod event;
 pub mod formats;
 mod info;
-pub mod json;
+pub use logpipe_json as json;
 mod output;
 
 #[cfg(target_arch = "wasm32")]

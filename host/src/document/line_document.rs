@@ -4,7 +4,7 @@
 use super::timestamp::TimestampConverter;
 use super::validate::{CheckedDocument, KeySet};
 use crate::source::record::Record;
-use logpipe_plugin_sdk::json::{push_escaped, push_str, push_strs};
+use logpipe_json::{push_escaped, push_str, push_strs};
 
 /// Fields the host writes in a line's own document; plugin fields of the same
 /// name are refused (and reported) rather than silently overwriting them.

@@ -6,7 +6,7 @@
 //! can never add lines to an NDJSON bulk body; a valid document with line breaks
 //! between tokens is re-serialised compactly.
 
-use logpipe_plugin_sdk::json::{JsonError, ObjectFields, RawObject, decode_key};
+use logpipe_json::{JsonError, ObjectFields, RawObject, decode_key};
 use std::borrow::Cow;
 use std::ops::Range;
 
@@ -182,7 +182,7 @@ fn rewrite_compact(object: &RawObject<'_>) -> Result<CheckedDocument, InvalidDoc
         if i > 0 {
             json.push(',');
         }
-        logpipe_plugin_sdk::json::push_str(&mut json, key);
+        logpipe_json::push_str(&mut json, key);
         json.push(':');
         let start = json.len() as u32;
         json.push_str(&serde_json::to_string(&value).expect("a Value serialises"));

@@ -1,7 +1,7 @@
 //! The bulk NDJSON encoding of documents: an action line, then the source line.
 
 use crate::document::Document;
-use logpipe_plugin_sdk::json::push_str;
+use logpipe_json::push_str;
 
 /// What a bulk item asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -102,7 +102,7 @@ fn entry_record(text: &str) -> Record {
 fn from_entry(e: Entry<'_>, raw: &str, flag: Option<&'static str>) -> Record {
     // `data` goes into the line document as JSON: it must be valid for a sink.
     let (data, bad_data) = match e.data {
-        Some(d) if !logpipe_plugin_sdk::json::is_valid(d.get()) => (None, true),
+        Some(d) if !logpipe_json::is_valid(d.get()) => (None, true),
         d => (d, false),
     };
     let mut record = Record::from_entry(&e.timestamp, &e.level, &e.message, data, raw.to_string());

@@ -8,7 +8,7 @@
 //! (a number, or a string holding one, for numeric columns; a plain string for
 //! text columns), leaves its column NULL; the document itself keeps the truth.
 
-use logpipe_plugin_sdk::json::{JsonError, ObjectFields, skip_value, skip_ws};
+use logpipe_json::{JsonError, ObjectFields, skip_value, skip_ws};
 
 /// The model's 15 features, in training order: training name (the Parquet
 /// column of `export`) and key in `input_data`. Each is a store column named

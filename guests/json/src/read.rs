@@ -294,7 +294,7 @@ pub struct FieldSpan {
 /// the index after the object once every field was read.
 ///
 /// ```
-/// use logpipe_plugin_sdk::json::ObjectFields;
+/// use logpipe_json::ObjectFields;
 /// let text = r#"{"a": [1, {"b": null}], "c": "d"}"#;
 /// let mut fields = ObjectFields::new(text.as_bytes(), 0).unwrap();
 /// let first = fields.next().unwrap().unwrap();
@@ -502,7 +502,7 @@ mod tests {
 
     #[test]
     fn agrees_on_every_fixture_line_and_its_cuts() {
-        let sample = include_str!("../../../../tests/fixtures/api-logs.sample.log");
+        let sample = include_str!("../../../tests/fixtures/api-logs.sample.log");
         for line in sample.lines() {
             let message = line.splitn(4, " - ").nth(3).unwrap_or(line);
             for body in message

@@ -193,7 +193,7 @@ impl<'a> From<&'a std::borrow::Cow<'_, str>> for Name<'a> {
 
 /// Writes one JSON object field by field, into its own string
 /// ([`ObjectWriter::with_capacity`]) or at the end of a string it is given
-/// ([`ObjectWriter::into`], e.g. in [`crate::Emit::write`]).
+/// ([`ObjectWriter::into`], e.g. in the SDK's `Emit::write`).
 #[derive(Debug)]
 pub struct ObjectWriter<B = String> {
     out: B,
@@ -250,7 +250,7 @@ impl<'a> ObjectWriter<&'a mut String> {
 
     /// Adds a field whose value is a copy of `span` of the string being written:
     /// a value written earlier, in this document or an earlier one of the same
-    /// string (such as a batch's documents in [`crate::Emit::write`]).
+    /// string (such as a batch's documents in the SDK's `Emit::write`).
     ///
     /// # Panics
     /// When `span` is not within the string or not on character boundaries.
@@ -266,9 +266,7 @@ impl<'a> ObjectWriter<&'a mut String> {
                 && out.is_char_boundary(span.end),
             "span {span:?} is not text of this string"
         );
-        // SAFETY: the bytes copied are a run of the string cut at character
-        // boundaries (checked above): it stays valid UTF-8.
-        unsafe { out.as_mut_vec() }.extend_from_within(span);
+        out.extend_from_within(span);
         self
     }
 }
@@ -277,19 +275,16 @@ impl<B: std::borrow::BorrowMut<String>> ObjectWriter<B> {
     fn key<'k>(&mut self, name: impl Into<Name<'k>>) -> &mut String {
         let Name { text: key, plain } = name.into();
         let out = self.out.borrow_mut();
-        // SAFETY (UTF-8): ASCII punctuation and `key` itself, when it needs no
-        // escape; otherwise `push_str` escapes it.
-        let v = unsafe { out.as_mut_vec() };
-        v.reserve(key.len() + 4);
+        out.reserve(key.len() + 4);
         if !self.empty {
-            v.push(b',');
+            out.push(',');
         }
         self.empty = false;
         // Keys are short and almost always plain: one pass to check, one copy.
         if plain || find_special(key.as_bytes(), 0) == key.len() {
-            v.push(b'"');
-            v.extend_from_slice(key.as_bytes());
-            v.extend_from_slice(b"\":");
+            out.push('"');
+            out.push_str(key);
+            out.push_str("\":");
         } else {
             push_str(out, key);
             out.push(':');
@@ -441,6 +436,44 @@ mod tests {
     fn copy_refuses_a_span_inside_a_character() {
         let mut out = String::from("é");
         ObjectWriter::into(&mut out).copy("k", 1..2);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Any keys and values (every character, escapes included), written
+        /// into a string that already holds text: serde_json reads back the
+        /// same object, and escapes every string the same way.
+        #[test]
+        fn serde_json_reads_back_what_is_written(
+            prefix in "\\PC{0,5}",
+            fields in proptest::collection::vec(
+                (proptest::prelude::any::<String>(), proptest::prelude::any::<String>(), proptest::prelude::any::<i64>()),
+                0..8,
+            ),
+        ) {
+            let mut out = prefix.clone();
+            let mut w = ObjectWriter::into(&mut out);
+            for (key, text, n) in &fields {
+                w.str(key.as_str(), text);
+                w.int(&format!("{key}#"), *n);
+            }
+            w.close();
+            let written: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&out[prefix.len()..]).unwrap();
+            let mut want = serde_json::Map::new();
+            for (key, text, n) in &fields {
+                want.insert(key.clone(), text.clone().into());
+                want.insert(format!("{key}#"), (*n).into());
+            }
+            proptest::prop_assert_eq!(written, want);
+            for (_, text, _) in &fields {
+                let mut escaped = String::new();
+                push_escaped(&mut escaped, text);
+                let serde = serde_json::to_string(text).unwrap();
+                proptest::prop_assert_eq!(escaped.as_str(), &serde[1..serde.len() - 1]);
+            }
+        }
     }
 
     #[test]

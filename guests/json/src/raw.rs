@@ -137,7 +137,7 @@ mod tests {
     #[test]
     fn named_fields_write_back_what_was_read() {
         let o = RawObject::parse(r#"{"a": 1, "b\"c": [2], "d\u00e9": "x"}"#).unwrap();
-        let mut w = crate::json::ObjectWriter::default();
+        let mut w = crate::ObjectWriter::default();
         for (name, value) in o.named_fields() {
             w.raw(name, value);
         }
