@@ -7,7 +7,7 @@ use logpipe::plugin::{EventBatch, Kind, Limits, Outcome, PluginEngine, PluginRun
 
 fn load(file: &str) -> PluginRunner {
     let engine = PluginEngine::new(Limits::default(), Some(cache_dir())).unwrap();
-    let plugin = engine.load_file(&guest(file)).unwrap();
+    let plugin = logpipe::plugin::LoadedPlugin::load_file(&engine, &guest(file)).unwrap();
     PluginRunner::new(plugin, vec![]).unwrap()
 }
 
@@ -59,7 +59,7 @@ fn the_reference_plugins_are_built_against_the_current_contract() {
         "logpipe_filter.wasm",
         "logpipe_perf.wasm",
     ] {
-        let plugin = engine.load_file(&guest(file)).unwrap();
+        let plugin = logpipe::plugin::LoadedPlugin::load_file(&engine, &guest(file)).unwrap();
         assert_eq!(plugin.info().contract, "0.2.0", "{file}");
     }
 }

@@ -313,7 +313,7 @@ async fn a_python_plugin_hot_reloads_in_run_with_no_line_lost() {
 fn hostile(mode: &str, limits: Limits) -> Option<Result<PluginRunner, LoadError>> {
     let path = python_plugin("testing/python-hostile")?;
     let engine = PluginEngine::new(limits, Some(cache_dir())).unwrap();
-    let plugin = engine.load_file(&path).unwrap();
+    let plugin = logpipe::plugin::LoadedPlugin::load_file(&engine, &path).unwrap();
     Some(PluginRunner::new(
         plugin,
         vec![("mode".into(), mode.into())],

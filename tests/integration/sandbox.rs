@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 fn runner(mode: &str, limits: Limits) -> PluginRunner {
     let engine = PluginEngine::new(limits, Some(cache_dir())).unwrap();
-    let plugin = engine.load_file(&guest("logpipe_misbehave.wasm")).unwrap();
+    let plugin =
+        logpipe::plugin::LoadedPlugin::load_file(&engine, &guest("logpipe_misbehave.wasm"))
+            .unwrap();
     PluginRunner::new(plugin, vec![("mode".into(), mode.into())]).unwrap()
 }
 
@@ -142,9 +144,9 @@ fn printing_is_bounded_and_harmless() {
 #[test]
 fn wrong_world_is_refused_with_expected_and_found() {
     let engine = PluginEngine::new(Limits::default(), Some(cache_dir())).unwrap();
-    let err = engine
-        .load_file(&guest("logpipe-not-a-plugin.wasm"))
-        .unwrap_err();
+    let err =
+        logpipe::plugin::LoadedPlugin::load_file(&engine, &guest("logpipe-not-a-plugin.wasm"))
+            .unwrap_err();
     assert!(matches!(err, LoadError::WrongWorld { .. }), "{err:?}");
     let text = err.to_string();
     assert!(
@@ -157,7 +159,8 @@ fn wrong_world_is_refused_with_expected_and_found() {
 
 fn hostile(config: &[(&str, &str)], limits: Limits) -> PluginRunner {
     let engine = PluginEngine::new(limits, Some(cache_dir())).unwrap();
-    let plugin = engine.load_file(&guest("logpipe_hostile.wasm")).unwrap();
+    let plugin =
+        logpipe::plugin::LoadedPlugin::load_file(&engine, &guest("logpipe_hostile.wasm")).unwrap();
     let config = config
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -298,13 +298,13 @@ fn load_figures(plan: &Plan, limits: crate::plugin::Limits) -> anyhow::Result<()
         let cold =
             crate::pipeline::open::engine_caching_in(limits, Some(cache.path().to_path_buf()))?;
         let started = Instant::now();
-        cold.load_bytes(&bytes, &info.origin)?;
+        crate::plugin::LoadedPlugin::load_bytes(&cold, &bytes, &info.origin)?;
         let compile = started.elapsed();
         // A fresh engine over the same cache, as after a restart.
         let warm =
             crate::pipeline::open::engine_caching_in(limits, Some(cache.path().to_path_buf()))?;
         let started = Instant::now();
-        let plugin = warm.load_bytes(&bytes, &info.origin)?;
+        let plugin = crate::plugin::LoadedPlugin::load_bytes(&warm, &bytes, &info.origin)?;
         let cached = started.elapsed();
         let runner = PluginRunner::new(plugin, stage.config.clone())?;
         println!(

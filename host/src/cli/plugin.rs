@@ -193,11 +193,10 @@ fn build_guest<T: clap::Args>(
 
 fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let engine = engine(Limits::default())?;
-    let plugin = engine.load_file(&args.file)?;
+    let plugin = crate::plugin::LoadedPlugin::load_file(&engine, &args.file)?;
     let info = plugin.info();
     // A default configuration must be accepted for the plugin to be usable as is.
-    let configured = plugin
-        .instantiate(&[])
+    let configured = crate::plugin::PluginInstance::new(plugin.clone(), &[])
         .map(|_| ())
         .map_err(|e| e.to_string());
     let keys = config_keys(&plugin);
@@ -255,10 +254,10 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
 /// known keys ("unknown configuration key `k` (known keys: a, b)").
 fn config_keys(plugin: &std::sync::Arc<crate::plugin::LoadedPlugin>) -> Option<Vec<String>> {
     const PROBE: &str = "logpipe-check-unknown-key";
-    let refusal = plugin
-        .instantiate(&[(PROBE.to_string(), String::new())])
-        .err()?
-        .to_string();
+    let refusal =
+        crate::plugin::PluginInstance::new(plugin.clone(), &[(PROBE.to_string(), String::new())])
+            .err()?
+            .to_string();
     let known = refusal.split("(known keys: ").nth(1)?;
     let known = &known[..known.find(')')?];
     Some(if known == "none" {
@@ -322,7 +321,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         ..Limits::default()
     };
     let engine = engine(limits)?;
-    let plugin = engine.load_file(&args.file)?;
+    let plugin = crate::plugin::LoadedPlugin::load_file(&engine, &args.file)?;
     let info = plugin.info().clone();
     let mut runner = PluginRunner::new(plugin, args.config)?;
     let stdin = std::io::stdin();

@@ -149,7 +149,7 @@ pub fn reload(
         tracing::info!(file = %path.display(), "plugin file changed but no stage uses it");
         return;
     }
-    let loaded = match engine.load_file(path) {
+    let loaded = match crate::plugin::LoadedPlugin::load_file(engine, path) {
         Ok(p) => p,
         Err(e) => return refuse(metrics, name, path, &e.to_string()),
     };

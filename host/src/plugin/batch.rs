@@ -5,7 +5,6 @@
 use super::bindings::v0_2::parser::logpipe::plugin::types::Span;
 use super::error::CallError;
 use super::limits::answer;
-use super::runner::Outcome;
 pub use logpipe_plugin_sdk::Emitted as PackedDocument;
 
 /// Events packed for one plugin call. Each event has a message and, in the order
@@ -418,6 +417,17 @@ impl Answer for Decisions {
     fn over_caps_with(&self, _single: &Self) -> Option<String> {
         None
     }
+}
+
+/// What became of one event in one plugin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome<T> {
+    /// The plugin's answer.
+    Ok(T),
+    /// The plugin reported an error for this event.
+    Rejected(String),
+    /// The call failed on this event alone (trap, timeout, memory).
+    Failed(CallError),
 }
 
 impl<T> From<Problem> for Outcome<T> {

@@ -33,10 +33,14 @@ pub fn load(
     dir: Option<&Path>,
 ) -> anyhow::Result<Arc<LoadedPlugin>> {
     match locate(name, dir) {
-        Some(PluginSource::File(path)) => Ok(engine.load_file(&path)?),
+        Some(PluginSource::File(path)) => Ok(super::LoadedPlugin::load_file(engine, &path)?),
         Some(PluginSource::Embedded(n)) => {
             let p = embedded(n).expect("located");
-            Ok(engine.load_bytes(p.bytes, &format!("embedded plugin `{n}`"))?)
+            Ok(super::LoadedPlugin::load_bytes(
+                engine,
+                p.bytes,
+                &format!("embedded plugin `{n}`"),
+            )?)
         }
         None => anyhow::bail!(
             "no plugin named `{name}`: not embedded (embedded: {}){}",

@@ -15,10 +15,10 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 /// The engine shared by every plugin, with what instantiating them needs.
 #[derive(Clone)]
 pub struct PluginEngine {
-    pub(crate) engine: Engine,
-    pub(crate) linker: std::sync::Arc<Linker<PluginState>>,
-    pub(crate) cache: ComponentCache,
-    pub(crate) limits: Limits,
+    engine: Engine,
+    linker: std::sync::Arc<Linker<PluginState>>,
+    cache: ComponentCache,
+    limits: Limits,
 }
 
 /// The engine settings; a compiled artifact loads only into an engine built
@@ -60,6 +60,34 @@ impl PluginEngine {
             limits,
             ..self.clone()
         }
+    }
+
+    /// The limits of the instances it makes.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// The wasmtime engine (to read a compiled component's types).
+    pub(crate) fn wasmtime(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Compiles `bytes` (or loads them compiled from the cache).
+    pub(crate) fn compile(
+        &self,
+        bytes: &[u8],
+        digest: &str,
+        origin: &str,
+    ) -> Result<wasmtime::component::Component, super::compiler::CompileError> {
+        self.cache.compile(&self.engine, bytes, digest, origin)
+    }
+
+    /// Type-checks a component against the host's imports, once.
+    pub(crate) fn instantiate_pre(
+        &self,
+        component: &wasmtime::component::Component,
+    ) -> wasmtime::Result<wasmtime::component::InstancePre<PluginState>> {
+        self.linker.instantiate_pre(component)
     }
 
     /// Compiles components in `compiler`, within `limits`.

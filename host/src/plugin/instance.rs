@@ -1,26 +1,15 @@
 //! One running instance of a plugin, in its own store with its own limits.
-//!
-//! Plugins built against contract 0.1.0 get their batch unpacked into one record
-//! per event and their answers packed here, so everything above this file sees
-//! one form.
+//! Plugins built against contract 0.1.0 are called through
+//! [`super::contract_v0_1`], so everything above this file sees one form.
 
-use super::batch::{Decisions, EventBatch, EventProblem, PackedDocument, ParsedBatch, Problem};
-use super::bindings::v0_1::parser::logpipe::plugin::types as legacy;
+use super::batch::{Decisions, EventBatch, EventProblem, PackedDocument, ParsedBatch};
 use super::bindings::v0_2::parser::logpipe::plugin::types::Batch;
-use super::bindings::{v0_1, v0_2};
+use super::contract_v0_1;
 use super::error::{CallError, LoadError};
-use super::limits::bounded_reason;
-use super::loaded::{LoadedPlugin, PluginInfo, Pre};
+use super::loaded::{Bound, LoadedPlugin};
 use super::state::PluginState;
 use std::sync::Arc;
 use wasmtime::Store;
-
-enum Bound {
-    Parser(v0_2::parser::ParserPlugin),
-    Filter(v0_2::filter::FilterPlugin),
-    LegacyParser(v0_1::parser::ParserPlugin),
-    LegacyFilter(v0_1::filter::FilterPlugin),
-}
 
 /// A configured instance. Used by one worker at a time; thrown away after any
 /// failed call, since a trapped instance's state cannot be trusted.
@@ -30,52 +19,9 @@ pub struct PluginInstance {
     bound: Bound,
 }
 
-fn new_store(plugin: &LoadedPlugin) -> Store<PluginState> {
-    plugin.engine.new_store()
-}
-
-fn instantiate(plugin: &LoadedPlugin, store: &mut Store<PluginState>) -> wasmtime::Result<Bound> {
-    Ok(match &plugin.pre {
-        Pre::Parser(pre) => Bound::Parser(pre.instantiate(&mut *store)?),
-        Pre::Filter(pre) => Bound::Filter(pre.instantiate(&mut *store)?),
-        Pre::LegacyParser(pre) => Bound::LegacyParser(pre.instantiate(&mut *store)?),
-        Pre::LegacyFilter(pre) => Bound::LegacyFilter(pre.instantiate(&mut *store)?),
-    })
-}
-
-/// The self-description fields every contract version has.
-macro_rules! described {
-    ($call:expr) => {
-        $call.map(|i| (i.name, i.version, i.needs, i.channels))
-    };
-}
-
 impl PluginInstance {
-    /// Reads a plugin's self-description on a throwaway instance.
-    pub(crate) fn describe(plugin: &LoadedPlugin) -> wasmtime::Result<PluginInfo> {
-        let mut store = new_store(plugin);
-        let bound = instantiate(plugin, &mut store)?;
-        let base = plugin.info().clone();
-        let s = &mut store;
-        let (name, version, needs, channels) = match &bound {
-            Bound::Parser(p) => described!(p.logpipe_plugin_parser().call_info(s)),
-            Bound::Filter(f) => described!(f.logpipe_plugin_filter().call_info(s)),
-            Bound::LegacyParser(p) => described!(p.logpipe_plugin_parser().call_info(s)),
-            Bound::LegacyFilter(f) => described!(f.logpipe_plugin_filter().call_info(s)),
-        }?;
-        Ok(PluginInfo {
-            name,
-            version,
-            needs,
-            channels,
-            ..base
-        })
-    }
-
-    pub(crate) fn new(
-        plugin: Arc<LoadedPlugin>,
-        config: &[(String, String)],
-    ) -> Result<Self, LoadError> {
+    /// Starts a fresh instance of `plugin` and configures it.
+    pub fn new(plugin: Arc<LoadedPlugin>, config: &[(String, String)]) -> Result<Self, LoadError> {
         let info = plugin.info();
         let fail = |message: String, output: Option<String>| LoadError::Config {
             plugin: info.name.clone(),
@@ -83,8 +29,10 @@ impl PluginInstance {
             message,
             output,
         };
-        let mut store = new_store(&plugin);
-        let bound = instantiate(&plugin, &mut store).map_err(|e| fail(format!("{e:#}"), None))?;
+        let mut store = plugin.engine().new_store();
+        let bound = plugin
+            .bind(&mut store)
+            .map_err(|e| fail(format!("{e:#}"), None))?;
         let pairs: Vec<(&str, &str)> = config
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -149,11 +97,7 @@ impl PluginInstance {
                     })
                 }),
             Bound::LegacyParser(p) => {
-                let fields = legacy_fields(batch, &self.plugin.info().needs);
-                let events = legacy_events(batch, &fields);
-                p.logpipe_plugin_parser()
-                    .call_parse(&mut self.store, &events)
-                    .map(|results| pack_legacy_documents(results, events.len()))
+                contract_v0_1::parse(p, &mut self.store, batch, &self.plugin.info().needs)
             }
             Bound::Filter(_) | Bound::LegacyFilter(_) => {
                 unreachable!("parse called on a filter instance")
@@ -176,11 +120,7 @@ impl PluginInstance {
                     ),
                 }),
             Bound::LegacyFilter(f) => {
-                let fields = legacy_fields(batch, &self.plugin.info().needs);
-                let events = legacy_events(batch, &fields);
-                f.logpipe_plugin_filter()
-                    .call_accept(&mut self.store, &events)
-                    .map(pack_legacy_decisions)
+                contract_v0_1::accept(f, &mut self.store, batch, &self.plugin.info().needs)
             }
             Bound::Parser(_) | Bound::LegacyParser(_) => {
                 unreachable!("accept called on a parser instance")
@@ -201,7 +141,7 @@ impl PluginInstance {
             "a batch for plugin `{}` must carry its needed fields {needs:?}",
             self.plugin.info().name
         );
-        self.plugin.engine.arm(&mut self.store);
+        self.plugin.engine().arm(&mut self.store);
         batch.len()
     }
 
@@ -211,7 +151,7 @@ impl PluginInstance {
     }
 
     fn classify(&self, error: wasmtime::Error) -> CallError {
-        let limits = self.plugin.engine.limits;
+        let limits = self.plugin.engine().limits();
         if let Some(asked) = self.store.data().memory_exceeded() {
             return CallError::Memory {
                 limit_mib: limits.memory_bytes >> 20,
@@ -267,82 +207,4 @@ fn packed(batch: &EventBatch) -> Batch<'_> {
         text: batch.text(),
         parts: batch.parts(),
     }
-}
-
-/// Contract 0.1.0: each event's present fields as `(name, text)` pairs.
-fn legacy_fields<'a>(batch: &'a EventBatch, needs: &'a [String]) -> Vec<Vec<(&'a str, &'a str)>> {
-    (0..batch.len())
-        .map(|i| {
-            needs
-                .iter()
-                .zip(batch.values(i))
-                .filter_map(|(name, value)| Some((name.as_str(), value?)))
-                .collect()
-        })
-        .collect()
-}
-
-fn legacy_events<'a>(
-    batch: &'a EventBatch,
-    fields: &'a [Vec<(&'a str, &'a str)>],
-) -> Vec<legacy::Event<'a>> {
-    fields
-        .iter()
-        .enumerate()
-        .map(|(i, fields)| legacy::Event {
-            message: batch.message(i),
-            fields,
-        })
-        .collect()
-}
-
-fn pack_legacy_documents(
-    results: Vec<Result<Vec<legacy::Document>, String>>,
-    events: usize,
-) -> Result<ParsedBatch, CallError> {
-    if results.len() != events {
-        return Err(CallError::ResultCount {
-            expected: events,
-            got: results.len(),
-        });
-    }
-    let mut parsed = ParsedBatch::default();
-    for (event, result) in results.into_iter().enumerate() {
-        let event = event as u32;
-        match result {
-            Ok(docs) => {
-                for d in docs {
-                    let start = parsed.text.len() as u32;
-                    parsed.text.push_str(&d.json);
-                    parsed.documents.push(PackedDocument {
-                        event,
-                        channel: d.channel,
-                        json: start..parsed.text.len() as u32,
-                    });
-                }
-            }
-            Err(reason) => parsed.problems.push(EventProblem {
-                event,
-                problem: Problem::Rejected(bounded_reason(reason)),
-            }),
-        }
-    }
-    Ok(parsed)
-}
-
-fn pack_legacy_decisions(results: Vec<Result<bool, String>>) -> Decisions {
-    let mut decisions = Decisions::default();
-    for (event, result) in results.into_iter().enumerate() {
-        match result {
-            Ok(keep) => decisions.keep.push(keep),
-            Err(reason) => {
-                decisions.keep.push(false);
-                decisions.problems.push(EventProblem {
-                    event: event as u32,
-                    problem: Problem::Rejected(bounded_reason(reason)),
-                });
-            }
-        }
-    }
-    decisions
 }

@@ -5,7 +5,6 @@ use super::cache::digest;
 use super::contract::{self, Kind, Version};
 use super::engine::PluginEngine;
 use super::error::LoadError;
-use super::instance::PluginInstance;
 use super::state::PluginState;
 use std::path::Path;
 use std::sync::Arc;
@@ -39,11 +38,19 @@ pub(crate) enum Pre {
     LegacyFilter(v0_1::filter::FilterPluginPre<PluginState>),
 }
 
+/// A component instantiated in a store, by contract version and kind.
+pub(crate) enum Bound {
+    Parser(v0_2::parser::ParserPlugin),
+    Filter(v0_2::filter::FilterPlugin),
+    LegacyParser(v0_1::parser::ParserPlugin),
+    LegacyFilter(v0_1::filter::FilterPlugin),
+}
+
 /// A compiled plugin: type-checked once, instantiated many times.
 pub struct LoadedPlugin {
     info: PluginInfo,
-    pub(crate) pre: Pre,
-    pub(crate) engine: PluginEngine,
+    pre: Pre,
+    engine: PluginEngine,
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -54,33 +61,44 @@ impl std::fmt::Debug for LoadedPlugin {
     }
 }
 
-impl PluginEngine {
-    /// Loads a plugin file.
-    pub fn load_file(&self, path: &Path) -> Result<Arc<LoadedPlugin>, LoadError> {
+/// The self-description fields every contract version has.
+macro_rules! described {
+    ($call:expr) => {
+        $call.map(|i| (i.name, i.version, i.needs, i.channels))
+    };
+}
+
+impl LoadedPlugin {
+    /// Loads a plugin file into `engine`.
+    pub fn load_file(engine: &PluginEngine, path: &Path) -> Result<Arc<LoadedPlugin>, LoadError> {
         let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        self.load_bytes(&bytes, &path.display().to_string())
+        Self::load_bytes(engine, &bytes, &path.display().to_string())
     }
 
-    /// Loads a plugin from its bytes; `origin` names it in messages.
-    pub fn load_bytes(&self, bytes: &[u8], origin: &str) -> Result<Arc<LoadedPlugin>, LoadError> {
+    /// Loads a plugin from its bytes into `engine`; `origin` names it in
+    /// messages.
+    pub fn load_bytes(
+        engine: &PluginEngine,
+        bytes: &[u8],
+        origin: &str,
+    ) -> Result<Arc<LoadedPlugin>, LoadError> {
         contract::check_header(bytes, origin)?;
         let sha256 = digest(bytes);
-        let component = self
-            .cache
-            .compile(&self.engine, bytes, &sha256, origin)
+        let component = engine
+            .compile(bytes, &sha256, origin)
             .map_err(|e| LoadError::Compile {
                 origin: origin.into(),
                 message: format!("{e:#}"),
             })?;
-        let (kind, version) = contract::kind_of(&component, &self.engine, origin)?;
+        let (kind, version) = contract::kind_of(&component, engine.wasmtime(), origin)?;
         let link = |e: wasmtime::Error| LoadError::Link {
             origin: origin.into(),
             message: format!("{e:#}"),
         };
-        let instance_pre = self.linker.instantiate_pre(&component).map_err(link)?;
+        let instance_pre = engine.instantiate_pre(&component).map_err(link)?;
         let pre = match (version, kind) {
             (Version::V0_2, Kind::Parser) => {
                 Pre::Parser(v0_2::parser::ParserPluginPre::new(instance_pre).map_err(link)?)
@@ -108,7 +126,7 @@ impl PluginEngine {
         let mut plugin = LoadedPlugin {
             info: placeholder,
             pre,
-            engine: self.clone(),
+            engine: engine.clone(),
         };
         let described = plugin.describe().map_err(|e| LoadError::Info {
             origin: origin.into(),
@@ -124,24 +142,45 @@ impl PluginEngine {
         };
         Ok(Arc::new(plugin))
     }
-}
 
-impl LoadedPlugin {
     /// What the plugin is.
     pub fn info(&self) -> &PluginInfo {
         &self.info
     }
 
-    /// Starts a fresh, configured instance.
-    pub fn instantiate(
-        self: &Arc<Self>,
-        config: &[(String, String)],
-    ) -> Result<PluginInstance, LoadError> {
-        PluginInstance::new(self.clone(), config)
+    /// The engine it was compiled for (its stores and limits).
+    pub(crate) fn engine(&self) -> &PluginEngine {
+        &self.engine
     }
 
+    /// Instantiates the component in `store`.
+    pub(crate) fn bind(&self, store: &mut wasmtime::Store<PluginState>) -> wasmtime::Result<Bound> {
+        Ok(match &self.pre {
+            Pre::Parser(pre) => Bound::Parser(pre.instantiate(&mut *store)?),
+            Pre::Filter(pre) => Bound::Filter(pre.instantiate(&mut *store)?),
+            Pre::LegacyParser(pre) => Bound::LegacyParser(pre.instantiate(&mut *store)?),
+            Pre::LegacyFilter(pre) => Bound::LegacyFilter(pre.instantiate(&mut *store)?),
+        })
+    }
+
+    /// Reads the plugin's self-description on a throwaway instance.
     fn describe(&self) -> wasmtime::Result<PluginInfo> {
-        PluginInstance::describe(self)
+        let mut store = self.engine.new_store();
+        let bound = self.bind(&mut store)?;
+        let s = &mut store;
+        let (name, version, needs, channels) = match &bound {
+            Bound::Parser(p) => described!(p.logpipe_plugin_parser().call_info(s)),
+            Bound::Filter(f) => described!(f.logpipe_plugin_filter().call_info(s)),
+            Bound::LegacyParser(p) => described!(p.logpipe_plugin_parser().call_info(s)),
+            Bound::LegacyFilter(f) => described!(f.logpipe_plugin_filter().call_info(s)),
+        }?;
+        Ok(PluginInfo {
+            name,
+            version,
+            needs,
+            channels,
+            ..self.info.clone()
+        })
     }
 }
 

@@ -12,6 +12,7 @@ pub mod captured_output;
 pub mod catalog;
 pub mod compiler;
 pub mod contract;
+mod contract_v0_1;
 pub mod embedded;
 pub mod engine;
 pub mod error;

@@ -6,6 +6,7 @@
 //! offending events are lost to this plugin and they can be reported by id.
 //! A plugin that keeps failing is paused by a circuit breaker (`breaker.rs`).
 
+pub use super::batch::Outcome;
 use super::batch::{Answer, Decisions, EventBatch, ParsedBatch};
 use super::breaker::{Breaker, Change};
 use super::error::{CallError, LoadError};
@@ -13,17 +14,6 @@ use super::instance::PluginInstance;
 use super::loaded::LoadedPlugin;
 use std::sync::Arc;
 use std::time::Instant;
-
-/// What became of one event in one plugin.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome<T> {
-    /// The plugin's answer.
-    Ok(T),
-    /// The plugin reported an error for this event.
-    Rejected(String),
-    /// The call failed on this event alone (trap, timeout, memory).
-    Failed(CallError),
-}
 
 /// What a worker runs one stage's batches through: a [`PluginRunner`] (the
 /// sandbox), or, in builds with the `native-bench` feature, the same reference
@@ -68,7 +58,7 @@ impl PluginRunner {
         plugin: Arc<LoadedPlugin>,
         config: Vec<(String, String)>,
     ) -> Result<Self, LoadError> {
-        let instance = plugin.instantiate(&config)?;
+        let instance = PluginInstance::new(plugin.clone(), &config)?;
         Ok(Self {
             plugin,
             config,
@@ -93,7 +83,7 @@ impl PluginRunner {
     /// Switches to another version of the plugin. The new one is instantiated and
     /// configured first; on failure the runner keeps the old one.
     pub fn switch_to(&mut self, plugin: Arc<LoadedPlugin>) -> Result<(), LoadError> {
-        let instance = plugin.instantiate(&self.config)?;
+        let instance = PluginInstance::new(plugin.clone(), &self.config)?;
         self.plugin = plugin;
         self.instance = Some(instance);
         // A new version deserves its own chance.
@@ -217,12 +207,11 @@ impl PluginRunner {
 
     fn fresh_instance(&mut self) -> Result<&mut PluginInstance, CallError> {
         if self.instance.is_none() {
-            let instance =
-                self.plugin
-                    .instantiate(&self.config)
-                    .map_err(|e| CallError::Instantiate {
-                        message: e.to_string(),
-                    })?;
+            let instance = PluginInstance::new(self.plugin.clone(), &self.config).map_err(|e| {
+                CallError::Instantiate {
+                    message: e.to_string(),
+                }
+            })?;
             self.instance = Some(instance);
         }
         Ok(self.instance.as_mut().expect("set above"))
