@@ -315,6 +315,18 @@ mod tests {
             label_value("a\\b\"c\nlogpipe_fake 1"),
             "a\\\\b\\\"c\\nlogpipe_fake 1"
         );
+        // Through the whole exposition: a plugin's name cannot forge a sample.
+        let m = Metrics::default();
+        bump(&m.plugin_errors, "a\\b\"c\nlogpipe_fake 1", 2);
+        let text = m.render();
+        assert!(
+            text.contains("logpipe_plugin_errors_total{plugin=\"a\\\\b\\\"c\\nlogpipe_fake 1\"} 2"),
+            "{text}"
+        );
+        assert!(
+            !text.lines().any(|l| l.starts_with("logpipe_fake")),
+            "{text}"
+        );
     }
 
     #[test]
