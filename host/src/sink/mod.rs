@@ -26,6 +26,16 @@ pub struct WriteReport {
     pub retries: u64,
 }
 
+impl From<crate::store::writer::Written> for WriteReport {
+    fn from(w: crate::store::writer::Written) -> Self {
+        WriteReport {
+            stored: w.stored,
+            already_present: w.already_present,
+            ..WriteReport::default()
+        }
+    }
+}
+
 impl WriteReport {
     /// Adds another report to this one.
     pub fn absorb(&mut self, other: WriteReport) {
@@ -153,7 +163,7 @@ impl Sink {
     pub fn write(&mut self, docs: &[Document]) -> Result<WriteReport, SinkError> {
         match self {
             Sink::Dir(s) => s.write(docs),
-            Sink::Sqlite(s) => s.write(docs).map_err(|e| SinkError {
+            Sink::Sqlite(s) => s.write(docs).map(WriteReport::from).map_err(|e| SinkError {
                 sink: format!("sqlite:{}", s.path().display()),
                 failure: SinkFailure::Store(e),
             }),

@@ -7,11 +7,19 @@ use super::columns::Columns;
 use super::retention::{Retention, RetentionWorker};
 use super::schema::{self, Found};
 use crate::document::Document;
-use crate::sink::WriteReport;
 use rayon::prelude::*;
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
+
+/// What one write did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// Documents newly stored, per index.
+    pub stored: std::collections::BTreeMap<String, u64>,
+    /// Documents whose index and id were already there.
+    pub already_present: u64,
+}
 
 /// Pages SQLite keeps in memory (negative: KiB): the indexes of a store of a
 /// few million documents stay cached, so inserts do not read pages back.
@@ -102,7 +110,7 @@ impl StoreWriter {
 
     /// Stores the documents in one transaction; a document whose index and id
     /// are already present is left as it is (a replay adds nothing).
-    pub fn write(&mut self, docs: &[Document]) -> Result<WriteReport, StoreError> {
+    pub fn write(&mut self, docs: &[Document]) -> Result<Written, StoreError> {
         let at = |e: rusqlite::Error| StoreError::at(&self.path, e);
         let tx = self
             .conn
@@ -176,7 +184,7 @@ fn insert<'d>(
     tx: &Transaction<'_>,
     zstd: &mut zstd::bulk::Compressor<'static>,
     docs: impl Iterator<Item = Incoming<'d>>,
-) -> Result<WriteReport, StoreError> {
+) -> Result<Written, StoreError> {
     insert_rows(tx, zstd, docs).map_err(|e| match e {
         Fault::Sqlite(e) => StoreError::at(path, e),
         Fault::Block(source) => StoreError::Block {
@@ -211,7 +219,7 @@ fn insert_rows<'d>(
     tx: &Transaction<'_>,
     zstd: &mut zstd::bulk::Compressor<'static>,
     docs: impl Iterator<Item = Incoming<'d>>,
-) -> Result<WriteReport, Fault> {
+) -> Result<Written, Fault> {
     let last_seq: i64 = tx.query_row(
         "SELECT max(COALESCE((SELECT max(last_seq) FROM blocks), 0),
                     COALESCE((SELECT max(seq) FROM documents), 0))",
@@ -227,7 +235,7 @@ fn insert_rows<'d>(
     let mut full = Vec::new();
 
     let mut row = tx.prepare_cached(insert_statement())?;
-    let mut report = WriteReport::default();
+    let mut report = Written::default();
     // Documents moved from an older store are unique by index and id alone.
     let legacy: bool = tx.query_row(
         "SELECT EXISTS (SELECT 1 FROM documents INDEXED BY documents_legacy_id
