@@ -141,6 +141,28 @@ fn sqlite_store_replays_add_nothing_and_sources_agree_on_ids() {
 }
 
 #[test]
+fn an_invalid_environment_variable_is_bad_input_naming_it() {
+    let sample = format!("file:{}", fixture("api-logs.sample.log").display());
+    for (variable, value) in [
+        ("LOGPIPE_ES_DEADLINE_SECS", "5m"),
+        ("PIPELINE_POLL_INTERVAL", "soon"),
+        ("ELASTICSEARCH_GZIP", "yes"),
+    ] {
+        let out = logpipe()
+            .args(["once", "--source", &sample, "--sink", "null:"])
+            .env(variable, value)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{variable}={value}: {stderr}");
+        assert!(
+            stderr.contains(variable) && stderr.contains(value),
+            "{variable}={value}: {stderr}"
+        );
+    }
+}
+
+#[test]
 fn bad_source_and_sink_are_bad_input() {
     let out = logpipe()
         .args([

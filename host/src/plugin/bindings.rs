@@ -1,8 +1,9 @@
 //! Host bindings of the plugin contract, one module per version and world.
 //!
 //! The host runs every version it has bindings for: [`v0_2`] is the current one,
-//! [`v0_1`] is kept so plugins built before it still load (see
-//! `instance.rs`, which adapts their per-event answers to the packed form).
+//! [`v0_1`] is kept so plugins built before it still load. Each is wrapped in
+//! a file of its own (`contract_v0_2.rs`, `contract_v0_1.rs`, the latter
+//! adapting per-event answers to the packed form) behind `component.rs`.
 #![allow(missing_docs)] // generated code
 
 /// Contract 0.2.0 (`wit/since_v0.2.0`): packed batches.

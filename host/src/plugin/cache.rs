@@ -402,7 +402,7 @@ mod tests {
     use super::*;
 
     fn engine() -> Engine {
-        Engine::new(&super::super::engine::engine_config()).unwrap()
+        Engine::new(&super::super::compiler::engine_config()).unwrap()
     }
 
     fn tiny() -> Vec<u8> {

@@ -9,12 +9,27 @@
 //! by a plugin file. Where no `logpipe` binary is at hand (the library used by
 //! tests), it runs in-process after the same checks.
 
-use super::engine::engine_config;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use wasmtime::Engine;
 use wasmtime::component::Component;
+use wasmtime::{Config, Engine};
+
+/// The engine settings; a compiled artifact loads only into an engine built
+/// from the same ones.
+pub fn engine_config() -> Config {
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .epoch_interruption(true)
+        .cranelift_opt_level(wasmtime::OptLevel::Speed);
+    // `LOGPIPE_WASM_PERFMAP=1` names plugin code for `perf` (/tmp/perf-PID.map),
+    // to profile plugins where they run.
+    if std::env::var_os("LOGPIPE_WASM_PERFMAP").is_some_and(|v| v == "1") {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
+    config
+}
 
 /// Limits on compiling one component.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,41 +4,106 @@
 //! Zed keeps one file per WIT version). Nothing else knows 0.1.0 exists.
 
 use super::batch::{Decisions, EventBatch, EventProblem, PackedDocument, ParsedBatch, Problem};
-use super::bindings::v0_1;
+use super::bindings::v0_1::filter::{FilterPlugin, FilterPluginPre};
 use super::bindings::v0_1::parser::logpipe::plugin::types as legacy;
+use super::bindings::v0_1::parser::{ParserPlugin, ParserPluginPre};
+use super::component::{Bound, Described, Prepared};
 use super::error::CallError;
 use super::limits::bounded_reason;
 use super::state::PluginState;
 use wasmtime::Store;
 
-/// Parses a batch with a 0.1.0 parser.
-pub(crate) fn parse(
-    plugin: &v0_1::parser::ParserPlugin,
-    store: &mut Store<PluginState>,
-    batch: &EventBatch,
-    needs: &[String],
-) -> wasmtime::Result<Result<ParsedBatch, CallError>> {
-    let fields = legacy_fields(batch, needs);
-    let events = legacy_events(batch, &fields);
-    plugin
-        .logpipe_plugin_parser()
-        .call_parse(store, &events)
-        .map(|results| pack_legacy_documents(results, events.len()))
+impl Prepared for ParserPluginPre<PluginState> {
+    fn bind(&self, store: &mut Store<PluginState>) -> wasmtime::Result<Box<dyn Bound>> {
+        Ok(Box::new(self.instantiate(store)?))
+    }
 }
 
-/// Decides a batch with a 0.1.0 filter.
-pub(crate) fn accept(
-    plugin: &v0_1::filter::FilterPlugin,
-    store: &mut Store<PluginState>,
-    batch: &EventBatch,
-    needs: &[String],
-) -> wasmtime::Result<Decisions> {
-    let fields = legacy_fields(batch, needs);
-    let events = legacy_events(batch, &fields);
-    plugin
-        .logpipe_plugin_filter()
-        .call_accept(store, &events)
-        .map(pack_legacy_decisions)
+impl Prepared for FilterPluginPre<PluginState> {
+    fn bind(&self, store: &mut Store<PluginState>) -> wasmtime::Result<Box<dyn Bound>> {
+        Ok(Box::new(self.instantiate(store)?))
+    }
+}
+
+impl Bound for ParserPlugin {
+    fn describe(&self, store: &mut Store<PluginState>) -> wasmtime::Result<Described> {
+        self.logpipe_plugin_parser().call_info(store).map(described)
+    }
+
+    fn configure(
+        &self,
+        store: &mut Store<PluginState>,
+        pairs: &[(&str, &str)],
+    ) -> wasmtime::Result<Result<(), String>> {
+        self.logpipe_plugin_parser().call_configure(store, pairs)
+    }
+
+    fn parse(
+        &self,
+        store: &mut Store<PluginState>,
+        batch: &EventBatch,
+        needs: &[String],
+    ) -> wasmtime::Result<Result<ParsedBatch, CallError>> {
+        let fields = legacy_fields(batch, needs);
+        let events = legacy_events(batch, &fields);
+        self.logpipe_plugin_parser()
+            .call_parse(store, &events)
+            .map(|results| pack_legacy_documents(results, events.len()))
+    }
+
+    fn accept(
+        &self,
+        _store: &mut Store<PluginState>,
+        _batch: &EventBatch,
+        _needs: &[String],
+    ) -> wasmtime::Result<Decisions> {
+        unreachable!("accept called on a parser instance")
+    }
+}
+
+impl Bound for FilterPlugin {
+    fn describe(&self, store: &mut Store<PluginState>) -> wasmtime::Result<Described> {
+        self.logpipe_plugin_filter().call_info(store).map(described)
+    }
+
+    fn configure(
+        &self,
+        store: &mut Store<PluginState>,
+        pairs: &[(&str, &str)],
+    ) -> wasmtime::Result<Result<(), String>> {
+        self.logpipe_plugin_filter().call_configure(store, pairs)
+    }
+
+    fn parse(
+        &self,
+        _store: &mut Store<PluginState>,
+        _batch: &EventBatch,
+        _needs: &[String],
+    ) -> wasmtime::Result<Result<ParsedBatch, CallError>> {
+        unreachable!("parse called on a filter instance")
+    }
+
+    fn accept(
+        &self,
+        store: &mut Store<PluginState>,
+        batch: &EventBatch,
+        needs: &[String],
+    ) -> wasmtime::Result<Decisions> {
+        let fields = legacy_fields(batch, needs);
+        let events = legacy_events(batch, &fields);
+        self.logpipe_plugin_filter()
+            .call_accept(store, &events)
+            .map(pack_legacy_decisions)
+    }
+}
+
+fn described(info: legacy::PluginInfo) -> Described {
+    Described {
+        name: info.name,
+        version: info.version,
+        needs: info.needs,
+        channels: info.channels,
+    }
 }
 
 /// Contract 0.1.0: each event's present fields as `(name, text)` pairs.

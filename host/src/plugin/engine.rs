@@ -1,13 +1,13 @@
 //! The one wasmtime engine of the process, its linker and its epoch ticker.
 
 use super::cache::ComponentCache;
-use super::compiler::{CompileLimits, Compiler};
+use super::compiler::{CompileLimits, Compiler, engine_config};
 use super::limits::Limits;
 use super::state::PluginState;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use wasmtime::component::Linker;
-use wasmtime::{Config, Engine, Store, UpdateDeadline};
+use wasmtime::{Engine, Store, UpdateDeadline};
 
 /// How often the epoch advances: the resolution of the batch time limit.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -19,22 +19,6 @@ pub struct PluginEngine {
     linker: std::sync::Arc<Linker<PluginState>>,
     cache: ComponentCache,
     limits: Limits,
-}
-
-/// The engine settings; a compiled artifact loads only into an engine built
-/// from the same ones.
-pub fn engine_config() -> Config {
-    let mut config = Config::new();
-    config
-        .wasm_component_model(true)
-        .epoch_interruption(true)
-        .cranelift_opt_level(wasmtime::OptLevel::Speed);
-    // `LOGPIPE_WASM_PERFMAP=1` names plugin code for `perf` (/tmp/perf-PID.map),
-    // to profile plugins where they run.
-    if std::env::var_os("LOGPIPE_WASM_PERFMAP").is_some_and(|v| v == "1") {
-        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
-    }
-    config
 }
 
 impl PluginEngine {

@@ -1,12 +1,10 @@
-//! One running instance of a plugin, in its own store with its own limits.
-//! Plugins built against contract 0.1.0 are called through
-//! [`super::contract_v0_1`], so everything above this file sees one form.
+//! One running instance of a plugin, in its own store with its own limits,
+//! whatever its contract version ([`super::component`]).
 
-use super::batch::{Decisions, EventBatch, EventProblem, PackedDocument, ParsedBatch};
-use super::bindings::v0_2::parser::logpipe::plugin::types::Batch;
-use super::contract_v0_1;
+use super::batch::{Decisions, EventBatch, ParsedBatch};
+use super::component::Bound;
 use super::error::{CallError, LoadError};
-use super::loaded::{Bound, LoadedPlugin};
+use super::loaded::LoadedPlugin;
 use super::state::PluginState;
 use std::sync::Arc;
 use wasmtime::Store;
@@ -16,7 +14,7 @@ use wasmtime::Store;
 pub struct PluginInstance {
     plugin: Arc<LoadedPlugin>,
     store: Store<PluginState>,
-    bound: Bound,
+    bound: Box<dyn Bound>,
 }
 
 impl PluginInstance {
@@ -37,14 +35,7 @@ impl PluginInstance {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        let s = &mut store;
-        let answer = match &bound {
-            Bound::Parser(p) => p.logpipe_plugin_parser().call_configure(s, &pairs),
-            Bound::Filter(f) => f.logpipe_plugin_filter().call_configure(s, &pairs),
-            Bound::LegacyParser(p) => p.logpipe_plugin_parser().call_configure(s, &pairs),
-            Bound::LegacyFilter(f) => f.logpipe_plugin_filter().call_configure(s, &pairs),
-        };
-        let message = match answer {
+        let message = match bound.configure(&mut store, &pairs) {
             Ok(Ok(())) => None,
             Ok(Err(message)) => Some(message),
             Err(trap) => Some(format!("trapped while configuring: {trap:#}")),
@@ -75,57 +66,18 @@ impl PluginInstance {
     /// Parses a batch (parsers only).
     pub fn parse(&mut self, batch: &EventBatch) -> Result<ParsedBatch, CallError> {
         let events = self.begin_call(batch);
-        let answer = match &self.bound {
-            Bound::Parser(p) => p
-                .logpipe_plugin_parser()
-                .call_parse(&mut self.store, packed(batch))
-                .map(|answer| {
-                    Ok(ParsedBatch {
-                        text: answer.text,
-                        documents: answer
-                            .documents
-                            .into_iter()
-                            .map(|d| PackedDocument {
-                                event: d.event,
-                                channel: d.channel,
-                                json: d.json.start..d.json.start.saturating_add(d.json.len),
-                            })
-                            .collect(),
-                        problems: EventProblem::rejected(
-                            answer.errors.into_iter().map(|e| (e.event, e.reason)),
-                        ),
-                    })
-                }),
-            Bound::LegacyParser(p) => {
-                contract_v0_1::parse(p, &mut self.store, batch, &self.plugin.info().needs)
-            }
-            Bound::Filter(_) | Bound::LegacyFilter(_) => {
-                unreachable!("parse called on a filter instance")
-            }
-        };
+        let answer = self
+            .bound
+            .parse(&mut self.store, batch, &self.plugin.info().needs);
         self.finish(answer)??.checked(events)
     }
 
     /// Decides a batch (filters only).
     pub fn accept(&mut self, batch: &EventBatch) -> Result<Decisions, CallError> {
         let events = self.begin_call(batch);
-        let answer = match &self.bound {
-            Bound::Filter(f) => f
-                .logpipe_plugin_filter()
-                .call_accept(&mut self.store, packed(batch))
-                .map(|answer| Decisions {
-                    keep: answer.keep,
-                    problems: EventProblem::rejected(
-                        answer.errors.into_iter().map(|e| (e.event, e.reason)),
-                    ),
-                }),
-            Bound::LegacyFilter(f) => {
-                contract_v0_1::accept(f, &mut self.store, batch, &self.plugin.info().needs)
-            }
-            Bound::Parser(_) | Bound::LegacyParser(_) => {
-                unreachable!("accept called on a parser instance")
-            }
-        };
+        let answer = self
+            .bound
+            .accept(&mut self.store, batch, &self.plugin.info().needs);
         self.finish(answer)?.checked(events)
     }
 
@@ -200,11 +152,4 @@ fn configure_output(state: &PluginState) -> Option<String> {
         }
     }
     (!text.trim().is_empty()).then_some(text)
-}
-
-fn packed(batch: &EventBatch) -> Batch<'_> {
-    Batch {
-        text: batch.text(),
-        parts: batch.parts(),
-    }
 }

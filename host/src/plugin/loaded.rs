@@ -2,6 +2,7 @@
 
 use super::bindings::{v0_1, v0_2};
 use super::cache::digest;
+use super::component::{Bound, Prepared};
 use super::contract::{self, Kind, Version};
 use super::engine::PluginEngine;
 use super::error::LoadError;
@@ -30,26 +31,10 @@ pub struct PluginInfo {
     pub origin: String,
 }
 
-/// A component ready to instantiate, by contract version and kind.
-pub(crate) enum Pre {
-    Parser(v0_2::parser::ParserPluginPre<PluginState>),
-    Filter(v0_2::filter::FilterPluginPre<PluginState>),
-    LegacyParser(v0_1::parser::ParserPluginPre<PluginState>),
-    LegacyFilter(v0_1::filter::FilterPluginPre<PluginState>),
-}
-
-/// A component instantiated in a store, by contract version and kind.
-pub(crate) enum Bound {
-    Parser(v0_2::parser::ParserPlugin),
-    Filter(v0_2::filter::FilterPlugin),
-    LegacyParser(v0_1::parser::ParserPlugin),
-    LegacyFilter(v0_1::filter::FilterPlugin),
-}
-
 /// A compiled plugin: type-checked once, instantiated many times.
 pub struct LoadedPlugin {
     info: PluginInfo,
-    pre: Pre,
+    pre: Box<dyn Prepared>,
     engine: PluginEngine,
 }
 
@@ -59,13 +44,6 @@ impl std::fmt::Debug for LoadedPlugin {
             .field("info", &self.info)
             .finish()
     }
-}
-
-/// The self-description fields every contract version has.
-macro_rules! described {
-    ($call:expr) => {
-        $call.map(|i| (i.name, i.version, i.needs, i.channels))
-    };
 }
 
 impl LoadedPlugin {
@@ -99,18 +77,19 @@ impl LoadedPlugin {
             message: format!("{e:#}"),
         };
         let instance_pre = engine.instantiate_pre(&component).map_err(link)?;
-        let pre = match (version, kind) {
+        // The only place that tells contract versions and kinds apart.
+        let pre: Box<dyn Prepared> = match (version, kind) {
             (Version::V0_2, Kind::Parser) => {
-                Pre::Parser(v0_2::parser::ParserPluginPre::new(instance_pre).map_err(link)?)
+                Box::new(v0_2::parser::ParserPluginPre::new(instance_pre).map_err(link)?)
             }
             (Version::V0_2, Kind::Filter) => {
-                Pre::Filter(v0_2::filter::FilterPluginPre::new(instance_pre).map_err(link)?)
+                Box::new(v0_2::filter::FilterPluginPre::new(instance_pre).map_err(link)?)
             }
             (Version::V0_1, Kind::Parser) => {
-                Pre::LegacyParser(v0_1::parser::ParserPluginPre::new(instance_pre).map_err(link)?)
+                Box::new(v0_1::parser::ParserPluginPre::new(instance_pre).map_err(link)?)
             }
             (Version::V0_1, Kind::Filter) => {
-                Pre::LegacyFilter(v0_1::filter::FilterPluginPre::new(instance_pre).map_err(link)?)
+                Box::new(v0_1::filter::FilterPluginPre::new(instance_pre).map_err(link)?)
             }
         };
         let placeholder = PluginInfo {
@@ -154,31 +133,22 @@ impl LoadedPlugin {
     }
 
     /// Instantiates the component in `store`.
-    pub(crate) fn bind(&self, store: &mut wasmtime::Store<PluginState>) -> wasmtime::Result<Bound> {
-        Ok(match &self.pre {
-            Pre::Parser(pre) => Bound::Parser(pre.instantiate(&mut *store)?),
-            Pre::Filter(pre) => Bound::Filter(pre.instantiate(&mut *store)?),
-            Pre::LegacyParser(pre) => Bound::LegacyParser(pre.instantiate(&mut *store)?),
-            Pre::LegacyFilter(pre) => Bound::LegacyFilter(pre.instantiate(&mut *store)?),
-        })
+    pub(crate) fn bind(
+        &self,
+        store: &mut wasmtime::Store<PluginState>,
+    ) -> wasmtime::Result<Box<dyn Bound>> {
+        self.pre.bind(store)
     }
 
     /// Reads the plugin's self-description on a throwaway instance.
     fn describe(&self) -> wasmtime::Result<PluginInfo> {
         let mut store = self.engine.new_store();
-        let bound = self.bind(&mut store)?;
-        let s = &mut store;
-        let (name, version, needs, channels) = match &bound {
-            Bound::Parser(p) => described!(p.logpipe_plugin_parser().call_info(s)),
-            Bound::Filter(f) => described!(f.logpipe_plugin_filter().call_info(s)),
-            Bound::LegacyParser(p) => described!(p.logpipe_plugin_parser().call_info(s)),
-            Bound::LegacyFilter(f) => described!(f.logpipe_plugin_filter().call_info(s)),
-        }?;
+        let described = self.bind(&mut store)?.describe(&mut store)?;
         Ok(PluginInfo {
-            name,
-            version,
-            needs,
-            channels,
+            name: described.name,
+            version: described.version,
+            needs: described.needs,
+            channels: described.channels,
             ..self.info.clone()
         })
     }
