@@ -27,20 +27,25 @@ pub(crate) trait Bound: Send + Sync {
         store: &mut Store<PluginState>,
         pairs: &[(&str, &str)],
     ) -> wasmtime::Result<Result<(), String>>;
-    /// Parses a batch (parsers; the host never asks a filter).
+    /// Parses a batch. Parsers implement it; the host never asks a filter
+    /// (the plan checks each stage's kind), so reaching this is a host bug.
     fn parse(
         &self,
-        store: &mut Store<PluginState>,
-        batch: &EventBatch,
-        needs: &[String],
-    ) -> wasmtime::Result<Result<ParsedBatch, CallError>>;
-    /// Decides a batch (filters; the host never asks a parser).
+        _store: &mut Store<PluginState>,
+        _batch: &EventBatch,
+        _needs: &[String],
+    ) -> wasmtime::Result<Result<ParsedBatch, CallError>> {
+        unreachable!("parse called on a filter instance")
+    }
+    /// Decides a batch. Filters implement it; see [`Bound::parse`].
     fn accept(
         &self,
-        store: &mut Store<PluginState>,
-        batch: &EventBatch,
-        needs: &[String],
-    ) -> wasmtime::Result<Decisions>;
+        _store: &mut Store<PluginState>,
+        _batch: &EventBatch,
+        _needs: &[String],
+    ) -> wasmtime::Result<Decisions> {
+        unreachable!("accept called on a parser instance")
+    }
 }
 
 /// What a plugin says about itself, in every contract version.
@@ -54,3 +59,52 @@ pub(crate) struct Described {
     /// Its output channels.
     pub channels: Vec<String>,
 }
+
+/// What every contract version's generated bindings spell the same way, for
+/// the `contract_v0_*.rs` files: instantiating a prepared parser or filter,
+/// and reading a plugin's self-description.
+macro_rules! prepared_and_described {
+    ($parser_pre:ty, $filter_pre:ty, $info:ty) => {
+        impl Prepared for $parser_pre {
+            fn bind(&self, store: &mut Store<PluginState>) -> wasmtime::Result<Box<dyn Bound>> {
+                Ok(Box::new(self.instantiate(store)?))
+            }
+        }
+
+        impl Prepared for $filter_pre {
+            fn bind(&self, store: &mut Store<PluginState>) -> wasmtime::Result<Box<dyn Bound>> {
+                Ok(Box::new(self.instantiate(store)?))
+            }
+        }
+
+        fn described(info: $info) -> Described {
+            Described {
+                name: info.name,
+                version: info.version,
+                needs: info.needs,
+                channels: info.channels,
+            }
+        }
+    };
+}
+
+/// [`Bound::describe`] and [`Bound::configure`], the same for every version
+/// and kind but for the interface's accessor (`logpipe_plugin_parser` or
+/// `logpipe_plugin_filter`).
+macro_rules! describe_and_configure {
+    ($interface:ident) => {
+        fn describe(&self, store: &mut Store<PluginState>) -> wasmtime::Result<Described> {
+            self.$interface().call_info(store).map(described)
+        }
+
+        fn configure(
+            &self,
+            store: &mut Store<PluginState>,
+            pairs: &[(&str, &str)],
+        ) -> wasmtime::Result<Result<(), String>> {
+            self.$interface().call_configure(store, pairs)
+        }
+    };
+}
+
+pub(crate) use {describe_and_configure, prepared_and_described};

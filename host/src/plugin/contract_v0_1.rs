@@ -7,36 +7,22 @@ use super::batch::{Decisions, EventBatch, EventProblem, PackedDocument, ParsedBa
 use super::bindings::v0_1::filter::{FilterPlugin, FilterPluginPre};
 use super::bindings::v0_1::parser::logpipe::plugin::types as legacy;
 use super::bindings::v0_1::parser::{ParserPlugin, ParserPluginPre};
-use super::component::{Bound, Described, Prepared};
+use super::component::{
+    Bound, Described, Prepared, describe_and_configure, prepared_and_described,
+};
 use super::error::CallError;
 use super::limits::bounded_reason;
 use super::state::PluginState;
 use wasmtime::Store;
 
-impl Prepared for ParserPluginPre<PluginState> {
-    fn bind(&self, store: &mut Store<PluginState>) -> wasmtime::Result<Box<dyn Bound>> {
-        Ok(Box::new(self.instantiate(store)?))
-    }
-}
-
-impl Prepared for FilterPluginPre<PluginState> {
-    fn bind(&self, store: &mut Store<PluginState>) -> wasmtime::Result<Box<dyn Bound>> {
-        Ok(Box::new(self.instantiate(store)?))
-    }
-}
+prepared_and_described!(
+    ParserPluginPre<PluginState>,
+    FilterPluginPre<PluginState>,
+    legacy::PluginInfo
+);
 
 impl Bound for ParserPlugin {
-    fn describe(&self, store: &mut Store<PluginState>) -> wasmtime::Result<Described> {
-        self.logpipe_plugin_parser().call_info(store).map(described)
-    }
-
-    fn configure(
-        &self,
-        store: &mut Store<PluginState>,
-        pairs: &[(&str, &str)],
-    ) -> wasmtime::Result<Result<(), String>> {
-        self.logpipe_plugin_parser().call_configure(store, pairs)
-    }
+    describe_and_configure!(logpipe_plugin_parser);
 
     fn parse(
         &self,
@@ -50,38 +36,10 @@ impl Bound for ParserPlugin {
             .call_parse(store, &events)
             .map(|results| pack_legacy_documents(results, events.len()))
     }
-
-    fn accept(
-        &self,
-        _store: &mut Store<PluginState>,
-        _batch: &EventBatch,
-        _needs: &[String],
-    ) -> wasmtime::Result<Decisions> {
-        unreachable!("accept called on a parser instance")
-    }
 }
 
 impl Bound for FilterPlugin {
-    fn describe(&self, store: &mut Store<PluginState>) -> wasmtime::Result<Described> {
-        self.logpipe_plugin_filter().call_info(store).map(described)
-    }
-
-    fn configure(
-        &self,
-        store: &mut Store<PluginState>,
-        pairs: &[(&str, &str)],
-    ) -> wasmtime::Result<Result<(), String>> {
-        self.logpipe_plugin_filter().call_configure(store, pairs)
-    }
-
-    fn parse(
-        &self,
-        _store: &mut Store<PluginState>,
-        _batch: &EventBatch,
-        _needs: &[String],
-    ) -> wasmtime::Result<Result<ParsedBatch, CallError>> {
-        unreachable!("parse called on a filter instance")
-    }
+    describe_and_configure!(logpipe_plugin_filter);
 
     fn accept(
         &self,
@@ -94,15 +52,6 @@ impl Bound for FilterPlugin {
         self.logpipe_plugin_filter()
             .call_accept(store, &events)
             .map(pack_legacy_decisions)
-    }
-}
-
-fn described(info: legacy::PluginInfo) -> Described {
-    Described {
-        name: info.name,
-        version: info.version,
-        needs: info.needs,
-        channels: info.channels,
     }
 }
 
