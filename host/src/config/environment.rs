@@ -1,6 +1,6 @@
 //! Every environment variable logpipe reads, read here and nowhere else
 //! (clap's `env =` flags aside: those are the command line's; and
-//! `LOGPIPE_WASM_PERFMAP`, a profiling aid the plugin engine reads itself, as
+//! `LOGPIPE_WASM_PERFMAP`, a profiling aid the plugin layer's engine settings read, as
 //! the layer below configuration), each checked once: a value that does not
 //! parse is an error naming the variable, never a silent default.
 
