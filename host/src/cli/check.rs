@@ -182,17 +182,12 @@ impl CheckCommand {
                 Err("none: give --source, GRADIO_URL or `source`".into()),
             ),
             Some(spec) => {
-                let result = match crate::pipeline::open::fetcher(&settings, spec) {
-                    None => {
-                        let crate::config::SourceSpec::File(path) = spec else {
-                            unreachable!("every other source has a fetcher")
-                        };
-                        FileSource::open(path)
-                            .map(|_| "readable".to_string())
-                            .map_err(|e| crate::chain::chain(&e))
-                    }
-                    Some(fetcher) => super::runtime()?
-                        .block_on(fetcher.page(0, 1))
+                let result = match (spec, crate::pipeline::open::fetcher(&settings, spec)) {
+                    (crate::config::SourceSpec::File(path), _) => FileSource::open(path)
+                        .map(|_| "readable".to_string())
+                        .map_err(|e| crate::chain::chain(&e)),
+                    (_, fetcher) => super::runtime()?
+                        .block_on(fetcher.expect("a window source has a fetcher").page(0, 1))
                         .map(|w| format!("answers; the window holds {} records", w.total))
                         .map_err(|e| e.to_string()),
                 };

@@ -62,7 +62,7 @@ pub(crate) struct Described {
 
 /// What every contract version's generated bindings spell the same way, for
 /// the `contract_v0_*.rs` files: instantiating a prepared parser or filter,
-/// and reading a plugin's self-description.
+/// and turning the version's `plugin-info` record into a [`Described`].
 macro_rules! prepared_and_described {
     ($parser_pre:ty, $filter_pre:ty, $info:ty) => {
         impl Prepared for $parser_pre {
@@ -77,12 +77,14 @@ macro_rules! prepared_and_described {
             }
         }
 
-        fn described(info: $info) -> Described {
-            Described {
-                name: info.name,
-                version: info.version,
-                needs: info.needs,
-                channels: info.channels,
+        impl From<$info> for Described {
+            fn from(info: $info) -> Self {
+                Described {
+                    name: info.name,
+                    version: info.version,
+                    needs: info.needs,
+                    channels: info.channels,
+                }
             }
         }
     };
@@ -94,7 +96,7 @@ macro_rules! prepared_and_described {
 macro_rules! describe_and_configure {
     ($interface:ident) => {
         fn describe(&self, store: &mut Store<PluginState>) -> wasmtime::Result<Described> {
-            self.$interface().call_info(store).map(described)
+            self.$interface().call_info(store).map(Described::from)
         }
 
         fn configure(
