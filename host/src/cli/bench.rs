@@ -8,6 +8,7 @@ use crate::pipeline::{Execution, Plan, RunOptions, run_file};
 use crate::plugin::{EventBatch, Kind, PluginRunner};
 use crate::sink::Sink;
 use crate::source::{FileSource, Record};
+use crate::store::schema::MESSAGE_INDEX;
 use anyhow::Context;
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -91,8 +92,9 @@ impl BenchCommand {
         println!("machine: {} cores; corpus: {}", cores(), corpus.display());
         // The pipeline first: its peak memory is then not the allocator still
         // holding what the per-plugin figures used.
+        let mut pipeline_cpu = None;
         if !self.no_pipeline {
-            pipeline_figures(
+            pipeline_cpu = pipeline_figures(
                 &plan,
                 &corpus,
                 &crate::pipeline::open::run_options(&settings),
@@ -105,6 +107,7 @@ impl BenchCommand {
                 &corpus,
                 &crate::pipeline::open::run_options(&settings),
                 reference,
+                pipeline_cpu,
             )?;
         }
         if !self.no_plugins {
@@ -334,12 +337,16 @@ fn best_of(runs: usize, lines: usize, mut work: impl FnMut()) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
+/// Returns the one-thread pipeline's CPU time per line (µs).
 fn pipeline_figures(
     plan: &Plan,
     corpus: &Path,
     base: &RunOptions,
     drift: Option<&Arc<crate::drift::dataset::Dataset>>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<f64>> {
+    let mut one_thread_cpu = None;
+    let mut watching = plan.clone();
+    watching.predictions = Some(MESSAGE_INDEX.into());
     println!(
         "\nwhole pipeline to a null sink (header parse, ids, plugins, documents, bulk \
          encoding), best of {RUNS} runs"
@@ -393,6 +400,7 @@ fn pipeline_figures(
                 if let (true, Some(reference)) = (with_drift, drift) {
                     sinks.push(drift_sink(reference));
                 }
+                let plan = if with_drift { &watching } else { plan };
                 let summary = run_file(source, plan, &mut sinks, &options, &mut |_, _| {})?;
                 let secs = start.elapsed().as_secs_f64();
                 let cpu = process_cpu_seconds() - cpu0;
@@ -408,6 +416,9 @@ fn pipeline_figures(
                     .collect();
             }
             let (lines, secs, cpu) = best.expect("at least one run");
+            if (execution, with_drift, one_thread) == (Execution::Wasm, false, true) {
+                one_thread_cpu = Some(cpu * 1e6 / lines.max(1) as f64);
+            }
             println!(
                 "{:<10} {:>10} {:>12} {:>14.0} {:>12.2} {:>12.1}",
                 match (execution, with_drift) {
@@ -430,18 +441,22 @@ fn pipeline_figures(
             problems.join(", ")
         );
     }
-    Ok(())
+    Ok(one_thread_cpu)
 }
 
-/// The drift monitor's own work, measured apart from the pipeline (whose
-/// wall clock moves more between runs than the monitor costs): the corpus's
-/// prediction documents observed one by one, with a verdict every 10,000.
+/// What continuous drift adds, measured apart from the pipeline (whose wall
+/// clock moves more between runs than drift costs), on the corpus's message
+/// documents as the pipeline writes them: the workers' reading of each
+/// prediction (checking the documents with the reader against without it),
+/// the monitor's counting, and a verdict.
 fn drift_cost(
     plan: &Plan,
     corpus: &Path,
     base: &RunOptions,
     reference: &Arc<crate::drift::dataset::Dataset>,
+    pipeline_cpu: Option<f64>,
 ) -> anyhow::Result<()> {
+    use crate::document::PredictionReader;
     use crate::drift::monitor::{Monitor, MonitorSettings, Window};
     let scratch = tempfile::tempdir()?;
     let source =
@@ -453,50 +468,126 @@ fn drift_cost(
         base,
         &mut |_, _| {},
     )?;
-    let text =
-        std::fs::read_to_string(scratch.path().join("ml-api-message.ndjson")).unwrap_or_default();
+    let text = std::fs::read_to_string(scratch.path().join(format!("{MESSAGE_INDEX}.ndjson")))
+        .unwrap_or_default();
+    // Each `_source` as written (not re-serialised: the order and spacing of
+    // its keys are what the reader meets).
+    #[derive(serde::Deserialize)]
+    struct Line<'a> {
+        #[serde(borrow, rename = "_source")]
+        source: &'a serde_json::value::RawValue,
+    }
     let sources: Vec<String> = text
         .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .map(|v| v["_source"].to_string())
+        .filter_map(|l| serde_json::from_str::<Line>(l).ok())
+        .map(|l| l.source.get().to_string())
         .collect();
-    let mut monitor = Monitor::new(MonitorSettings {
-        reference: reference.clone(),
-        window: Window::Predictions(100_000),
-        every: Duration::ZERO,
-        options: Default::default(),
-    });
-    let (mut observing, mut verdicts) = (f64::INFINITY, f64::INFINITY);
-    let mut count = 0;
-    for _ in 0..RUNS {
+    let docs = sources.len().max(1) as f64;
+    let time = |f: &mut dyn FnMut()| {
         let start = Instant::now();
-        for s in &sources {
-            monitor.observe(s);
-        }
-        observing = observing.min(start.elapsed().as_secs_f64());
-        let start = Instant::now();
-        count = 0;
-        for _ in 0..5 {
-            count += usize::from(monitor.evaluate_if_due(Instant::now()).is_some());
-        }
-        verdicts = verdicts.min(start.elapsed().as_secs_f64() / 5.0);
+        f();
+        start.elapsed().as_secs_f64()
+    };
+    let (mut checking, mut reading) = (f64::INFINITY, f64::INFINITY);
+    let mut predictions = Vec::new();
+    let mut reader = PredictionReader::default();
+    for _ in 0..RUNS * 2 {
+        checking = checking.min(time(&mut || check_all(&sources)));
+        reading = reading.min(time(&mut || {
+            predictions = check_and_read_all(&sources, &mut reader);
+        }));
     }
-    println!(
-        "continuous drift: {} message documents of {} lines observed in {:.1} ms: {:.3} us per document, {:.3} us per corpus line; a verdict on a window of {} predictions: {:.1} ms{}",
-        sources.len(),
-        summary.lines,
-        observing * 1e3,
-        observing * 1e6 / sources.len().max(1) as f64,
-        observing * 1e6 / summary.lines.max(1) as f64,
-        monitor.current().rows,
-        verdicts * 1e3,
-        if count == 0 {
-            " (no verdict: an empty side)"
-        } else {
-            ""
+    let settings = |window, every| MonitorSettings {
+        reference: reference.clone(),
+        window,
+        every,
+        options: Default::default(),
+    };
+    // `run`'s default window (24 hours of predictions) and the bench's
+    // pipeline row (the last 100,000).
+    for (name, window) in [
+        ("24h", Window::Span(Duration::from_secs(86_400))),
+        ("100000", Window::Predictions(100_000)),
+    ] {
+        let mut monitor = Monitor::new(settings(window, Duration::ZERO));
+        let (mut counting, mut verdict) = (f64::INFINITY, f64::INFINITY);
+        let mut verdicts = 0;
+        for _ in 0..RUNS {
+            monitor = Monitor::new(settings(window, Duration::ZERO));
+            counting = counting.min(time(&mut || observe_all(&mut monitor, &predictions)));
+            verdicts = 0;
+            verdict = verdict.min(time(&mut || {
+                verdicts += usize::from(monitor.evaluate_if_due(Instant::now()).is_some());
+            }));
         }
-    );
+        let lines = summary.lines.max(1) as f64;
+        let per_line = ((reading - checking).max(0.0) + counting) * 1e6 / lines;
+        println!(
+            "continuous drift, window {name}: {} prediction documents of {} lines; reading them in the workers {:.3} us per document (checking {:.3} us, with the reader {:.3} us), counting {:.3} us per document; {:.3} us per corpus line{}; a verdict on {} predictions: {:.1} ms{}",
+            predictions.len(),
+            summary.lines,
+            (reading - checking) * 1e6 / docs,
+            checking * 1e6 / docs,
+            reading * 1e6 / docs,
+            counting * 1e6 / predictions.len().max(1) as f64,
+            per_line,
+            match pipeline_cpu {
+                Some(cpu) => format!(
+                    " = {:.2} % of the one-thread pipeline's {cpu:.2} us",
+                    per_line / cpu * 100.0
+                ),
+                None => String::new(),
+            },
+            monitor.current().rows,
+            verdict * 1e3,
+            if verdicts == 0 {
+                " (no verdict: an empty side)"
+            } else {
+                ""
+            }
+        );
+    }
     Ok(())
+}
+
+// The three steps as functions of their own, so that a profiler (callgrind's
+// inclusive counts) can tell them apart.
+
+#[inline(never)]
+fn check_all(sources: &[String]) {
+    for s in sources {
+        std::hint::black_box(crate::document::check_document(s.clone()).ok());
+    }
+}
+
+// Boxed as the worker boxes each prediction into its document: the
+// allocation is part of the cost.
+#[allow(clippy::vec_box)]
+#[inline(never)]
+fn check_and_read_all(
+    sources: &[String],
+    reader: &mut crate::document::PredictionReader,
+) -> Vec<Box<crate::document::Prediction>> {
+    let mut predictions = Vec::with_capacity(sources.len());
+    for s in sources {
+        reader.start();
+        if let Ok(checked) = crate::document::check_document_reading(s.clone(), reader)
+            && let Some(p) = reader.finish(&checked, None)
+        {
+            predictions.push(Box::new(p));
+        }
+    }
+    predictions
+}
+
+#[inline(never)]
+fn observe_all(
+    monitor: &mut crate::drift::monitor::Monitor,
+    predictions: &[Box<crate::document::Prediction>],
+) {
+    for p in predictions {
+        monitor.observe(p);
+    }
 }
 
 /// A drift monitor as `run` has it with `[drift]`.
@@ -510,7 +601,7 @@ fn drift_sink(reference: &Arc<crate::drift::dataset::Dataset>) -> Sink {
     });
     Sink::Drift(crate::sink::drift::DriftSink::new(
         monitor,
-        "ml-api-message".into(),
+        MESSAGE_INDEX.into(),
         Default::default(),
     ))
 }

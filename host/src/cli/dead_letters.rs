@@ -116,6 +116,7 @@ async fn replay(service: &EsService, dry_run: bool) -> anyhow::Result<usize> {
             source: e.source.clone(),
             // Dead letters go back to Elasticsearch, which keys by id alone.
             line_time: 0,
+            prediction: None,
         })
         .collect();
     // In slices, so that a long replay shows its progress.

@@ -10,6 +10,7 @@ use crate::simulate::{Knobs, Simulator};
 use crate::sink::Sink;
 use crate::source::collector::Collector;
 use crate::source::http::{Endpoint, PageFetcher};
+use crate::store::schema::MESSAGE_INDEX;
 use crate::store::{Retention, StoreReader, StoreWriter};
 use anyhow::Context;
 use clap::Args;
@@ -100,7 +101,11 @@ impl DemoCommand {
         );
 
         let engine = crate::pipeline::open::config_engine(&settings)?;
-        let plan = crate::pipeline::open::plan(&settings, &engine)?;
+        let mut plan = crate::pipeline::open::plan(&settings, &engine)?;
+        if self.dashboard {
+            // The drift monitor below watches it.
+            plan.predictions = Some(MESSAGE_INDEX.into());
+        }
         let mut worker = Worker::new(&plan, settings.timestamps.clone())?;
         let mut sinks = vec![Sink::Sqlite(
             StoreWriter::open(&store, Retention::keep_all()).context("opening the store")?,
@@ -168,7 +173,7 @@ impl DemoCommand {
         if self.dashboard {
             let reference = crate::drift::store::read(
                 &reader,
-                "ml-api-message",
+                MESSAGE_INDEX,
                 crate::store::reader::TimeRange::default(),
             )?;
             let reference = std::sync::Arc::new(reference);
@@ -181,7 +186,7 @@ impl DemoCommand {
                     every: Duration::from_secs(10),
                     options: Default::default(),
                 }),
-                "ml-api-message".into(),
+                MESSAGE_INDEX.into(),
                 metrics.drift.clone(),
             )));
             let history = std::sync::Arc::new(crate::dashboard::pipeline::History::default());

@@ -281,15 +281,16 @@ impl Running {
             ))
         })?;
         let engine = engine.with_limits(settings.limits);
-        let plan = crate::pipeline::open::plan(&settings, &engine)?;
-        let worker = Worker::new(&plan, settings.timestamps.clone())?;
+        let mut plan = crate::pipeline::open::plan(&settings, &engine)?;
         let mut sinks = crate::pipeline::open::sinks(&settings, &plan)?;
         let mut drift_reference = None;
         if let Some(drift) = &settings.drift {
             let (sink, reference) = drift_sink(drift, &settings.env.elasticsearch, metrics)?;
             sinks.push(sink);
             drift_reference = Some(reference);
+            plan.predictions = Some(DRIFT_WATCHES.into());
         }
+        let worker = Worker::new(&plan, settings.timestamps.clone())?;
         let shared = SharedPlan::new(plan);
         let plugin_watcher = match &settings.plugins_dir {
             Some(dir) => Some(
@@ -312,6 +313,9 @@ impl Running {
     }
 }
 
+/// The index the drift monitor of `[drift]` watches.
+const DRIFT_WATCHES: &str = crate::store::schema::MESSAGE_INDEX;
+
 /// The drift monitor of `[drift]`, and its reference, read now.
 fn drift_sink(
     drift: &crate::config::DriftSettings,
@@ -319,7 +323,7 @@ fn drift_sink(
     metrics: &Arc<Metrics>,
 ) -> anyhow::Result<(crate::sink::Sink, Arc<crate::drift::dataset::Dataset>)> {
     use crate::drift::monitor::{Monitor, MonitorSettings};
-    let index = "ml-api-message";
+    let index = DRIFT_WATCHES;
     let started = std::time::Instant::now();
     let reference = super::drift::read_side(
         ("drift.reference", "drift.reference_range"),

@@ -191,7 +191,7 @@ impl Default for PredictionFigures {
             buckets: BTreeMap::new(),
             probability: Histogram::new(0.0, 1.0, 20),
             probability_left_out: 0,
-            features: vec![Counts::default(); crate::store::columns::FEATURES.len()],
+            features: vec![Counts::default(); crate::document::columns::FEATURES.len()],
             latest: Vec::new(),
         }
     }
@@ -215,7 +215,7 @@ impl PredictionFigures {
             }
             t
         });
-        let features: serde_json::Map<String, Value> = crate::store::columns::FEATURES
+        let features: serde_json::Map<String, Value> = crate::document::columns::FEATURES
             .iter()
             .zip(&self.features)
             .map(|((name, _), counts)| {

@@ -11,11 +11,11 @@ use super::panels::{
     AVERAGED, FunctionCost, NoCurrentSide, PerformanceFigures, PredictionFigures, QUANTILES, Span,
     StoredVerdict, TIMED, drift_json, quantile_of_counts,
 };
+use crate::document::columns::FEATURES;
 use crate::drift::counts::Counts;
 use crate::drift::dataset::Dataset;
 use crate::sink::elasticsearch::error::EsError;
 use crate::sink::elasticsearch::service::EsService;
-use crate::store::columns::FEATURES;
 use elasticsearch::SearchParts;
 use serde_json::{Value, json};
 use std::sync::Arc;

@@ -75,7 +75,7 @@ pub fn predictions(store: &StoreReader, span: Span) -> Result<Value> {
     add_bucket(&mut figures, bucket, 0);
     drop(rows);
     drop(statement);
-    let features: Vec<String> = crate::store::columns::FEATURES
+    let features: Vec<String> = crate::document::columns::FEATURES
         .iter()
         .map(|(_, key)| key.to_ascii_lowercase())
         .collect();

@@ -1,14 +1,17 @@
 //! Documents: checking what plugins return, and writing the JSON that sinks store.
 
+pub mod columns;
 pub mod line_document;
+pub mod prediction;
 pub mod timestamp;
 pub mod validate;
 
 pub use line_document::{
     LineStamp, PROVIDED_FIELDS, host_field, write_derived_document, write_line_document,
 };
+pub use prediction::{Prediction, PredictionReader};
 pub use timestamp::TimestampConverter;
-pub use validate::{CheckedDocument, InvalidDocument, check_document};
+pub use validate::{CheckedDocument, InvalidDocument, check_document, check_document_reading};
 
 use std::sync::Arc;
 
@@ -26,4 +29,8 @@ pub struct Document {
     /// the id, a function of the line alone (no time zone): the embedded store
     /// keys ids under it so that the documents of one moment sit together.
     pub line_time: i64,
+    /// The values of the prediction it holds, read by the worker while it
+    /// checked the document, for the drift monitor; only in the index the
+    /// plan reads predictions from ([`crate::pipeline::Plan::predictions`]).
+    pub prediction: Option<Box<Prediction>>,
 }

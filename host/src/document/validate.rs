@@ -87,15 +87,46 @@ impl CheckedDocument {
     }
 }
 
+/// Reads some top-level values of a document while it is checked, in the
+/// same pass (the worker's [`super::prediction::PredictionReader`]), instead
+/// of reading the checked document again.
+pub trait FieldReader {
+    /// Reads the value of top-level field `key` (a key written without
+    /// escapes) that starts at `at` in `json`, if it wants it, and returns
+    /// where the value ends. It returns an end only for a value it validated as
+    /// strictly as the checker would (JSON, nesting no deeper): the checker
+    /// then passes over it. `None` leaves the value to the checker.
+    fn read(&mut self, key: &str, json: &str, at: usize) -> Option<usize>;
+}
+
+/// Reads nothing.
+struct NoFields;
+
+impl FieldReader for NoFields {
+    #[inline(always)]
+    fn read(&mut self, _: &str, _: &str, _: usize) -> Option<usize> {
+        None
+    }
+}
+
 /// Checks one document returned by a plugin, taking ownership of its text.
-pub fn check_document(mut json: String) -> Result<CheckedDocument, InvalidDocument> {
+pub fn check_document(json: String) -> Result<CheckedDocument, InvalidDocument> {
+    check_document_reading(json, &mut NoFields)
+}
+
+/// [`check_document`], with `values` reading the top-level values it wants
+/// on the way.
+pub fn check_document_reading(
+    mut json: String,
+    values: &mut impl FieldReader,
+) -> Result<CheckedDocument, InvalidDocument> {
     if json.trim().len() != json.len() {
         json = json.trim().to_string();
     }
     let not_object = |e: JsonError| InvalidDocument::NotAnObject(e.to_string());
     let mut reader = ObjectFields::new(json.as_bytes(), 0).map_err(not_object)?;
     let mut fields: Vec<Field> = Vec::with_capacity(16);
-    while let Some(field) = reader.next() {
+    while let Some(field) = reader.next_key() {
         let field = field.map_err(not_object)?;
         let key = if field.escaped {
             let decoded = decode_key(&json, field.key, true).map_err(not_object)?;
@@ -103,9 +134,22 @@ pub fn check_document(mut json: String) -> Result<CheckedDocument, InvalidDocume
         } else {
             Key::Span(field.key.start as u32..field.key.end as u32)
         };
+        let value = match &key {
+            Key::Span(k) => {
+                values.read(&json[k.start as usize..k.end as usize], &json, field.value)
+            }
+            Key::Decoded(_) => None,
+        };
+        let value = match value {
+            Some(end) => {
+                reader.value_ends(end);
+                field.value..end
+            }
+            None => reader.skip_value().map_err(not_object)?,
+        };
         fields.push(Field {
             key,
-            value: field.value.start as u32..field.value.end as u32,
+            value: value.start as u32..value.end as u32,
         });
     }
     if reader.end() != Some(json.len()) {

@@ -48,6 +48,23 @@ impl Counts {
         counts
     }
 
+    /// Counts from `(value, rows)` pairs, each value once, and the rows
+    /// without a value.
+    pub fn of_counted(values: impl IntoIterator<Item = (f64, u64)>, missing: u64) -> Self {
+        let mut total = 0;
+        let values = values
+            .into_iter()
+            .filter(|(v, n)| v.is_finite() && *n > 0)
+            .inspect(|(_, n)| total += n)
+            .map(|(v, n)| (Value(v + 0.0), n))
+            .collect();
+        Counts {
+            values,
+            total,
+            missing,
+        }
+    }
+
     /// Adds `n` rows of `value`.
     pub fn add(&mut self, value: Option<f64>, n: u64) {
         match value.filter(|v| v.is_finite()) {

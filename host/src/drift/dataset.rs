@@ -4,7 +4,7 @@
 
 use super::counts::Counts;
 use super::stattests::Kind;
-use crate::store::columns::FEATURES;
+use crate::document::columns::FEATURES;
 use std::collections::BTreeMap;
 
 /// The columns drift is computed on: the 15 features under their training

@@ -11,6 +11,7 @@ pub mod counts;
 pub mod dataset;
 pub mod html;
 pub mod kolmogorov;
+pub mod live;
 pub mod monitor;
 pub mod parquet;
 pub mod report;

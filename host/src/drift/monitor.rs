@@ -2,10 +2,11 @@
 //! predictions, kept as documents arrive, and the verdicts against the
 //! reference recomputed at a fixed interval.
 
-use super::counts::Counts;
 use super::dataset::Dataset;
+use super::live::{self, LiveCounts, Slot};
 use super::report::{self, Options, Report};
-use crate::store::columns::Columns;
+use crate::document::Prediction;
+use crate::document::prediction::VALUES;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -36,14 +37,36 @@ pub struct MonitorSettings {
     pub options: Options,
 }
 
-/// A prediction's 17 values (NaN for missing), in [`model_columns`] order.
-type Row = [f64; 17];
+/// Where a prediction's values are counted ([`live::Slot`]), in
+/// [`model_columns`] order (the features, then prediction and probability,
+/// as [`Prediction`]).
+///
+/// [`model_columns`]: super::dataset::model_columns
+type Row = [Slot; VALUES];
 
 /// One minute of predictions.
 struct Minute {
     minute: i64,
-    counts: Vec<Counts>,
+    counts: Vec<LiveCounts>,
+    /// Per column, the values that are not small integers, `(slot, rows)`:
+    /// compacted as they grow, so a minute holds at most about twice its
+    /// distinct values.
+    others: Vec<Vec<(Slot, u64)>>,
+    /// Per column, the length of `others` after its last compaction.
+    compacted: Vec<usize>,
     rows: u64,
+}
+
+impl Minute {
+    fn new(minute: i64) -> Self {
+        Self {
+            minute,
+            counts: vec![LiveCounts::default(); VALUES],
+            others: vec![Vec::new(); VALUES],
+            compacted: vec![0; VALUES],
+            rows: 0,
+        }
+    }
 }
 
 /// The current window's counts and the latest verdicts.
@@ -51,7 +74,7 @@ pub struct Monitor {
     settings: MonitorSettings,
     /// For [`Window::Predictions`]: the rows, oldest first, and their counts.
     rows: VecDeque<Row>,
-    counts: Vec<Counts>,
+    counts: Vec<LiveCounts>,
     /// For [`Window::Span`]: counts per minute, oldest first.
     minutes: VecDeque<Minute>,
     last: Option<Instant>,
@@ -75,62 +98,52 @@ impl Monitor {
         Self {
             settings,
             rows: VecDeque::new(),
-            counts: vec![Counts::default(); 17],
+            counts: vec![LiveCounts::default(); VALUES],
             minutes: VecDeque::new(),
             last: None,
             drifting: None,
         }
     }
 
-    /// Adds a document of the message index if it holds a prediction.
-    pub fn observe(&mut self, source: &str) {
-        let columns = Columns::of(source);
-        if columns.prediction.is_none() {
-            return;
-        }
-        let mut row = [f64::NAN; 17];
-        // model_columns() is FEATURES, then prediction and probability.
-        for (slot, v) in row.iter_mut().zip(columns.features) {
-            *slot = v.unwrap_or(f64::NAN);
-        }
-        row[15] = columns.prediction.unwrap_or(f64::NAN);
-        row[16] = columns.probability.unwrap_or(f64::NAN);
-        let value = |v: f64| v.is_finite().then_some(v);
+    /// Adds a prediction (read by the worker while it checked its document).
+    pub fn observe(&mut self, prediction: &Prediction) {
         match self.settings.window {
             Window::Predictions(n) => {
-                for (c, v) in self.counts.iter_mut().zip(row) {
-                    c.add(value(v), 1);
+                let mut row: Row = [0; VALUES];
+                for ((slot, c), v) in row.iter_mut().zip(&mut self.counts).zip(&prediction.values) {
+                    *slot = c.add(*v);
                 }
                 self.rows.push_back(row);
                 while self.rows.len() as u64 > n.min(MAX_WINDOW_PREDICTIONS) {
                     let old = self.rows.pop_front().expect("not empty");
-                    for (c, v) in self.counts.iter_mut().zip(old) {
-                        c.remove(value(v), 1);
+                    for (c, slot) in self.counts.iter_mut().zip(old) {
+                        c.remove(slot);
                     }
                 }
             }
             Window::Span(span) => {
-                let minute = columns.time_ms.unwrap_or(0).div_euclid(60_000);
+                let minute = prediction.time_ms.unwrap_or(0).div_euclid(60_000);
                 let slot = match self.minutes.iter().rposition(|m| m.minute == minute) {
                     Some(i) => i,
                     None => {
                         // Minutes in order; a late one goes to its place.
                         let at = self.minutes.partition_point(|m| m.minute < minute);
-                        self.minutes.insert(
-                            at,
-                            Minute {
-                                minute,
-                                counts: vec![Counts::default(); 17],
-                                rows: 0,
-                            },
-                        );
+                        self.minutes.insert(at, Minute::new(minute));
                         at
                     }
                 };
                 let bucket = &mut self.minutes[slot];
                 bucket.rows += 1;
-                for (c, v) in bucket.counts.iter_mut().zip(row) {
-                    c.add(value(v), 1);
+                for (c, v) in prediction.values.iter().enumerate() {
+                    let slot = bucket.counts[c].add(*v);
+                    if live::is_other(slot) {
+                        let others = &mut bucket.others[c];
+                        others.push((slot, 1));
+                        if others.len() >= (2 * bucket.compacted[c]).max(4096) {
+                            live::compact(others);
+                            bucket.compacted[c] = others.len();
+                        }
+                    }
                 }
                 let newest = self.minutes.back().map_or(minute, |m| m.minute);
                 let keep = (span.as_secs() / 60).max(1) as i64;
@@ -145,23 +158,39 @@ impl Monitor {
         }
     }
 
-    /// The current window as a side.
+    /// The current window as a side: the other values are sorted now, once.
     pub fn current(&self) -> Dataset {
-        let (rows, counts): (u64, Vec<Counts>) = match self.settings.window {
-            Window::Predictions(_) => (self.rows.len() as u64, self.counts.clone()),
-            Window::Span(_) => {
-                let mut counts = vec![Counts::default(); 17];
-                let mut rows = 0;
-                for m in &self.minutes {
-                    rows += m.rows;
-                    for (all, c) in counts.iter_mut().zip(&m.counts) {
-                        all.merge(c);
-                    }
-                }
-                (rows, counts)
+        match self.settings.window {
+            Window::Predictions(_) => {
+                let counts = self.counts.iter().enumerate().map(|(c, counts)| {
+                    let others = match counts.has_others() {
+                        true => self
+                            .rows
+                            .iter()
+                            .map(|row| (row[c], 1))
+                            .filter(|(slot, _)| live::is_other(*slot))
+                            .collect(),
+                        false => Vec::new(),
+                    };
+                    LiveCounts::sum([counts], others)
+                });
+                Dataset::of_model_counts(self.rows.len() as u64, counts)
             }
-        };
-        Dataset::of_model_counts(rows, counts)
+            Window::Span(_) => {
+                let rows = self.minutes.iter().map(|m| m.rows).sum();
+                let counts: Vec<_> = (0..VALUES)
+                    .map(|c| {
+                        let others = self
+                            .minutes
+                            .iter()
+                            .flat_map(|m| m.others[c].iter().copied())
+                            .collect();
+                        LiveCounts::sum(self.minutes.iter().map(|m| &m.counts[c]), others)
+                    })
+                    .collect();
+                Dataset::of_model_counts(rows, counts)
+            }
+        }
     }
 
     /// Recomputes the verdicts if `every` has passed since the last time (or
@@ -192,12 +221,13 @@ impl Monitor {
 mod tests {
     use super::*;
 
-    fn message(minute: i64, age: u32, smoking: u32, prediction: u32) -> String {
+    fn message(minute: i64, age: u32, smoking: u32, prediction: u32) -> Prediction {
         let time = jiff::Timestamp::from_second(1_763_716_320 + minute * 60).unwrap();
-        format!(
+        Prediction::of_source(&format!(
             r#"{{"@timestamp":"{}","input_data":{{"AGE":{age},"GENDER":1,"SMOKING":{smoking}}},"result":{{"prediction":{prediction},"probability":0.5}}}}"#,
             time.strftime("%Y-%m-%dT%H:%M:%SZ")
-        )
+        ))
+        .expect("a prediction")
     }
 
     fn reference() -> Dataset {
@@ -240,8 +270,7 @@ mod tests {
             .expect("due");
         assert!(!report.dataset_drift && change == Change::Stopped);
         // A document without a prediction is not one.
-        m.observe(r#"{"input_data":{"AGE":40}}"#);
-        assert_eq!(m.current().rows, 300);
+        assert_eq!(Prediction::of_source(r#"{"input_data":{"AGE":40}}"#), None);
     }
 
     #[test]

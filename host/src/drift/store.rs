@@ -5,8 +5,8 @@
 use super::DriftError;
 use super::counts::Tally;
 use super::dataset::{Dataset, model_columns};
+use crate::document::columns::FEATURES;
 use crate::store::StoreReader;
-use crate::store::columns::FEATURES;
 use crate::store::reader::TimeRange;
 use rusqlite::types::ValueRef;
 

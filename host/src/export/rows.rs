@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-pub use crate::store::columns::FEATURES;
+pub use crate::document::columns::FEATURES;
 
 /// One typed prediction.
 #[derive(Debug, Clone, PartialEq)]

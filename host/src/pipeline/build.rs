@@ -35,5 +35,6 @@ pub fn build_plan(
     Ok(Plan {
         stages: resolved,
         line_index: Arc::from(line_index),
+        predictions: None,
     })
 }

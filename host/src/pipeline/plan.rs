@@ -40,6 +40,10 @@ pub struct Plan {
     pub stages: Vec<Stage>,
     /// The index every line goes to.
     pub line_index: Arc<str>,
+    /// The index whose documents carry the values of the prediction they hold
+    /// ([`crate::document::Document::prediction`]), read by the workers while
+    /// they check them: set when a drift monitor watches that index.
+    pub predictions: Option<Arc<str>>,
 }
 
 /// Problems resolving a stage.

@@ -3,8 +3,8 @@
 use super::plan::{Plan, Route};
 use crate::document::validate::scalar_text;
 use crate::document::{
-    CheckedDocument, Document, LineStamp, TimestampConverter, check_document,
-    write_derived_document, write_line_document,
+    CheckedDocument, Document, LineStamp, Prediction, PredictionReader, TimestampConverter,
+    check_document, check_document_reading, write_derived_document, write_line_document,
 };
 use crate::ids::LineId;
 use crate::plugin::{
@@ -74,6 +74,8 @@ struct StageWorker {
 pub struct Worker {
     stages: Vec<StageWorker>,
     line_index: Arc<str>,
+    /// The index whose documents' predictions are read, and their reader.
+    predictions: Option<(Arc<str>, PredictionReader)>,
     /// Fields later stages need from the documents merged into the line.
     needed: Vec<String>,
     timestamps: TimestampConverter,
@@ -136,6 +138,10 @@ impl Worker {
         Ok(Self {
             stages,
             line_index: plan.line_index.clone(),
+            predictions: plan
+                .predictions
+                .clone()
+                .map(|index| (index, PredictionReader::default())),
             needed,
             timestamps,
             scratch: String::new(),
@@ -185,8 +191,7 @@ impl Worker {
         };
         scalars.text.clear();
         let mut merged: Vec<Vec<CheckedDocument>> = (0..n).map(|_| Vec::new()).collect();
-        let mut derived: Vec<Vec<(Arc<str>, CheckedDocument)>> =
-            (0..n).map(|_| Vec::new()).collect();
+        let mut derived: Vec<Vec<Derived>> = (0..n).map(|_| Vec::new()).collect();
         let mut errors: Vec<Vec<String>> = vec![Vec::new(); n];
         let mut problems = Vec::new();
 
@@ -254,7 +259,20 @@ impl Worker {
                         if *route == Route::Drop {
                             continue;
                         }
-                        let checked = match check_document(parsed.json(doc).to_string()) {
+                        let json = parsed.json(doc).to_string();
+                        // Predictions are read in the pass that checks their document.
+                        let mut reader = match (&mut self.predictions, route) {
+                            (Some((index, reader)), Route::Index(to)) if index == to => {
+                                reader.start();
+                                Some(reader)
+                            }
+                            _ => None,
+                        };
+                        let checked = match reader.as_deref_mut() {
+                            Some(reader) => check_document_reading(json, reader),
+                            None => check_document(json),
+                        };
+                        let checked = match checked {
                             Ok(c) => c,
                             Err(e) => {
                                 report(
@@ -278,7 +296,16 @@ impl Worker {
                                 }
                                 merged[i].push(checked);
                             }
-                            Route::Index(index) => derived[i].push((index.clone(), checked)),
+                            Route::Index(index) => {
+                                let prediction = reader.and_then(|r| {
+                                    r.finish(&checked, stamps[i].timestamp.as_deref())
+                                });
+                                derived[i].push(Derived {
+                                    index: index.clone(),
+                                    checked,
+                                    prediction,
+                                });
+                            }
                             Route::Drop => {}
                         }
                     }
@@ -310,12 +337,18 @@ impl Worker {
                 id: id.clone(),
                 source,
                 line_time: stamps[i].line_time,
+                prediction: None,
             });
             if !accepted[i] {
                 continue;
             }
             let mut ordinals: Vec<(&Arc<str>, usize)> = Vec::new();
-            for (index, doc) in &derived[i] {
+            for Derived {
+                index,
+                checked: doc,
+                prediction,
+            } in &derived[i]
+            {
                 let n = match ordinals.iter_mut().find(|(x, _)| *x == index) {
                     Some((_, n)) => {
                         *n += 1;
@@ -337,6 +370,7 @@ impl Worker {
                     },
                     source: src,
                     line_time: stamps[i].line_time,
+                    prediction: prediction.map(Box::new),
                 });
             }
         }
@@ -348,6 +382,13 @@ impl Worker {
             accepted: accepted.iter().filter(|a| **a).count(),
         }
     }
+}
+
+/// A document a parser emitted for an index.
+struct Derived {
+    index: Arc<str>,
+    checked: CheckedDocument,
+    prediction: Option<Prediction>,
 }
 
 /// Scalar fields of a batch's lines that later stages need.

@@ -52,6 +52,7 @@ mod tests {
             id: "0a1b".into(),
             source: r#"{"message":"x"}"#.into(),
             line_time: 0,
+            prediction: None,
         };
         let mut out = String::new();
         encode(&doc, &mut out);

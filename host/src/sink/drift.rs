@@ -70,8 +70,12 @@ impl DriftSink {
 
     /// Observes the message documents, then recomputes if due.
     pub fn write(&mut self, docs: &[Document]) -> WriteReport {
+        // The workers read each prediction while they checked its document
+        // (the plan names this index); other documents of the index hold none.
         for doc in docs.iter().filter(|d| *d.index == *self.index) {
-            self.monitor.observe(&doc.source);
+            if let Some(prediction) = &doc.prediction {
+                self.monitor.observe(prediction);
+            }
         }
         if let Some((report, change)) = self.monitor.evaluate_if_due(Instant::now()) {
             self.board.publish(report, change);
@@ -113,6 +117,7 @@ pub fn verdict_documents(at: jiff::Timestamp, report: &Report) -> Vec<Document> 
                 id,
                 source,
                 line_time,
+                prediction: None,
             }
         })
         .collect()

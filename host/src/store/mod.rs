@@ -17,7 +17,6 @@
 //! the background.
 
 pub mod blocks;
-pub mod columns;
 pub mod reader;
 pub mod retention;
 pub mod schema;

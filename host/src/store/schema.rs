@@ -1,7 +1,7 @@
 //! The store's tables, made idempotently at open, and the move of older
 //! stores into them.
 
-use super::columns::{FEATURES, MEASURES};
+use crate::document::columns::{FEATURES, MEASURES};
 use rusqlite::{Connection, OptionalExtension};
 
 /// The schema's version, in `PRAGMA user_version`: 3 is documents with typed

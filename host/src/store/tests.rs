@@ -15,6 +15,7 @@ fn doc(index: &str, id: &str, source: &str) -> Document {
         id: id.into(),
         source: source.into(),
         line_time: 20251121091203,
+        prediction: None,
     }
 }
 

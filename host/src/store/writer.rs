@@ -3,10 +3,10 @@
 
 use super::StoreError;
 use super::blocks::{BLOCK_BYTES, Block, BlockBuilder, BlockError, Codec, compressor};
-use super::columns::Columns;
 use super::retention::{Retention, RetentionWorker};
 use super::schema::{self, Found};
 use crate::document::Document;
+use crate::document::columns::Columns;
 use rayon::prelude::*;
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 use std::borrow::Cow;

@@ -210,6 +210,7 @@ mod tests {
             id: id.into(),
             source: format!(r#"{{"message":"{id}"}}"#),
             line_time: 0,
+            prediction: None,
         }
     }
 

@@ -305,6 +305,7 @@ impl EsService {
                                         id: doc.id.clone(),
                                         source,
                                         line_time: doc.line_time,
+                                        prediction: None,
                                     });
                                 }
                                 rejected.push((*doc, status, reason))
@@ -472,6 +473,7 @@ mod tests {
             id: n.to_string(),
             source: "x".repeat(100),
             line_time: 0,
+            prediction: None,
         };
         let docs: Vec<Document> = (0..10).map(doc).collect();
         assert_eq!(

@@ -1,6 +1,8 @@
-//! The typed columns of a stored document: what dashboards, drift, `trace`
-//! and `export` filter and aggregate on, read once from the document's JSON
-//! when it is written (never recomputed from JSON by a query).
+//! The typed columns of a document: what dashboards, drift, `trace` and
+//! `export` filter and aggregate on, read once from the document's JSON when
+//! the embedded store writes it (never recomputed from JSON by a query). The
+//! readers of `input_data` and `result` are also the worker's
+//! ([`super::prediction`]).
 //!
 //! Columns come from field names, whatever the index: a document with a
 //! top-level `latency_ms` fills `latency_ms`, one with `input_data.AGE` fills
@@ -84,14 +86,18 @@ impl<'a> Columns<'a> {
             let key = key?;
             match &source[key.key] {
                 // Objects read once, by their own reader, which says where they end.
-                "input_data" => match self.read_features(source, key.value)? {
+                "input_data" => match read_features(source, key.value, &mut self.features)? {
                     Some(end) => fields.value_ends(end),
                     None => {
                         fields.skip_value()?;
                     }
                 },
-                "result" => match self.read_result(source, key.value)? {
-                    Some(end) => fields.value_ends(end),
+                "result" => match read_result(source, key.value)? {
+                    Some(result) => {
+                        self.prediction = result.prediction;
+                        self.probability = result.probability;
+                        fields.value_ends(result.end);
+                    }
                     None => {
                         fields.skip_value()?;
                     }
@@ -116,65 +122,81 @@ impl<'a> Columns<'a> {
         }
         Ok(())
     }
+}
 
-    /// Reads `input_data` at `at`; the index after it, or `None` when it is
-    /// not an object (no features).
-    fn read_features(&mut self, source: &'a str, at: usize) -> Result<Option<usize>, JsonError> {
-        let Ok(mut fields) = ObjectFields::new(source.as_bytes(), at) else {
-            return Ok(None);
-        };
-        while let Some(field) = fields.next() {
-            let field = field?;
-            if let Some(i) = feature_index(&source[field.key]) {
-                self.features[i] = number(&source[field.value]);
-            }
+/// Reads the `input_data` object at `at` into `features` ([`FEATURES`]
+/// order); the index after it, or `None` when it is not an object.
+pub(crate) fn read_features(
+    source: &str,
+    at: usize,
+    features: &mut [Option<f64>; 15],
+) -> Result<Option<usize>, JsonError> {
+    let Ok(mut fields) = ObjectFields::new(source.as_bytes(), at) else {
+        return Ok(None);
+    };
+    while let Some(field) = fields.next() {
+        let field = field?;
+        if let Some(i) = feature_index(source[field.key].as_bytes()) {
+            features[i] = number(&source[field.value]);
         }
-        Ok(fields.end())
     }
+    Ok(fields.end())
+}
 
-    /// Reads `result` at `at`; the index after it, or `None` when it is not
-    /// an object (a text result: no prediction).
-    fn read_result(&mut self, source: &'a str, at: usize) -> Result<Option<usize>, JsonError> {
-        let Ok(mut fields) = ObjectFields::new(source.as_bytes(), at) else {
-            return Ok(None);
-        };
-        let mut second_probability = None;
-        while let Some(field) = fields.next() {
-            let field = field?;
-            let value = &source[field.value.clone()];
-            match &source[field.key] {
-                "prediction" => self.prediction = number(value),
-                "probability" => self.probability = number(value),
-                "probabilities" => second_probability = second_element(value).and_then(number),
-                _ => {}
-            }
+/// What a `result` object says.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct ResultValues {
+    /// The index after the object.
+    pub end: usize,
+    /// `prediction`.
+    pub prediction: Option<f64>,
+    /// `probability`, or the second of `probabilities`.
+    pub probability: Option<f64>,
+}
+
+/// Reads the `result` object at `at`; `None` when it is not an object (a
+/// text result: no prediction).
+pub(crate) fn read_result(source: &str, at: usize) -> Result<Option<ResultValues>, JsonError> {
+    let Ok(mut fields) = ObjectFields::new(source.as_bytes(), at) else {
+        return Ok(None);
+    };
+    let (mut prediction, mut probability, mut second_probability) = (None, None, None);
+    while let Some(field) = fields.next() {
+        let field = field?;
+        let value = &source[field.value.clone()];
+        match &source[field.key] {
+            "prediction" => prediction = number(value),
+            "probability" => probability = number(value),
+            "probabilities" => second_probability = second_element(value).and_then(number),
+            _ => {}
         }
-        if self.probability.is_none() {
-            self.probability = second_probability;
-        }
-        Ok(fields.end())
     }
+    Ok(fields.end().map(|end| ResultValues {
+        end,
+        prediction,
+        probability: probability.or(second_probability),
+    }))
 }
 
 /// The position in [`FEATURES`] of an `input_data` key (a match: the keys are
 /// compared by length first, not each against all fifteen).
-fn feature_index(key: &str) -> Option<usize> {
+pub(crate) fn feature_index(key: &[u8]) -> Option<usize> {
     Some(match key {
-        "GENDER" => 0,
-        "AGE" => 1,
-        "SMOKING" => 2,
-        "YELLOW_FINGERS" => 3,
-        "ANXIETY" => 4,
-        "PEER_PRESSURE" => 5,
-        "CHRONIC_DISEASE" => 6,
-        "FATIGUE" => 7,
-        "ALLERGY" => 8,
-        "WHEEZING" => 9,
-        "ALCOHOL" => 10,
-        "COUGHING" => 11,
-        "SHORTNESS_OF_BREATH" => 12,
-        "SWALLOWING_DIFFICULTY" => 13,
-        "CHEST_PAIN" => 14,
+        b"GENDER" => 0,
+        b"AGE" => 1,
+        b"SMOKING" => 2,
+        b"YELLOW_FINGERS" => 3,
+        b"ANXIETY" => 4,
+        b"PEER_PRESSURE" => 5,
+        b"CHRONIC_DISEASE" => 6,
+        b"FATIGUE" => 7,
+        b"ALLERGY" => 8,
+        b"WHEEZING" => 9,
+        b"ALCOHOL" => 10,
+        b"COUGHING" => 11,
+        b"SHORTNESS_OF_BREATH" => 12,
+        b"SWALLOWING_DIFFICULTY" => 13,
+        b"CHEST_PAIN" => 14,
         _ => return None,
     })
 }
@@ -182,7 +204,7 @@ fn feature_index(key: &str) -> Option<usize> {
 /// Milliseconds since the epoch of an RFC 3339 time. The pipeline writes
 /// `YYYY-MM-DDTHH:MM:SSZ` (optionally with fractions): read by hand, as
 /// days from the civil date (Hinnant's algorithm); other forms through jiff.
-fn epoch_ms(text: &str) -> Option<i64> {
+pub(crate) fn epoch_ms(text: &str) -> Option<i64> {
     let b = text.as_bytes();
     let digits = |r: std::ops::Range<usize>| -> Option<i64> {
         b.get(r)?.iter().try_fold(0i64, |n, c| {
@@ -230,7 +252,7 @@ fn epoch_ms(text: &str) -> Option<i64> {
 
 /// The text of a JSON string without escapes (ids, timestamps, levels and
 /// paths never have any; one that does is left out rather than decoded).
-fn plain_string(value: &str) -> Option<&str> {
+pub(crate) fn plain_string(value: &str) -> Option<&str> {
     value
         .strip_prefix('"')
         .and_then(|v| v.strip_suffix('"'))
@@ -238,7 +260,7 @@ fn plain_string(value: &str) -> Option<&str> {
 }
 
 /// A JSON number, a boolean (1 or 0), or a string holding a number.
-fn number(value: &str) -> Option<f64> {
+pub(crate) fn number(value: &str) -> Option<f64> {
     // Most values are small integers (features, status codes): no float parser.
     let b = value.as_bytes();
     if !b.is_empty()
