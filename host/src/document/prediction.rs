@@ -392,6 +392,14 @@ mod tests {
                 r#"{"prediction":1,"extra":{"a":[[1]]}}"#,
                 r#"{"prediction":1,}"#,
                 r#""failed""#,
+                r#"{"prediction":1,"prediction":"0","probability":0.5,"probability":"x"}"#,
+                r#"{"prediction":1,"message":"prediction","m2":"\"probability\": 3"}"#,
+                r#"{"message":"a [bracket]","prediction" : 0 ,"probabilities":[0.1,0.9]}"#,
+                r#"{"probabilities":[0.1,[0.9]],"prediction":0}"#,
+                r#"{"prediction":true,"probability":"0.25"}"#,
+                r#"{}"#,
+                r#"{"a\"prediction":1,"prediction":0,"b\\\"probability":0.5}"#,
+                r#"{"a\\":"prediction","prediction":0,"b\\":1,"probability":0.5}"#,
             ]),
         ) {
             let input: String = if well_formed {

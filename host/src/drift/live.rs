@@ -7,6 +7,7 @@
 //! of keeping them ordered at every row.
 
 use super::counts::Counts;
+use smallvec::SmallVec;
 
 /// Integers below this are counted in the array.
 const SMALL: u64 = 256;
@@ -23,8 +24,10 @@ pub type Slot = u64;
 /// other values counted from the rows when read.
 #[derive(Debug, Clone, Default)]
 pub struct LiveCounts {
-    /// Rows of each small integer, by value (grown to the largest seen).
-    small: Vec<u64>,
+    /// Rows of each small integer, by value (grown to the largest seen; 0/1
+    /// columns, most of them, without an allocation: a time window keeps a
+    /// set of counts per minute).
+    small: SmallVec<[u64; 2]>,
     /// Rows without a value (null, NaN, infinite).
     missing: u64,
     /// Rows with another value (their keys are in the rows).
@@ -122,20 +125,100 @@ pub fn is_other(slot: Slot) -> bool {
     slot > MISSING
 }
 
+/// The counts of the columns of a window of rows, in one table: the small
+/// integers of every column side by side, so that a row costs an index and an
+/// increment per column (a window of predictions, which gains and loses a row
+/// at every prediction).
+#[derive(Debug, Clone)]
+pub struct RowCounts<const COLUMNS: usize> {
+    /// Rows of small integer `v` in column `c` at `v * COLUMNS + c`.
+    small: Vec<u64>,
+    missing: [u64; COLUMNS],
+    others: [u64; COLUMNS],
+}
+
+impl<const COLUMNS: usize> Default for RowCounts<COLUMNS> {
+    fn default() -> Self {
+        Self {
+            small: vec![0; SMALL as usize * COLUMNS],
+            missing: [0; COLUMNS],
+            others: [0; COLUMNS],
+        }
+    }
+}
+
+impl<const COLUMNS: usize> RowCounts<COLUMNS> {
+    /// Counts a row; returns its slots, for [`RowCounts::remove`].
+    #[inline]
+    pub fn add(&mut self, row: &[f64; COLUMNS]) -> [Slot; COLUMNS] {
+        let mut slots = [0; COLUMNS];
+        for (c, (slot, value)) in slots.iter_mut().zip(row).enumerate() {
+            *slot = self::slot(*value);
+            if *slot < SMALL {
+                self.small[*slot as usize * COLUMNS + c] += 1;
+            } else if *slot == MISSING {
+                self.missing[c] += 1;
+            } else {
+                self.others[c] += 1;
+            }
+        }
+        slots
+    }
+
+    /// Takes back a row added before, by its slots.
+    #[inline]
+    pub fn remove(&mut self, slots: &[Slot; COLUMNS]) {
+        for (c, slot) in slots.iter().enumerate() {
+            let n = if *slot < SMALL {
+                &mut self.small[*slot as usize * COLUMNS + c]
+            } else if *slot == MISSING {
+                &mut self.missing[c]
+            } else {
+                &mut self.others[c]
+            };
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    /// True when column `c` has values that are not small integers: the
+    /// reader must then pass their slots to [`RowCounts::counts`].
+    pub fn has_others(&self, c: usize) -> bool {
+        self.others[c] > 0
+    }
+
+    /// Column `c`'s counts, with `others` its rows' other values: `(slot,
+    /// rows)` in any order.
+    pub fn counts(&self, c: usize, others: Vec<(Slot, u64)>) -> Counts {
+        let column = LiveCounts {
+            small: self
+                .small
+                .iter()
+                .skip(c)
+                .step_by(COLUMNS)
+                .copied()
+                .collect(),
+            missing: self.missing[c],
+            others: self.others[c],
+        };
+        LiveCounts::sum([&column], others)
+    }
+}
+
 /// The slot of a value.
 #[inline]
 pub fn slot(value: f64) -> Slot {
+    // The range first: converting a value known to fit is one instruction.
+    if (0.0..SMALL as f64).contains(&value) {
+        let int = value as u32;
+        if f64::from(int) == value {
+            // -0.0 lands here too: one value with 0.0, as it is to pandas.
+            return Slot::from(int);
+        }
+    }
     if !value.is_finite() {
         return MISSING;
     }
-    // -0.0 and 0.0 are one value, as they are to pandas.
-    let value = value + 0.0;
-    let int = value as u64;
-    if int < SMALL && int as f64 == value {
-        int
-    } else {
-        key(value)
-    }
+    key(value + 0.0)
 }
 
 /// A finite value as an integer in the same order (`f64::total_cmp`'s):
@@ -231,6 +314,31 @@ mod tests {
                     prop_assert_eq!((got.n(), got.missing), (want.n(), want.missing));
                     prop_assert_eq!(live.has_others(), slots[from..=i].iter().any(|s| *s > MISSING));
                 }
+            }
+        }
+
+        /// A table of rows counts each column as its own counts do.
+        #[test]
+        fn a_table_counts_each_column(
+            rows in prop::collection::vec([value_strategy(), value_strategy(), value_strategy()], 0..2_000),
+            width in 1usize..1_000,
+        ) {
+            let mut table = RowCounts::<3>::default();
+            let mut slots = Vec::new();
+            for (i, row) in rows.iter().enumerate() {
+                slots.push(table.add(row));
+                if i >= width {
+                    table.remove(&slots[i - width]);
+                }
+            }
+            let from = rows.len().saturating_sub(width);
+            for c in 0..3 {
+                let want = Counts::of(rows[from..].iter().map(|r| Some(r[c])));
+                let others: Vec<(Slot, u64)> = slots[from..].iter().map(|s| (s[c], 1)).collect();
+                prop_assert_eq!(table.has_others(c), others.iter().any(|(s, _)| is_other(*s)));
+                let got = table.counts(c, others);
+                prop_assert_eq!(got.iter().collect::<Vec<_>>(), want.iter().collect::<Vec<_>>());
+                prop_assert_eq!((got.n(), got.missing), (want.n(), want.missing));
             }
         }
 

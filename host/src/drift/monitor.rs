@@ -3,7 +3,7 @@
 //! reference recomputed at a fixed interval.
 
 use super::dataset::Dataset;
-use super::live::{self, LiveCounts, Slot};
+use super::live::{self, LiveCounts, RowCounts, Slot};
 use super::report::{self, Options, Report};
 use crate::document::Prediction;
 use crate::document::prediction::VALUES;
@@ -74,7 +74,7 @@ pub struct Monitor {
     settings: MonitorSettings,
     /// For [`Window::Predictions`]: the rows, oldest first, and their counts.
     rows: VecDeque<Row>,
-    counts: Vec<LiveCounts>,
+    counts: RowCounts<VALUES>,
     /// For [`Window::Span`]: counts per minute, oldest first.
     minutes: VecDeque<Minute>,
     last: Option<Instant>,
@@ -98,7 +98,7 @@ impl Monitor {
         Self {
             settings,
             rows: VecDeque::new(),
-            counts: vec![LiveCounts::default(); VALUES],
+            counts: RowCounts::default(),
             minutes: VecDeque::new(),
             last: None,
             drifting: None,
@@ -109,16 +109,11 @@ impl Monitor {
     pub fn observe(&mut self, prediction: &Prediction) {
         match self.settings.window {
             Window::Predictions(n) => {
-                let mut row: Row = [0; VALUES];
-                for ((slot, c), v) in row.iter_mut().zip(&mut self.counts).zip(&prediction.values) {
-                    *slot = c.add(*v);
-                }
+                let row = self.counts.add(&prediction.values);
                 self.rows.push_back(row);
                 while self.rows.len() as u64 > n.min(MAX_WINDOW_PREDICTIONS) {
                     let old = self.rows.pop_front().expect("not empty");
-                    for (c, slot) in self.counts.iter_mut().zip(old) {
-                        c.remove(slot);
-                    }
+                    self.counts.remove(&old);
                 }
             }
             Window::Span(span) => {
@@ -162,8 +157,8 @@ impl Monitor {
     pub fn current(&self) -> Dataset {
         match self.settings.window {
             Window::Predictions(_) => {
-                let counts = self.counts.iter().enumerate().map(|(c, counts)| {
-                    let others = match counts.has_others() {
+                let counts = (0..VALUES).map(|c| {
+                    let others = match self.counts.has_others(c) {
                         true => self
                             .rows
                             .iter()
@@ -172,7 +167,7 @@ impl Monitor {
                             .collect(),
                         false => Vec::new(),
                     };
-                    LiveCounts::sum([counts], others)
+                    self.counts.counts(c, others)
                 });
                 Dataset::of_model_counts(self.rows.len() as u64, counts)
             }

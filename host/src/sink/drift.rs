@@ -53,7 +53,7 @@ impl DriftBoard {
 
 /// The monitor behind a sink's interface.
 pub struct DriftSink {
-    monitor: Monitor,
+    monitor: Box<Monitor>,
     index: String,
     board: Arc<DriftBoard>,
 }
@@ -62,7 +62,7 @@ impl DriftSink {
     /// Watches the documents of `index` (the message index).
     pub fn new(monitor: Monitor, index: String, board: Arc<DriftBoard>) -> Self {
         Self {
-            monitor,
+            monitor: Box::new(monitor),
             index,
             board,
         }
