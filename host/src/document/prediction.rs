@@ -1,44 +1,90 @@
 //! The values continuous drift counts in a prediction document: its 15
 //! features, the prediction and the probability, read as the embedded store's
-//! columns read them ([`super::columns`]).
+//! columns read them ([`super::columns`]), each as the [`Slot`] drift counts
+//! it in.
 //!
 //! The worker reads them while it checks the parser's document
 //! ([`PredictionReader`] is a [`FieldReader`]), so that the drift monitor
 //! never reads the JSON again: an `input_data` written compactly with integer
 //! values (what the message parser writes) is validated and read in one pass,
-//! for less than validating it alone cost; anything else is left to the
-//! checker and read by the general readers once the document is checked.
+//! for less than validating it alone cost, and a flat `result` is validated
+//! and read field by field; anything else is left to the checker and read by
+//! the general readers once the document is checked.
 
-use super::columns::{FEATURES, ResultValues, epoch_ms, feature_index, plain_string};
+use super::columns::{
+    FEATURES, ResultValues, epoch_ms, feature_index, plain_string, read_features, read_result,
+};
 use super::validate::{CheckedDocument, FieldReader};
 
 /// Values of a prediction: the features, then `prediction`, then `probability`.
 pub const VALUES: usize = FEATURES.len() + 2;
 
-/// A prediction's values.
-#[derive(Debug, Clone, Copy)]
-pub struct Prediction {
-    /// [`FEATURES`] order, then `prediction` and `probability`; NaN where
-    /// the document has no value (or one that is not a number).
-    pub values: [f64; VALUES],
-    /// `@timestamp`, milliseconds since the Unix epoch.
-    pub time_ms: Option<i64>,
-}
+/// A value as drift counts it, in 64 bits: a small non-negative integer (the
+/// features, the prediction: counted in an array, at that index), [`MISSING`],
+/// or any other finite value's key, above both and in the values' order.
+pub type Slot = u64;
 
-// Equal when every value has the same bits (NaN included), so that documents
-// holding predictions compare as documents do.
-impl PartialEq for Prediction {
-    fn eq(&self, other: &Self) -> bool {
-        self.time_ms == other.time_ms
-            && self
-                .values
-                .iter()
-                .zip(&other.values)
-                .all(|(a, b)| a.to_bits() == b.to_bits())
+/// Integers below this are their own slot.
+pub const SMALL: Slot = 256;
+
+/// The slot of a missing value (null, not a number, NaN, infinite).
+pub const MISSING: Slot = SMALL;
+
+/// The slot of a value.
+#[inline]
+pub fn slot(value: f64) -> Slot {
+    // The range first: converting a value known to fit is one instruction.
+    if (0.0..SMALL as f64).contains(&value) {
+        let int = value as u32;
+        if f64::from(int) == value {
+            // -0.0 lands here too: one value with 0.0, as it is to pandas.
+            return Slot::from(int);
+        }
+    }
+    if !value.is_finite() {
+        return MISSING;
+    }
+    // Positive values' bits with the top bit set, negative values' bits
+    // flipped: the order of `f64::total_cmp`, and every key is above MISSING
+    // (a finite negative value's flipped bits are at least 2^52).
+    let bits = (value + 0.0).to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
     }
 }
 
-impl Eq for Prediction {}
+/// The slot of a value that may be missing.
+#[inline]
+pub fn slot_of(value: Option<f64>) -> Slot {
+    value.map_or(MISSING, slot)
+}
+
+/// True for the slot of a value that is neither a small integer nor missing.
+#[inline]
+pub fn is_other(slot: Slot) -> bool {
+    slot > MISSING
+}
+
+/// The value of a slot (`None` for [`MISSING`]).
+pub fn value(slot: Slot) -> Option<f64> {
+    Some(match slot {
+        s if s < SMALL => s as f64,
+        MISSING => return None,
+        key if key >> 63 == 1 => f64::from_bits(key & !(1 << 63)),
+        key => f64::from_bits(!key),
+    })
+}
+
+/// A prediction's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prediction {
+    /// [`FEATURES`] order, then `prediction` and `probability`.
+    pub slots: [Slot; VALUES],
+    /// `@timestamp`, milliseconds since the Unix epoch.
+    pub time_ms: Option<i64>,
+}
 
 impl Prediction {
     /// The prediction of a document's text, read as the store reads its
@@ -46,14 +92,14 @@ impl Prediction {
     /// when it holds none.
     pub fn of_source(source: &str) -> Option<Prediction> {
         let columns = super::columns::Columns::of(source);
-        let mut values = [f64::NAN; VALUES];
-        for (slot, value) in values.iter_mut().zip(columns.features) {
-            *slot = value.unwrap_or(f64::NAN);
+        let mut slots = [MISSING; VALUES];
+        for (s, value) in slots.iter_mut().zip(columns.features) {
+            *s = slot_of(value);
         }
-        values[VALUES - 2] = columns.prediction?;
-        values[VALUES - 1] = columns.probability.unwrap_or(f64::NAN);
+        slots[VALUES - 2] = slot(columns.prediction?);
+        slots[VALUES - 1] = slot_of(columns.probability);
         Some(Prediction {
-            values,
+            slots,
             time_ms: columns.time_ms,
         })
     }
@@ -67,11 +113,11 @@ pub struct PredictionReader {
     /// (`NOT_A_FEATURE` for others): a key is first compared with the one at
     /// its place there, one comparison instead of a search.
     order: [u8; ORDER],
-    features: [Option<f64>; FEATURES.len()],
+    features: [Slot; FEATURES.len()],
     /// `input_data` was read during the check.
     features_read: bool,
-    /// `result`, when read during the check.
-    result: Option<ResultValues>,
+    /// `result` was read during the check: its prediction and probability.
+    result: Option<(Option<f64>, Option<f64>)>,
     /// `@timestamp` seen during the check, and its time if a plain string.
     time: Option<Option<i64>>,
     /// The last day read, as `YYYY-MM-DD`, and its first millisecond.
@@ -96,7 +142,7 @@ impl Default for PredictionReader {
     fn default() -> Self {
         Self {
             order: [NOT_A_FEATURE; ORDER],
-            features: [None; FEATURES.len()],
+            features: [MISSING; FEATURES.len()],
             features_read: false,
             result: None,
             time: None,
@@ -115,7 +161,7 @@ impl FieldReader for PredictionReader {
             }
             "result" => {
                 let result = read_flat_result(json, at)?;
-                self.result = Some(result);
+                self.result = Some((result.prediction, result.probability));
                 Some(result.end)
             }
             "@timestamp" => {
@@ -137,7 +183,7 @@ impl FieldReader for PredictionReader {
 impl PredictionReader {
     /// Forgets the last document's values: call before checking a document.
     pub fn start(&mut self) {
-        self.features = [None; FEATURES.len()];
+        self.features = [MISSING; FEATURES.len()];
         self.features_read = false;
         self.result = None;
         self.time = None;
@@ -151,23 +197,25 @@ impl PredictionReader {
         checked: &CheckedDocument,
         line_time: Option<&str>,
     ) -> Option<Prediction> {
-        let result = match self.result {
+        let (prediction, probability) = match self.result {
             Some(result) => result,
-            None => super::columns::read_result(checked.get("result")?, 0).ok()??,
-        };
-        let prediction = result.prediction?;
-        if !self.features_read {
-            self.features = [None; FEATURES.len()];
-            if let Some(input) = checked.get("input_data") {
-                let _ = super::columns::read_features(input, 0, &mut self.features);
+            None => {
+                let result = read_result(checked.get("result")?, 0).ok()??;
+                (result.prediction, result.probability)
             }
+        };
+        let prediction = prediction?;
+        if !self.features_read {
+            let mut features = [None; FEATURES.len()];
+            if let Some(input) = checked.get("input_data") {
+                let _ = read_features(input, 0, &mut features);
+            }
+            self.features = features.map(slot_of);
         }
-        let mut values = [f64::NAN; VALUES];
-        for (slot, value) in values.iter_mut().zip(self.features) {
-            *slot = value.unwrap_or(f64::NAN);
-        }
-        values[VALUES - 2] = prediction;
-        values[VALUES - 1] = result.probability.unwrap_or(f64::NAN);
+        let mut slots = [MISSING; VALUES];
+        slots[..FEATURES.len()].copy_from_slice(&self.features);
+        slots[VALUES - 2] = slot(prediction);
+        slots[VALUES - 1] = slot_of(probability);
         let time_ms = match self.time {
             Some(time) => time,
             // Written with escapes in its key: the document keeps it, as it is.
@@ -177,9 +225,8 @@ impl PredictionReader {
                 .and_then(epoch_ms),
             None => line_time.and_then(|time| self.epoch_ms(time)),
         };
-        Some(Prediction { values, time_ms })
+        Some(Prediction { slots, time_ms })
     }
-
     /// [`epoch_ms`], for a `YYYY-MM-DDTHH:MM:SSZ` of the last day read
     /// without reading the date again (documents come in time order).
     fn epoch_ms(&mut self, text: &str) -> Option<i64> {
@@ -266,7 +313,10 @@ impl PredictionReader {
                 return None;
             }
             if let Some(f) = feature {
-                self.features[f] = Some(f64::from(value));
+                self.features[f] = match Slot::from(value) {
+                    small if small < SMALL => small,
+                    _ => slot(f64::from(value)),
+                };
             }
             match *b.get(end)? {
                 b',' => i = end + 1,
@@ -310,18 +360,10 @@ mod tests {
         assert_eq!(prediction.is_some(), columns.prediction.is_some(), "{json}");
         if let Some(p) = prediction {
             for (i, feature) in columns.features.iter().enumerate() {
-                assert_eq!(
-                    p.values[i].to_bits(),
-                    feature.unwrap_or(f64::NAN).to_bits(),
-                    "{} in {json}",
-                    FEATURES[i].1
-                );
+                assert_eq!(p.slots[i], slot_of(*feature), "{} in {json}", FEATURES[i].1);
             }
-            assert_eq!(Some(p.values[15]), columns.prediction);
-            assert_eq!(
-                p.values[16].to_bits(),
-                columns.probability.unwrap_or(f64::NAN).to_bits()
-            );
+            assert_eq!(value(p.slots[15]), columns.prediction);
+            assert_eq!(p.slots[16], slot_of(columns.probability));
         }
         prediction
     }
@@ -335,8 +377,8 @@ mod tests {
             let p = agree(compact, &mut reader).expect("a prediction");
             assert!(reader.features_read, "read in the checking pass");
             assert!(reader.result.is_some());
-            assert_eq!(p.values[1], 59.0);
-            assert_eq!(p.values[16], 0.75);
+            assert_eq!(p.slots[1], 59);
+            assert_eq!(value(p.slots[16]), Some(0.75));
             assert_eq!(p.time_ms, Some(1_763_716_323_000), "the line's time");
         }
         for json in [
@@ -398,6 +440,8 @@ mod tests {
                 r#"{"probabilities":[0.1,[0.9]],"prediction":0}"#,
                 r#"{"prediction":true,"probability":"0.25"}"#,
                 r#"{}"#,
+                r#"{"message":"a \"}\" [ \\","prediction":1,"nested":{"prediction":5,"x":[1,{"probability":2}]},"probability":0.5}"#,
+                r#"{ "prediction" :1 , "probabilities" : [ 0.5 , 0.5e0 ] , "e":[] , "o":{} }"#,
                 r#"{"a\"prediction":1,"prediction":0,"b\\\"probability":0.5}"#,
                 r#"{"a\\":"prediction","prediction":0,"b\\":1,"probability":0.5}"#,
             ]),
@@ -422,6 +466,37 @@ mod tests {
                 agree(&json, &mut reader);
             }
         }
+    }
+
+    #[test]
+    fn keys_keep_the_order_of_values() {
+        let values = [
+            f64::MIN,
+            -1e300,
+            -2.5,
+            -1e-300,
+            -5e-324,
+            0.5,
+            1e-300,
+            0.25,
+            1.5,
+            255.5,
+            256.0,
+            1e300,
+            f64::MAX,
+        ];
+        let mut sorted = values;
+        sorted.sort_by(f64::total_cmp);
+        for w in sorted.windows(2) {
+            assert!(slot(w[0]) < slot(w[1]), "{w:?}");
+        }
+        for v in values {
+            assert!(slot(v) > MISSING, "{v}");
+            assert_eq!(value(slot(v)).unwrap().to_bits(), v.to_bits());
+        }
+        assert_eq!(slot(-0.0), 0);
+        assert_eq!(slot(255.0), 255);
+        assert_eq!(slot(f64::NAN), MISSING);
     }
 
     #[test]

@@ -7,18 +7,8 @@
 //! of keeping them ordered at every row.
 
 use super::counts::Counts;
+use crate::document::prediction::{MISSING, SMALL, Slot, is_other, value};
 use smallvec::SmallVec;
-
-/// Integers below this are counted in the array.
-const SMALL: u64 = 256;
-/// A [`Slot`] for a missing value (the others are below `SMALL` or keys
-/// with the top bit set, see [`key`]).
-const MISSING: u64 = SMALL;
-
-/// Where a row's value is counted, kept with the row so that it leaves the
-/// window without being classified again: below [`SMALL`] the value itself,
-/// [`MISSING`], or the [`key`] of another value.
-pub type Slot = u64;
 
 /// A column's counts: small integers and missing values kept up to date,
 /// other values counted from the rows when read.
@@ -35,11 +25,9 @@ pub struct LiveCounts {
 }
 
 impl LiveCounts {
-    /// Counts a row's value (`NaN` or infinite: missing, as [`Counts::add`]);
-    /// returns its slot, for [`LiveCounts::remove`].
+    /// Counts a row's value, by its slot.
     #[inline]
-    pub fn add(&mut self, value: f64) -> Slot {
-        let slot = slot(value);
+    pub fn add(&mut self, slot: Slot) {
         if slot < SMALL {
             let v = slot as usize;
             if v >= self.small.len() {
@@ -51,7 +39,6 @@ impl LiveCounts {
         } else {
             self.others += 1;
         }
-        slot
     }
 
     /// Takes back a row's value added before, by its slot.
@@ -91,14 +78,18 @@ impl LiveCounts {
             }
             missing += part.missing;
         }
-        others.retain(|(slot, _)| *slot > MISSING);
+        others.retain(|(slot, _)| is_other(*slot));
         compact(&mut others);
         let values = small
             .iter()
             .enumerate()
             .filter(|(_, n)| **n > 0)
             .map(|(v, n)| (v as f64, *n))
-            .chain(others.into_iter().map(|(key, n)| (value(key), n)));
+            .chain(
+                others
+                    .into_iter()
+                    .filter_map(|(slot, n)| Some((value(slot)?, n))),
+            );
         Counts::of_counted(values, missing)
     }
 }
@@ -118,21 +109,15 @@ pub fn compact(pairs: &mut Vec<(Slot, u64)>) {
     pairs.truncate(kept);
 }
 
-/// True for the slot of a value counted apart (not a small integer, not
-/// missing).
-#[inline]
-pub fn is_other(slot: Slot) -> bool {
-    slot > MISSING
-}
-
 /// The counts of the columns of a window of rows, in one table: the small
 /// integers of every column side by side, so that a row costs an index and an
 /// increment per column (a window of predictions, which gains and loses a row
 /// at every prediction).
 #[derive(Debug, Clone)]
 pub struct RowCounts<const COLUMNS: usize> {
-    /// Rows of small integer `v` in column `c` at `v * COLUMNS + c`.
-    small: Vec<u64>,
+    /// Rows of small integer `v` in column `c` at `[v][c]` (sized so that
+    /// no index is checked at run time).
+    small: Box<[[u64; COLUMNS]; SMALL as usize]>,
     missing: [u64; COLUMNS],
     others: [u64; COLUMNS],
 }
@@ -140,7 +125,7 @@ pub struct RowCounts<const COLUMNS: usize> {
 impl<const COLUMNS: usize> Default for RowCounts<COLUMNS> {
     fn default() -> Self {
         Self {
-            small: vec![0; SMALL as usize * COLUMNS],
+            small: Box::new([[0; COLUMNS]; SMALL as usize]),
             missing: [0; COLUMNS],
             others: [0; COLUMNS],
         }
@@ -148,21 +133,18 @@ impl<const COLUMNS: usize> Default for RowCounts<COLUMNS> {
 }
 
 impl<const COLUMNS: usize> RowCounts<COLUMNS> {
-    /// Counts a row; returns its slots, for [`RowCounts::remove`].
+    /// Counts a row, by its slots.
     #[inline]
-    pub fn add(&mut self, row: &[f64; COLUMNS]) -> [Slot; COLUMNS] {
-        let mut slots = [0; COLUMNS];
-        for (c, (slot, value)) in slots.iter_mut().zip(row).enumerate() {
-            *slot = self::slot(*value);
+    pub fn add(&mut self, slots: &[Slot; COLUMNS]) {
+        for (c, slot) in slots.iter().enumerate() {
             if *slot < SMALL {
-                self.small[*slot as usize * COLUMNS + c] += 1;
+                self.small[*slot as usize][c] += 1;
             } else if *slot == MISSING {
                 self.missing[c] += 1;
             } else {
                 self.others[c] += 1;
             }
         }
-        slots
     }
 
     /// Takes back a row added before, by its slots.
@@ -170,7 +152,7 @@ impl<const COLUMNS: usize> RowCounts<COLUMNS> {
     pub fn remove(&mut self, slots: &[Slot; COLUMNS]) {
         for (c, slot) in slots.iter().enumerate() {
             let n = if *slot < SMALL {
-                &mut self.small[*slot as usize * COLUMNS + c]
+                &mut self.small[*slot as usize][c]
             } else if *slot == MISSING {
                 &mut self.missing[c]
             } else {
@@ -190,13 +172,7 @@ impl<const COLUMNS: usize> RowCounts<COLUMNS> {
     /// rows)` in any order.
     pub fn counts(&self, c: usize, others: Vec<(Slot, u64)>) -> Counts {
         let column = LiveCounts {
-            small: self
-                .small
-                .iter()
-                .skip(c)
-                .step_by(COLUMNS)
-                .copied()
-                .collect(),
+            small: self.small.iter().map(|row| row[c]).collect(),
             missing: self.missing[c],
             others: self.others[c],
         };
@@ -204,80 +180,11 @@ impl<const COLUMNS: usize> RowCounts<COLUMNS> {
     }
 }
 
-/// The slot of a value.
-#[inline]
-pub fn slot(value: f64) -> Slot {
-    // The range first: converting a value known to fit is one instruction.
-    if (0.0..SMALL as f64).contains(&value) {
-        let int = value as u32;
-        if f64::from(int) == value {
-            // -0.0 lands here too: one value with 0.0, as it is to pandas.
-            return Slot::from(int);
-        }
-    }
-    if !value.is_finite() {
-        return MISSING;
-    }
-    key(value + 0.0)
-}
-
-/// A finite value as an integer in the same order (`f64::total_cmp`'s):
-/// positive values' bits with the top bit set, negative values' bits
-/// flipped. Finite negative values' flipped bits are at least 2^52, so every
-/// key is above [`MISSING`].
-fn key(value: f64) -> u64 {
-    let bits = value.to_bits();
-    if bits >> 63 == 1 {
-        !bits
-    } else {
-        bits | 1 << 63
-    }
-}
-
-/// The value of a [`key`].
-fn value(key: u64) -> f64 {
-    f64::from_bits(if key >> 63 == 1 {
-        key & !(1 << 63)
-    } else {
-        !key
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::document::prediction::slot;
     use proptest::prelude::*;
-
-    #[test]
-    fn keys_keep_the_order_of_values() {
-        let values = [
-            f64::MIN,
-            -1e300,
-            -2.5,
-            -1e-300,
-            -5e-324,
-            0.5,
-            1e-300,
-            0.25,
-            1.5,
-            255.5,
-            256.0,
-            1e300,
-            f64::MAX,
-        ];
-        let mut sorted = values;
-        sorted.sort_by(f64::total_cmp);
-        for w in sorted.windows(2) {
-            assert!(slot(w[0]) < slot(w[1]), "{w:?}");
-        }
-        for v in values {
-            assert!(slot(v) > MISSING, "{v}");
-            assert_eq!(value(slot(v)).to_bits(), v.to_bits());
-        }
-        assert_eq!(slot(-0.0), 0);
-        assert_eq!(slot(255.0), 255);
-        assert_eq!(slot(f64::NAN), MISSING);
-    }
 
     fn value_strategy() -> impl Strategy<Value = f64> {
         prop_oneof![
@@ -302,7 +209,8 @@ mod tests {
             let mut live = LiveCounts::default();
             let mut slots = Vec::new();
             for (i, v) in rows.iter().enumerate() {
-                slots.push(live.add(*v));
+                slots.push(slot(*v));
+                live.add(slot(*v));
                 if i >= width {
                     live.remove(slots[i - width]);
                 }
@@ -326,7 +234,8 @@ mod tests {
             let mut table = RowCounts::<3>::default();
             let mut slots = Vec::new();
             for (i, row) in rows.iter().enumerate() {
-                slots.push(table.add(row));
+                slots.push(row.map(slot));
+                table.add(&row.map(slot));
                 if i >= width {
                     table.remove(&slots[i - width]);
                 }
@@ -350,7 +259,10 @@ mod tests {
                 .iter()
                 .map(|rows| {
                     let mut live = LiveCounts::default();
-                    others.extend(rows.iter().map(|v| (live.add(*v), 1)));
+                    for v in rows {
+                        live.add(slot(*v));
+                        others.push((slot(*v), 1));
+                    }
                     live
                 })
                 .collect();

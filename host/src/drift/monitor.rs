@@ -3,10 +3,10 @@
 //! reference recomputed at a fixed interval.
 
 use super::dataset::Dataset;
-use super::live::{self, LiveCounts, RowCounts, Slot};
+use super::live::{self, LiveCounts, RowCounts};
 use super::report::{self, Options, Report};
 use crate::document::Prediction;
-use crate::document::prediction::VALUES;
+use crate::document::prediction::{Slot, VALUES, is_other};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -37,7 +37,7 @@ pub struct MonitorSettings {
     pub options: Options,
 }
 
-/// Where a prediction's values are counted ([`live::Slot`]), in
+/// Where a prediction's values are counted ([`Slot`]), in
 /// [`model_columns`] order (the features, then prediction and probability,
 /// as [`Prediction`]).
 ///
@@ -109,8 +109,8 @@ impl Monitor {
     pub fn observe(&mut self, prediction: &Prediction) {
         match self.settings.window {
             Window::Predictions(n) => {
-                let row = self.counts.add(&prediction.values);
-                self.rows.push_back(row);
+                self.counts.add(&prediction.slots);
+                self.rows.push_back(prediction.slots);
                 while self.rows.len() as u64 > n.min(MAX_WINDOW_PREDICTIONS) {
                     let old = self.rows.pop_front().expect("not empty");
                     self.counts.remove(&old);
@@ -129,9 +129,9 @@ impl Monitor {
                 };
                 let bucket = &mut self.minutes[slot];
                 bucket.rows += 1;
-                for (c, v) in prediction.values.iter().enumerate() {
-                    let slot = bucket.counts[c].add(*v);
-                    if live::is_other(slot) {
+                for (c, &slot) in prediction.slots.iter().enumerate() {
+                    bucket.counts[c].add(slot);
+                    if is_other(slot) {
                         let others = &mut bucket.others[c];
                         others.push((slot, 1));
                         if others.len() >= (2 * bucket.compacted[c]).max(4096) {
@@ -159,12 +159,24 @@ impl Monitor {
             Window::Predictions(_) => {
                 let counts = (0..VALUES).map(|c| {
                     let others = match self.counts.has_others(c) {
-                        true => self
-                            .rows
-                            .iter()
-                            .map(|row| (row[c], 1))
-                            .filter(|(slot, _)| live::is_other(*slot))
-                            .collect(),
+                        true => {
+                            // Sorted as plain integers (faster than pairs), then counted.
+                            let mut slots: Vec<Slot> = self
+                                .rows
+                                .iter()
+                                .map(|row| row[c])
+                                .filter(|slot| is_other(*slot))
+                                .collect();
+                            slots.sort_unstable();
+                            let mut runs: Vec<(Slot, u64)> = Vec::new();
+                            for slot in slots {
+                                match runs.last_mut() {
+                                    Some((last, n)) if *last == slot => *n += 1,
+                                    _ => runs.push((slot, 1)),
+                                }
+                            }
+                            runs
+                        }
                         false => Vec::new(),
                     };
                     self.counts.counts(c, others)
