@@ -275,10 +275,7 @@ impl PredictionReader {
             let start = i + 1;
             let guess = self.order[field.min(ORDER - 1)];
             let (feature, colon) = match KEYS.get(usize::from(guess)) {
-                Some(key)
-                    if b.get(start..start + key.len()) == Some(key)
-                        && b.get(start + key.len()) == Some(&b'"') =>
-                {
+                Some(key) if is_key_at(b, start, key) => {
                     (Some(usize::from(guess)), start + key.len() + 1)
                 }
                 _ => {
@@ -325,6 +322,37 @@ impl PredictionReader {
             }
         }
     }
+}
+
+/// True when `key` and its closing quote are at `at` in `b`: compared eight
+/// bytes at a time (the keys are 3 to 21 bytes; a call to `memcmp` costs
+/// more than the comparison).
+#[inline]
+fn is_key_at(b: &[u8], at: usize, key: &[u8]) -> bool {
+    let Some(text) = b.get(at..at + key.len() + 1) else {
+        return false;
+    };
+    if text[key.len()] != b'"' {
+        return false;
+    }
+    let word = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes"));
+    let half = |s: &[u8], i: usize| u32::from_le_bytes(s[i..i + 4].try_into().expect("4 bytes"));
+    let n = key.len();
+    if n < 4 {
+        return text[..n].iter().zip(key).all(|(a, b)| a == b);
+    }
+    if n < 8 {
+        return half(text, 0) == half(key, 0) && half(text, n - 4) == half(key, n - 4);
+    }
+    // Words from the start, the last one ending at the key's end (overlapping).
+    let mut i = 0;
+    while i + 8 < n {
+        if word(text, i) != word(key, i) {
+            return false;
+        }
+        i += 8;
+    }
+    word(text, n - 8) == word(key, n - 8)
 }
 
 /// Reads the `result` object at `at` when its values are scalars or arrays of
@@ -497,6 +525,22 @@ mod tests {
         assert_eq!(slot(-0.0), 0);
         assert_eq!(slot(255.0), 255);
         assert_eq!(slot(f64::NAN), MISSING);
+    }
+
+    #[test]
+    fn keys_are_compared_whole() {
+        for key in KEYS {
+            let text = [key, b"\":1".as_slice()].concat();
+            assert!(is_key_at(&text, 0, key));
+            for i in 0..key.len() {
+                let mut other = text.clone();
+                other[i] ^= 1;
+                assert!(!is_key_at(&other, 0, key), "{i}");
+            }
+            assert!(!is_key_at(&text[..key.len()], 0, key), "no closing quote");
+            let longer = [key, b"X\":1".as_slice()].concat();
+            assert!(!is_key_at(&longer, 0, key));
+        }
     }
 
     #[test]

@@ -416,3 +416,61 @@ fn field_value<'a>(
     let range = slots[k].clone()?;
     Some(&text[range.start as usize..range.end as usize])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::Prediction;
+    use crate::plugin::{Limits, PluginEngine};
+
+    /// The documents of the fixture's lines, with the plan reading
+    /// predictions from `predictions`.
+    fn documents(predictions: Option<&str>) -> Vec<Document> {
+        let engine = PluginEngine::new(Limits::default(), None).unwrap();
+        let mut plan = super::super::build::build_plan(
+            &engine,
+            &crate::config::default_stages(),
+            None,
+            "ml-api-logs",
+            None,
+        )
+        .unwrap();
+        plan.predictions = predictions.map(Arc::from);
+        let sample = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/api-logs.sample.log"
+        );
+        let mut source = crate::source::FileSource::open(sample.as_ref()).unwrap();
+        let lines = super::super::IdAssigner::default().assign(source.next_batch(10_000).unwrap());
+        let mut worker = Worker::new(&plan, TimestampConverter::utc()).unwrap();
+        lines
+            .chunks(64)
+            .flat_map(|batch| worker.process(batch).documents)
+            .collect()
+    }
+
+    #[test]
+    fn predictions_are_read_in_the_index_the_plan_names_as_the_store_reads_them() {
+        let docs = documents(Some("ml-api-message"));
+        let mut read = 0;
+        for doc in &docs {
+            if &*doc.index == "ml-api-message" {
+                let want = Prediction::of_source(&doc.source);
+                assert_eq!(doc.prediction.as_deref(), want.as_ref(), "{}", doc.source);
+                read += usize::from(want.is_some());
+            } else {
+                assert!(doc.prediction.is_none(), "{}", doc.index);
+            }
+        }
+        assert!(read >= 10, "the fixture's predictions ({read})");
+        // Without a monitor, nothing is read, and the documents are the same.
+        let plain = documents(None);
+        assert!(plain.iter().all(|d| d.prediction.is_none()));
+        let text = |docs: &[Document]| -> Vec<String> {
+            docs.iter()
+                .map(|d| format!("{} {} {}", d.index, d.id, d.source))
+                .collect()
+        };
+        assert_eq!(text(&plain), text(&docs));
+    }
+}
