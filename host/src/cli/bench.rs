@@ -52,7 +52,9 @@ pub struct BenchCommand {
     es_lines: usize,
     /// Also measure the pipeline with continuous drift against this reference
     /// (FILE.parquet): a drift monitor beside the null sink, as `run` has with
-    /// `[drift]` (window of 100,000 predictions, verdicts every second).
+    /// `[drift]`'s defaults (the last 24 hours, verdicts every minute), and
+    /// the monitor's own work apart, in the steady state of that window and of
+    /// a window of 100,000 predictions.
     #[arg(long, value_name = "FILE")]
     drift_reference: Option<PathBuf>,
     /// State directory (default dead-letter file of the Elasticsearch figures)
@@ -511,17 +513,34 @@ fn drift_cost(
     ] {
         let mut monitor = Monitor::new(settings(window, Duration::ZERO));
         // Measured in the steady state of a long `run`: a window of
-        // predictions full (it loses one for each it gains), a time window's
-        // minutes there.
+        // predictions full (it loses one for each it gains); a time window
+        // whose new minutes come as old ones leave (each pass is the corpus
+        // again, later by its own span, so that it fills minutes of its own).
         let passes = match window {
             Window::Predictions(n) => (n as usize).div_ceil(predictions.len().max(1)),
             Window::Span(_) => 1,
         };
         warm_up(&mut monitor, &predictions, passes);
+        let times = predictions.iter().filter_map(|p| p.time_ms);
+        let span = times.clone().max().unwrap_or(0) - times.min().unwrap_or(0) + 60_000;
+        let later = |k: i64| -> Vec<Box<crate::document::Prediction>> {
+            predictions
+                .iter()
+                .map(|p| {
+                    let mut p = p.clone();
+                    p.time_ms = p.time_ms.map(|t| t + k * span);
+                    p
+                })
+                .collect()
+        };
         let (mut counting, mut verdict) = (f64::INFINITY, f64::INFINITY);
         let mut verdicts = 0;
-        for _ in 0..RUNS {
-            counting = counting.min(time(&mut || observe_all(&mut monitor, &predictions)));
+        for run in 1..=RUNS {
+            let pass = match window {
+                Window::Span(_) => later(run as i64),
+                Window::Predictions(_) => predictions.clone(),
+            };
+            counting = counting.min(time(&mut || observe_all(&mut monitor, &pass)));
             verdicts = 0;
             verdict = verdict.min(time(&mut || {
                 verdicts += usize::from(monitor.evaluate_if_due(Instant::now()).is_some());
@@ -610,13 +629,13 @@ fn observe_all(
     }
 }
 
-/// A drift monitor as `run` has it with `[drift]`.
+/// A drift monitor as `run` has it with `[drift]`'s defaults.
 fn drift_sink(reference: &Arc<crate::drift::dataset::Dataset>) -> Sink {
     use crate::drift::monitor::{Monitor, MonitorSettings, Window};
     let monitor = Monitor::new(MonitorSettings {
         reference: reference.clone(),
-        window: Window::Predictions(100_000),
-        every: Duration::from_secs(1),
+        window: Window::Span(Duration::from_secs(86_400)),
+        every: Duration::from_secs(60),
         options: Default::default(),
     });
     Sink::Drift(crate::sink::drift::DriftSink::new(

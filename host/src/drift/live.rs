@@ -1,97 +1,46 @@
 //! Counts that change a row at a time: the drift monitor's window, which
-//! gains every prediction and loses the oldest. A row must cost a few
-//! instructions per column, not a map update: small non-negative integers (the
-//! features, the prediction) are counted in an array as they come and go;
-//! other values (probabilities: as many distinct ones as rows) are only
-//! counted when the window is read, by sorting them once per verdict instead
-//! of keeping them ordered at every row.
+//! gains every prediction (and, for a window of predictions, loses the
+//! oldest). A row must cost a few instructions per column, not a map update:
+//! small integers (the features, the prediction) are counted in tables as
+//! they come and go; other values (probabilities: as many distinct ones as
+//! rows) are sorted and counted when a verdict reads the window, once,
+//! instead of kept in order at every row.
 
 use super::counts::Counts;
-use crate::document::prediction::{MISSING, SMALL, Slot, is_other, value};
-use smallvec::SmallVec;
+use crate::document::prediction::{MISSING, SMALL, Slot, value};
 
-/// A column's counts: small integers and missing values kept up to date,
-/// other values counted from the rows when read.
-#[derive(Debug, Clone, Default)]
-pub struct LiveCounts {
-    /// Rows of each small integer, by value (grown to the largest seen; 0/1
-    /// columns, most of them, without an allocation: a time window keeps a
-    /// set of counts per minute).
-    small: SmallVec<[u64; 2]>,
-    /// Rows without a value (null, NaN, infinite).
-    missing: u64,
-    /// Rows with another value (their keys are in the rows).
-    others: u64,
-}
-
-impl LiveCounts {
-    /// Counts a row's value, by its slot.
-    #[inline]
-    pub fn add(&mut self, slot: Slot) {
+/// The counts of small integers (by value), missing values, and `(slot,
+/// rows)` pairs of any slot in any order.
+pub fn tally(small: &[u64], missing: u64, mut pairs: Vec<(Slot, u64)>) -> Counts {
+    let mut small = small.to_vec();
+    let mut missing = missing;
+    pairs.retain(|&(slot, n)| {
         if slot < SMALL {
             let v = slot as usize;
-            if v >= self.small.len() {
-                self.small.resize(v + 1, 0);
+            if v >= small.len() {
+                small.resize(v + 1, 0);
             }
-            self.small[v] += 1;
+            small[v] += n;
+            false
         } else if slot == MISSING {
-            self.missing += 1;
+            missing += n;
+            false
         } else {
-            self.others += 1;
+            true
         }
-    }
-
-    /// Takes back a row's value added before, by its slot.
-    #[inline]
-    pub fn remove(&mut self, slot: Slot) {
-        if slot < SMALL {
-            if let Some(n) = self.small.get_mut(slot as usize) {
-                *n = n.saturating_sub(1);
-            }
-        } else if slot == MISSING {
-            self.missing = self.missing.saturating_sub(1);
-        } else {
-            self.others = self.others.saturating_sub(1);
-        }
-    }
-
-    /// True when some rows have values that are not small integers: the
-    /// reader must then pass their slots to [`LiveCounts::counts`].
-    pub fn has_others(&self) -> bool {
-        self.others > 0
-    }
-
-    /// The counts of several parts together (the minutes of a time window),
-    /// with `others` the rows' other values: `(slot, rows)` in any order.
-    pub fn sum<'a>(
-        parts: impl IntoIterator<Item = &'a LiveCounts>,
-        mut others: Vec<(Slot, u64)>,
-    ) -> Counts {
-        let mut small: Vec<u64> = Vec::new();
-        let mut missing = 0;
-        for part in parts {
-            if part.small.len() > small.len() {
-                small.resize(part.small.len(), 0);
-            }
-            for (all, n) in small.iter_mut().zip(&part.small) {
-                *all += n;
-            }
-            missing += part.missing;
-        }
-        others.retain(|(slot, _)| is_other(*slot));
-        compact(&mut others);
-        let values = small
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| **n > 0)
-            .map(|(v, n)| (v as f64, *n))
-            .chain(
-                others
-                    .into_iter()
-                    .filter_map(|(slot, n)| Some((value(slot)?, n))),
-            );
-        Counts::of_counted(values, missing)
-    }
+    });
+    compact(&mut pairs);
+    let values = small
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .map(|(v, n)| (v as f64, *n))
+        .chain(
+            pairs
+                .into_iter()
+                .filter_map(|(slot, n)| Some((value(slot)?, n))),
+        );
+    Counts::of_counted(values, missing)
 }
 
 /// Sorts `(slot, rows)` pairs and adds up those of one slot.
@@ -150,15 +99,15 @@ impl<const COLUMNS: usize> RowCounts<COLUMNS> {
     /// Takes back a row added before, by its slots.
     #[inline]
     pub fn remove(&mut self, slots: &[Slot; COLUMNS]) {
+        // Each row was added before: no count goes below zero.
         for (c, slot) in slots.iter().enumerate() {
-            let n = if *slot < SMALL {
-                &mut self.small[*slot as usize][c]
+            if *slot < SMALL {
+                self.small[*slot as usize][c] -= 1;
             } else if *slot == MISSING {
-                &mut self.missing[c]
+                self.missing[c] -= 1;
             } else {
-                &mut self.others[c]
-            };
-            *n = n.saturating_sub(1);
+                self.others[c] -= 1;
+            }
         }
     }
 
@@ -171,19 +120,70 @@ impl<const COLUMNS: usize> RowCounts<COLUMNS> {
     /// Column `c`'s counts, with `others` its rows' other values: `(slot,
     /// rows)` in any order.
     pub fn counts(&self, c: usize, others: Vec<(Slot, u64)>) -> Counts {
-        let column = LiveCounts {
-            small: self.small.iter().map(|row| row[c]).collect(),
-            missing: self.missing[c],
-            others: self.others[c],
-        };
-        LiveCounts::sum([&column], others)
+        let small: Vec<u64> = self.small.iter().map(|row| row[c]).collect();
+        tally(&small, self.missing[c], others)
+    }
+}
+
+/// The counts of the columns of the rows of one part of a window that only
+/// grows (a minute of a time window, which leaves whole): 0 and 1 (most
+/// features, the prediction) in a table without allocation, every other
+/// value as `(slot, rows)` pairs, compacted each time they double.
+#[derive(Debug, Clone)]
+pub struct PartCounts<const COLUMNS: usize> {
+    binary: [[u64; COLUMNS]; 2],
+    pairs: [Vec<(Slot, u64)>; COLUMNS],
+    /// Per column, the length of `pairs` after its last compaction.
+    compacted: [usize; COLUMNS],
+}
+
+impl<const COLUMNS: usize> Default for PartCounts<COLUMNS> {
+    fn default() -> Self {
+        Self {
+            binary: [[0; COLUMNS]; 2],
+            pairs: std::array::from_fn(|_| Vec::new()),
+            compacted: [0; COLUMNS],
+        }
+    }
+}
+
+impl<const COLUMNS: usize> PartCounts<COLUMNS> {
+    /// Counts a row, by its slots.
+    #[inline]
+    pub fn add(&mut self, slots: &[Slot; COLUMNS]) {
+        for (c, &slot) in slots.iter().enumerate() {
+            if slot < 2 {
+                self.binary[slot as usize][c] += 1;
+            } else {
+                let pairs = &mut self.pairs[c];
+                pairs.push((slot, 1));
+                // A few distinct values (AGE) stay a few pairs; distinct ones
+                // (probabilities) are sorted a bounded number of times each.
+                if pairs.len() >= (2 * self.compacted[c]).max(256) {
+                    compact(pairs);
+                    self.compacted[c] = pairs.len();
+                }
+            }
+        }
+    }
+
+    /// Column `c`'s counts over `parts`.
+    pub fn sum<'a>(
+        parts: impl Iterator<Item = &'a PartCounts<COLUMNS>> + Clone,
+        c: usize,
+    ) -> Counts {
+        let small = parts.clone().fold([0u64; 2], |[zero, one], p| {
+            [zero + p.binary[0][c], one + p.binary[1][c]]
+        });
+        let pairs = parts.flat_map(|p| p.pairs[c].iter().copied()).collect();
+        tally(&small, 0, pairs)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::document::prediction::slot;
+    use crate::document::prediction::{is_other, slot};
     use proptest::prelude::*;
 
     fn value_strategy() -> impl Strategy<Value = f64> {
@@ -198,38 +198,13 @@ mod tests {
     }
 
     proptest! {
-        /// A window that gains rows and loses the oldest counts as counting
-        /// its rows from scratch does, whenever it is read.
+        /// A table of rows that gains rows and loses the oldest counts each
+        /// column as counting its rows from scratch does, whenever read.
         #[test]
-        fn a_sliding_window_counts_its_rows(
-            rows in prop::collection::vec(value_strategy(), 0..3_000),
-            width in 1usize..1_500,
-            reads in prop::collection::vec(0usize..3_000, 0..4),
-        ) {
-            let mut live = LiveCounts::default();
-            let mut slots = Vec::new();
-            for (i, v) in rows.iter().enumerate() {
-                slots.push(slot(*v));
-                live.add(slot(*v));
-                if i >= width {
-                    live.remove(slots[i - width]);
-                }
-                if reads.contains(&i) || i + 1 == rows.len() {
-                    let from = (i + 1).saturating_sub(width);
-                    let want = Counts::of(rows[from..=i].iter().map(|v| Some(*v)));
-                    let got = LiveCounts::sum([&live], slots[from..=i].iter().map(|s| (*s, 1)).collect());
-                    prop_assert_eq!(got.iter().collect::<Vec<_>>(), want.iter().collect::<Vec<_>>());
-                    prop_assert_eq!((got.n(), got.missing), (want.n(), want.missing));
-                    prop_assert_eq!(live.has_others(), slots[from..=i].iter().any(|s| *s > MISSING));
-                }
-            }
-        }
-
-        /// A table of rows counts each column as its own counts do.
-        #[test]
-        fn a_table_counts_each_column(
+        fn a_sliding_table_counts_each_column(
             rows in prop::collection::vec([value_strategy(), value_strategy(), value_strategy()], 0..2_000),
             width in 1usize..1_000,
+            reads in prop::collection::vec(0usize..2_000, 0..3),
         ) {
             let mut table = RowCounts::<3>::default();
             let mut slots = Vec::new();
@@ -239,37 +214,42 @@ mod tests {
                 if i >= width {
                     table.remove(&slots[i - width]);
                 }
-            }
-            let from = rows.len().saturating_sub(width);
-            for c in 0..3 {
-                let want = Counts::of(rows[from..].iter().map(|r| Some(r[c])));
-                let others: Vec<(Slot, u64)> = slots[from..].iter().map(|s| (s[c], 1)).collect();
-                prop_assert_eq!(table.has_others(c), others.iter().any(|(s, _)| is_other(*s)));
-                let got = table.counts(c, others);
-                prop_assert_eq!(got.iter().collect::<Vec<_>>(), want.iter().collect::<Vec<_>>());
-                prop_assert_eq!((got.n(), got.missing), (want.n(), want.missing));
+                if reads.contains(&i) || i + 1 == rows.len() {
+                    let from = (i + 1).saturating_sub(width);
+                    for c in 0..3 {
+                        let want = Counts::of(rows[from..=i].iter().map(|r| Some(r[c])));
+                        let others: Vec<(Slot, u64)> = slots[from..=i]
+                            .iter()
+                            .map(|s| (s[c], 1))
+                            .filter(|(s, _)| is_other(*s))
+                            .collect();
+                        prop_assert_eq!(table.has_others(c), !others.is_empty());
+                        let got = table.counts(c, others);
+                        prop_assert_eq!(got.iter().collect::<Vec<_>>(), want.iter().collect::<Vec<_>>());
+                        prop_assert_eq!((got.n(), got.missing), (want.n(), want.missing));
+                    }
+                }
             }
         }
 
-        /// Parts read together count as one window of all their rows.
+        /// Parts read together count each column as one window of all
+        /// their rows.
         #[test]
-        fn parts_add_up(parts in prop::collection::vec(prop::collection::vec(value_strategy(), 0..500), 0..5)) {
-            let mut others = Vec::new();
-            let lives: Vec<LiveCounts> = parts
+        fn parts_add_up(parts in prop::collection::vec(prop::collection::vec([value_strategy(), value_strategy()], 0..700), 0..5)) {
+            let counted: Vec<PartCounts<2>> = parts
                 .iter()
                 .map(|rows| {
-                    let mut live = LiveCounts::default();
-                    for v in rows {
-                        live.add(slot(*v));
-                        others.push((slot(*v), 1));
-                    }
-                    live
+                    let mut part = PartCounts::default();
+                    rows.iter().for_each(|row| part.add(&row.map(slot)));
+                    part
                 })
                 .collect();
-            let want = Counts::of(parts.iter().flatten().map(|v| Some(*v)));
-            let got = LiveCounts::sum(&lives, others);
-            prop_assert_eq!(got.iter().collect::<Vec<_>>(), want.iter().collect::<Vec<_>>());
-            prop_assert_eq!((got.n(), got.missing), (want.n(), want.missing));
+            for c in 0..2 {
+                let want = Counts::of(parts.iter().flatten().map(|r| Some(r[c])));
+                let got = PartCounts::sum(counted.iter(), c);
+                prop_assert_eq!(got.iter().collect::<Vec<_>>(), want.iter().collect::<Vec<_>>());
+                prop_assert_eq!((got.n(), got.missing), (want.n(), want.missing));
+            }
         }
     }
 }

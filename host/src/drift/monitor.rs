@@ -3,7 +3,7 @@
 //! reference recomputed at a fixed interval.
 
 use super::dataset::Dataset;
-use super::live::{self, LiveCounts, RowCounts};
+use super::live::{PartCounts, RowCounts};
 use super::report::{self, Options, Report};
 use crate::document::Prediction;
 use crate::document::prediction::{Slot, VALUES, is_other};
@@ -47,26 +47,8 @@ type Row = [Slot; VALUES];
 /// One minute of predictions.
 struct Minute {
     minute: i64,
-    counts: Vec<LiveCounts>,
-    /// Per column, the values that are not small integers, `(slot, rows)`:
-    /// compacted as they grow, so a minute holds at most about twice its
-    /// distinct values.
-    others: Vec<Vec<(Slot, u64)>>,
-    /// Per column, the length of `others` after its last compaction.
-    compacted: Vec<usize>,
+    counts: PartCounts<VALUES>,
     rows: u64,
-}
-
-impl Minute {
-    fn new(minute: i64) -> Self {
-        Self {
-            minute,
-            counts: vec![LiveCounts::default(); VALUES],
-            others: vec![Vec::new(); VALUES],
-            compacted: vec![0; VALUES],
-            rows: 0,
-        }
-    }
 }
 
 /// The current window's counts and the latest verdicts.
@@ -118,28 +100,28 @@ impl Monitor {
             }
             Window::Span(span) => {
                 let minute = prediction.time_ms.unwrap_or(0).div_euclid(60_000);
-                let slot = match self.minutes.iter().rposition(|m| m.minute == minute) {
-                    Some(i) => i,
-                    None => {
-                        // Minutes in order; a late one goes to its place.
+                // Minutes in order: the newest is the usual one, a late one
+                // is found (or goes to its place) by halving.
+                let slot = match self.minutes.back() {
+                    Some(last) if last.minute == minute => self.minutes.len() - 1,
+                    _ => {
                         let at = self.minutes.partition_point(|m| m.minute < minute);
-                        self.minutes.insert(at, Minute::new(minute));
+                        if self.minutes.get(at).is_none_or(|m| m.minute != minute) {
+                            self.minutes.insert(
+                                at,
+                                Minute {
+                                    minute,
+                                    counts: PartCounts::default(),
+                                    rows: 0,
+                                },
+                            );
+                        }
                         at
                     }
                 };
                 let bucket = &mut self.minutes[slot];
                 bucket.rows += 1;
-                for (c, &slot) in prediction.slots.iter().enumerate() {
-                    bucket.counts[c].add(slot);
-                    if is_other(slot) {
-                        let others = &mut bucket.others[c];
-                        others.push((slot, 1));
-                        if others.len() >= (2 * bucket.compacted[c]).max(4096) {
-                            live::compact(others);
-                            bucket.compacted[c] = others.len();
-                        }
-                    }
-                }
+                bucket.counts.add(&prediction.slots);
                 let newest = self.minutes.back().map_or(minute, |m| m.minute);
                 let keep = (span.as_secs() / 60).max(1) as i64;
                 while self
@@ -186,14 +168,7 @@ impl Monitor {
             Window::Span(_) => {
                 let rows = self.minutes.iter().map(|m| m.rows).sum();
                 let counts: Vec<_> = (0..VALUES)
-                    .map(|c| {
-                        let others = self
-                            .minutes
-                            .iter()
-                            .flat_map(|m| m.others[c].iter().copied())
-                            .collect();
-                        LiveCounts::sum(self.minutes.iter().map(|m| &m.counts[c]), others)
-                    })
+                    .map(|c| PartCounts::sum(self.minutes.iter().map(|m| &m.counts), c))
                     .collect();
                 Dataset::of_model_counts(rows, counts)
             }
