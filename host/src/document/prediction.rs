@@ -227,6 +227,7 @@ impl PredictionReader {
         };
         Some(Prediction { slots, time_ms })
     }
+
     /// [`epoch_ms`], for a `YYYY-MM-DDTHH:MM:SSZ` of the last day read
     /// without reading the date again (documents come in time order).
     fn epoch_ms(&mut self, text: &str) -> Option<i64> {

@@ -38,3 +38,25 @@ pub fn build_plan(
         predictions: None,
     })
 }
+
+/// For tests: the plan of the default stages (the reference plugins, built
+/// in), on an engine of default limits.
+#[cfg(test)]
+pub(crate) fn default_plan() -> Plan {
+    let engine = PluginEngine::new(crate::plugin::Limits::default(), None).unwrap();
+    build_plan(
+        &engine,
+        &crate::config::default_stages(),
+        None,
+        "ml-api-logs",
+        None,
+    )
+    .unwrap()
+}
+
+/// For tests: the fixture's sample of real log lines.
+#[cfg(test)]
+pub(crate) const SAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tests/fixtures/api-logs.sample.log"
+);

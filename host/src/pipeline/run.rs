@@ -337,25 +337,13 @@ fn deliver(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugin::{Limits, PluginEngine};
     use crate::sink::dir::DirSink;
 
     /// The same documents, in the same order, whatever the threads.
     #[test]
     fn one_thread_and_worker_threads_write_the_same_documents() {
-        let engine = PluginEngine::new(Limits::default(), None).unwrap();
-        let plan = super::super::build::build_plan(
-            &engine,
-            &crate::config::default_stages(),
-            None,
-            "ml-api-logs",
-            None,
-        )
-        .unwrap();
-        let sample = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../tests/fixtures/api-logs.sample.log"
-        );
+        let plan = super::super::build::default_plan();
+        let sample = super::super::build::SAMPLE;
         let tmp = tempfile::tempdir().unwrap();
         let mut written = Vec::new();
         for (name, one_thread, workers) in [("one", true, 1), ("threads", false, 3)] {

@@ -421,26 +421,14 @@ fn field_value<'a>(
 mod tests {
     use super::*;
     use crate::document::Prediction;
-    use crate::plugin::{Limits, PluginEngine};
 
     /// The documents of the fixture's lines, with the plan reading
     /// predictions from `predictions`.
     fn documents(predictions: Option<&str>) -> Vec<Document> {
-        let engine = PluginEngine::new(Limits::default(), None).unwrap();
-        let mut plan = super::super::build::build_plan(
-            &engine,
-            &crate::config::default_stages(),
-            None,
-            "ml-api-logs",
-            None,
-        )
-        .unwrap();
+        let mut plan = super::super::build::default_plan();
         plan.predictions = predictions.map(Arc::from);
-        let sample = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../tests/fixtures/api-logs.sample.log"
-        );
-        let mut source = crate::source::FileSource::open(sample.as_ref()).unwrap();
+        let mut source =
+            crate::source::FileSource::open(super::super::build::SAMPLE.as_ref()).unwrap();
         let lines = super::super::IdAssigner::default().assign(source.next_batch(10_000).unwrap());
         let mut worker = Worker::new(&plan, TimestampConverter::utc()).unwrap();
         lines
