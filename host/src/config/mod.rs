@@ -2,7 +2,7 @@
 //! environment, the command line's flags), then one validated [`Config`] with
 //! typed source and sink specs, each setting remembering where it came from.
 //!
-//! - [`file`]: the TOML file (`logpipe.example.toml` documents every key).
+//! - [`file`](mod@file): the TOML file (`logpipe.example.toml` documents every key).
 //! - [`environment`]: every environment variable logpipe reads.
 //! - [`spec`]: `gradio:`, `file:`, `es:`, `sqlite:`… as enums.
 //! - [`resolve`]: precedence (flags > environment > file > defaults) and checks.

@@ -1,5 +1,5 @@
 //! One running instance of a plugin, in its own store with its own limits,
-//! whatever its contract version ([`super::component`]).
+//! whatever its contract version (`component.rs`).
 
 use super::batch::{Decisions, EventBatch, ParsedBatch};
 use super::component::Bound;

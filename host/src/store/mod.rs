@@ -5,7 +5,7 @@
 //! Two tables (`docs/store.md` has the whole schema and how to read it):
 //! - `documents`: a row per document in arrival order (`seq`), with its
 //!   index, `_id`, time (ms since the epoch) and the typed columns readers
-//!   filter and aggregate on ([`columns`]), written at insert time;
+//!   filter and aggregate on ([`crate::document::columns`]), written at insert time;
 //! - `blocks`: the documents' bodies, a few hundred consecutive documents per
 //!   zstd frame ([`blocks`]). `logpipe store sql` adds a `source(seq)`
 //!   function to SQL that gives back a document's exact JSON.
