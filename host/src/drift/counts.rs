@@ -2,6 +2,7 @@
 //! computed from. The model's features are discrete, so a window of any size
 //! is a few hundred numbers, and two windows add up exactly (no sampling).
 
+use crate::document::prediction::{MISSING, SMALL, Slot, slot_of, value};
 use std::collections::BTreeMap;
 
 /// A value ordered totally (`f64::total_cmp`), so it can key a map.
@@ -77,30 +78,6 @@ impl Counts {
         }
     }
 
-    /// Counts `values` (finite ones; sorted here, so that the map is built
-    /// in one pass when it is empty).
-    pub fn add_all(&mut self, mut values: Vec<f64>) {
-        values.retain(|v| v.is_finite());
-        values.sort_unstable_by(f64::total_cmp);
-        let mut runs: Vec<(Value, u64)> = Vec::new();
-        for v in values {
-            let v = Value(v + 0.0);
-            match runs.last_mut() {
-                Some((last, n)) if *last == v => *n += 1,
-                _ => runs.push((v, 1)),
-            }
-        }
-        let added: u64 = runs.iter().map(|(_, n)| n).sum();
-        if self.values.is_empty() {
-            self.values = runs.into_iter().collect();
-        } else {
-            for (v, n) in runs {
-                *self.values.entry(v).or_default() += n;
-            }
-        }
-        self.total += added;
-    }
-
     /// Takes back `n` rows of `value` added before.
     pub fn remove(&mut self, value: Option<f64>, n: u64) {
         match value.filter(|v| v.is_finite()) {
@@ -172,51 +149,88 @@ impl Counts {
 }
 
 /// Counts a column row by row, faster than [`Counts::add`] for many rows:
-/// small non-negative integers (the features, AGE) in an array, other values
-/// gathered and counted at the end.
-#[derive(Debug, Clone)]
+/// each value's [`Slot`] (small non-negative integers, the features and AGE,
+/// counted in an array; missing values counted; other values gathered and
+/// counted at the end, sorted once). The drift monitor's windows
+/// ([`super::live`]) end in one too.
+#[derive(Debug, Clone, Default)]
 pub struct Tally {
+    /// Rows of each small integer, by value (grown to the largest seen).
     small: Vec<u64>,
-    others: Vec<f64>,
+    /// Other values as `(slot, rows)`, in any order.
+    others: Vec<(Slot, u64)>,
     missing: u64,
 }
 
-impl Default for Tally {
-    fn default() -> Self {
-        Self {
-            small: vec![0; Tally::SMALL],
-            others: Vec::new(),
-            missing: 0,
-        }
-    }
-}
-
 impl Tally {
-    /// Integers below this are counted in the array.
-    const SMALL: usize = 128;
+    /// A tally of counts kept elsewhere: rows of each small integer (by
+    /// value), missing rows, and `(slot, rows)` pairs of any slot.
+    pub fn of_parts(small: Vec<u64>, missing: u64, pairs: Vec<(Slot, u64)>) -> Self {
+        let mut tally = Tally {
+            small,
+            others: Vec::with_capacity(pairs.len()),
+            missing,
+        };
+        for (slot, n) in pairs {
+            tally.add_slot(slot, n);
+        }
+        tally
+    }
 
-    /// Counts one row's value.
+    /// Counts one row's value (NaN and infinities are missing values, as
+    /// [`Counts::add`] has them).
+    #[inline]
     pub fn add(&mut self, value: Option<f64>) {
-        // NaN and infinities are missing values, as `Counts::add` has them.
-        match value.filter(|v| v.is_finite()) {
-            Some(v) if v >= 0.0 && v < Self::SMALL as f64 && v == (v as usize) as f64 => {
-                self.small[v as usize] += 1;
+        self.add_slot(slot_of(value), 1);
+    }
+
+    /// Counts `n` rows of a slot.
+    #[inline]
+    pub fn add_slot(&mut self, slot: Slot, n: u64) {
+        if slot < SMALL {
+            let v = slot as usize;
+            if v >= self.small.len() {
+                self.small.resize(v + 1, 0);
             }
-            Some(v) => self.others.push(v),
-            None => self.missing += 1,
+            self.small[v] += n;
+        } else if slot == MISSING {
+            self.missing += n;
+        } else {
+            self.others.push((slot, n));
         }
     }
 
     /// The counts.
-    pub fn into_counts(self) -> Counts {
-        let mut counts = Counts::default();
-        counts.add_all(self.others);
-        for (v, n) in self.small.iter().enumerate().filter(|(_, n)| **n > 0) {
-            counts.add(Some(v as f64), *n);
-        }
-        counts.add(None, self.missing);
-        counts
+    pub fn into_counts(mut self) -> Counts {
+        compact(&mut self.others);
+        let values = self
+            .small
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(v, n)| (v as f64, *n))
+            .chain(
+                self.others
+                    .into_iter()
+                    .filter_map(|(slot, n)| Some((value(slot)?, n))),
+            );
+        Counts::of_counted(values, self.missing)
     }
+}
+
+/// Sorts `(slot, rows)` pairs and adds up those of one slot.
+pub fn compact(pairs: &mut Vec<(Slot, u64)>) {
+    pairs.sort_unstable_by_key(|(slot, _)| *slot);
+    let mut kept = 0;
+    for i in 0..pairs.len() {
+        if kept > 0 && pairs[kept - 1].0 == pairs[i].0 {
+            pairs[kept - 1].1 += pairs[i].1;
+        } else {
+            pairs[kept] = pairs[i];
+            kept += 1;
+        }
+    }
+    pairs.truncate(kept);
 }
 
 /// `(value, count in a, count in b)` for each distinct value of both sides,

@@ -6,57 +6,8 @@
 //! rows) are sorted and counted when a verdict reads the window, once,
 //! instead of kept in order at every row.
 
-use super::counts::Counts;
-use crate::document::prediction::{MISSING, SMALL, Slot, value};
-
-/// The counts of small integers (by value), missing values, and `(slot,
-/// rows)` pairs of any slot in any order.
-pub fn tally(small: &[u64], missing: u64, mut pairs: Vec<(Slot, u64)>) -> Counts {
-    let mut small = small.to_vec();
-    let mut missing = missing;
-    pairs.retain(|&(slot, n)| {
-        if slot < SMALL {
-            let v = slot as usize;
-            if v >= small.len() {
-                small.resize(v + 1, 0);
-            }
-            small[v] += n;
-            false
-        } else if slot == MISSING {
-            missing += n;
-            false
-        } else {
-            true
-        }
-    });
-    compact(&mut pairs);
-    let values = small
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| **n > 0)
-        .map(|(v, n)| (v as f64, *n))
-        .chain(
-            pairs
-                .into_iter()
-                .filter_map(|(slot, n)| Some((value(slot)?, n))),
-        );
-    Counts::of_counted(values, missing)
-}
-
-/// Sorts `(slot, rows)` pairs and adds up those of one slot.
-pub fn compact(pairs: &mut Vec<(Slot, u64)>) {
-    pairs.sort_unstable_by_key(|(slot, _)| *slot);
-    let mut kept = 0;
-    for i in 0..pairs.len() {
-        if kept > 0 && pairs[kept - 1].0 == pairs[i].0 {
-            pairs[kept - 1].1 += pairs[i].1;
-        } else {
-            pairs[kept] = pairs[i];
-            kept += 1;
-        }
-    }
-    pairs.truncate(kept);
-}
+use super::counts::{Counts, Tally, compact};
+use crate::document::prediction::{MISSING, SMALL, Slot, is_other};
 
 /// The counts of the columns of a window of rows, in one table: the small
 /// integers of every column side by side, so that a row costs an index and an
@@ -111,17 +62,19 @@ impl<const COLUMNS: usize> RowCounts<COLUMNS> {
         }
     }
 
-    /// True when column `c` has values that are not small integers: the
-    /// reader must then pass their slots to [`RowCounts::counts`].
-    pub fn has_others(&self, c: usize) -> bool {
-        self.others[c] > 0
-    }
-
-    /// Column `c`'s counts, with `others` its rows' other values: `(slot,
-    /// rows)` in any order.
-    pub fn counts(&self, c: usize, others: Vec<(Slot, u64)>) -> Counts {
-        let small: Vec<u64> = self.small.iter().map(|row| row[c]).collect();
-        tally(&small, self.missing[c], others)
+    /// Column `c`'s counts, its other values read from `rows` (the window's
+    /// rows, which hold them).
+    pub fn counts<'a>(&self, c: usize, rows: impl Iterator<Item = &'a [Slot; COLUMNS]>) -> Counts {
+        let small = self.small.iter().map(|row| row[c]).collect();
+        let mut others = Vec::new();
+        if self.others[c] > 0 {
+            // Sorted as plain integers first (faster than as pairs): the
+            // pairs' own sort then finds them in order.
+            let mut slots: Vec<Slot> = rows.map(|row| row[c]).filter(|s| is_other(*s)).collect();
+            slots.sort_unstable();
+            others = slots.into_iter().map(|s| (s, 1)).collect();
+        }
+        Tally::of_parts(small, self.missing[c], others).into_counts()
     }
 }
 
@@ -176,14 +129,14 @@ impl<const COLUMNS: usize> PartCounts<COLUMNS> {
             [zero + p.binary[0][c], one + p.binary[1][c]]
         });
         let pairs = parts.flat_map(|p| p.pairs[c].iter().copied()).collect();
-        tally(&small, 0, pairs)
+        Tally::of_parts(small.to_vec(), 0, pairs).into_counts()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::document::prediction::{is_other, slot};
+    use crate::document::prediction::slot;
     use proptest::prelude::*;
 
     fn value_strategy() -> impl Strategy<Value = f64> {
@@ -218,13 +171,7 @@ mod tests {
                     let from = (i + 1).saturating_sub(width);
                     for c in 0..3 {
                         let want = Counts::of(rows[from..=i].iter().map(|r| Some(r[c])));
-                        let others: Vec<(Slot, u64)> = slots[from..=i]
-                            .iter()
-                            .map(|s| (s[c], 1))
-                            .filter(|(s, _)| is_other(*s))
-                            .collect();
-                        prop_assert_eq!(table.has_others(c), !others.is_empty());
-                        let got = table.counts(c, others);
+                        let got = table.counts(c, slots[from..=i].iter());
                         prop_assert_eq!(got.iter().collect::<Vec<_>>(), want.iter().collect::<Vec<_>>());
                         prop_assert_eq!((got.n(), got.missing), (want.n(), want.missing));
                     }

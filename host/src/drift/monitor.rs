@@ -6,7 +6,7 @@ use super::dataset::Dataset;
 use super::live::{PartCounts, RowCounts};
 use super::report::{self, Options, Report};
 use crate::document::Prediction;
-use crate::document::prediction::{Slot, VALUES, is_other};
+use crate::document::prediction::{Slot, VALUES};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -139,30 +139,7 @@ impl Monitor {
     pub fn current(&self) -> Dataset {
         match self.settings.window {
             Window::Predictions(_) => {
-                let counts = (0..VALUES).map(|c| {
-                    let others = match self.counts.has_others(c) {
-                        true => {
-                            // Sorted as plain integers (faster than pairs), then counted.
-                            let mut slots: Vec<Slot> = self
-                                .rows
-                                .iter()
-                                .map(|row| row[c])
-                                .filter(|slot| is_other(*slot))
-                                .collect();
-                            slots.sort_unstable();
-                            let mut runs: Vec<(Slot, u64)> = Vec::new();
-                            for slot in slots {
-                                match runs.last_mut() {
-                                    Some((last, n)) if *last == slot => *n += 1,
-                                    _ => runs.push((slot, 1)),
-                                }
-                            }
-                            runs
-                        }
-                        false => Vec::new(),
-                    };
-                    self.counts.counts(c, others)
-                });
+                let counts = (0..VALUES).map(|c| self.counts.counts(c, self.rows.iter()));
                 Dataset::of_model_counts(self.rows.len() as u64, counts)
             }
             Window::Span(_) => {
