@@ -1,5 +1,7 @@
-//! Builds the guest plugins for `wasm32-wasip2` so the reference plugins can be
-//! embedded in the binary (`src/plugin/embedded.rs`).
+//! Builds the reference plugins for `wasm32-wasip2` so they can be embedded in
+//! the binary (`src/plugin/embedded.rs`). The test guests (`guests/testing`)
+//! are built by the integration tests when they need them, into the same
+//! directory: a user's build does not compile them.
 //!
 //! The guests are built by a nested cargo in their own target directory (next to
 //! the host's, shared by every profile), so the outer build's lock is not
@@ -9,22 +11,15 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "guest_cargo.rs"]
+mod guest_cargo;
+
 const REFERENCE: [(&str, &str); 4] = [
     ("message", "logpipe_message"),
     ("filter", "logpipe_filter"),
     ("perf", "logpipe_perf"),
     ("top-functions", "logpipe_top_functions"),
 ];
-const TEST_GUESTS: [&str; 7] = [
-    "logpipe-hostile",
-    "logpipe-misbehave",
-    "logpipe-not-a-plugin",
-    "logpipe-tagger-a",
-    "logpipe-tagger-b",
-    "logpipe-legacy-parser",
-    "logpipe-legacy-filter",
-];
-
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let workspace = manifest_dir.parent().unwrap().to_path_buf();
@@ -33,6 +28,7 @@ fn main() {
         workspace.join("guests").display()
     );
     println!("cargo:rerun-if-changed={}", workspace.join("wit").display());
+    println!("cargo:rerun-if-changed=guest_cargo.rs");
     println!(
         "cargo:rerun-if-changed={}",
         workspace.join("Cargo.lock").display()
@@ -54,30 +50,12 @@ fn main() {
     check_wasm_target();
 
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(&workspace)
-        .args(["build", "--profile", "guest", "--target", "wasm32-wasip2"])
-        .arg("--target-dir")
-        .arg(&guest_target);
-    for (_, krate) in REFERENCE {
-        cmd.args(["-p", &krate.replace('_', "-")]);
-    }
-    for krate in TEST_GUESTS {
-        cmd.args(["-p", krate]);
-    }
-    // The outer build's settings are for the host, not for wasm.
-    for var in [
-        "RUSTFLAGS",
-        "CARGO_ENCODED_RUSTFLAGS",
-        "CARGO_BUILD_TARGET",
-        "CARGO_TARGET_DIR",
-        "CARGO_BUILD_RUSTFLAGS",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "CARGO_LLVM_COV",
-        "LLVM_PROFILE_FILE",
-    ] {
-        cmd.env_remove(var);
-    }
+    let packages: Vec<String> = REFERENCE
+        .iter()
+        .map(|(_, krate)| krate.replace('_', "-"))
+        .collect();
+    let packages: Vec<&str> = packages.iter().map(String::as_str).collect();
+    let mut cmd = guest_cargo::guest_cargo(&cargo, &workspace, &guest_target, &packages);
     let status = cmd
         .status()
         .unwrap_or_else(|e| panic!("could not run cargo to build the guest plugins: {e}"));

@@ -4,6 +4,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+#[path = "../../host/guest_cargo.rs"]
+mod guest_cargo;
+
 /// The `logpipe` binary under test.
 pub fn logpipe() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_logpipe"));
@@ -24,9 +27,53 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// A guest component built by `build.rs` (reference or test guest).
+/// A guest component: a reference plugin built by `build.rs`, or a test guest
+/// (`guests/testing/*`), built here the first time a test asks for one. The
+/// production build leaves the test guests out (BENCHMARKS.md, "Where a cold
+/// build's time goes").
 pub fn guest(file: &str) -> PathBuf {
-    Path::new(logpipe::plugin::embedded::GUEST_DIR).join(file)
+    static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    let dir = Path::new(logpipe::plugin::embedded::GUEST_DIR);
+    if let Err(e) = BUILT.get_or_init(|| build_test_guests(dir)) {
+        panic!("{e}");
+    }
+    dir.join(file)
+}
+
+/// The test guests, one cargo package each.
+const TEST_GUESTS: [&str; 7] = [
+    "logpipe-hostile",
+    "logpipe-misbehave",
+    "logpipe-not-a-plugin",
+    "logpipe-tagger-a",
+    "logpipe-tagger-b",
+    "logpipe-legacy-parser",
+    "logpipe-legacy-filter",
+];
+
+/// Builds the test guests with the settings `build.rs` builds the reference
+/// plugins with, into the same directory (`dir` is
+/// `<guest target>/wasm32-wasip2/guest`): cargo only rebuilds what changed.
+fn build_test_guests(dir: &Path) -> Result<(), String> {
+    let target_dir = dir
+        .ancestors()
+        .nth(2)
+        .ok_or_else(|| format!("unexpected guest directory {}", dir.display()))?;
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let cargo = option_env!("CARGO").unwrap_or("cargo");
+    let mut cmd = guest_cargo::guest_cargo(cargo, &workspace, target_dir, &TEST_GUESTS);
+    cmd.arg("--quiet");
+    let out = cmd
+        .output()
+        .map_err(|e| format!("could not run cargo to build the test guests: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "building the test guests for wasm32-wasip2 failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
 }
 
 /// Runs `cmd` with `input` on stdin.

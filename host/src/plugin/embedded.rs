@@ -35,5 +35,6 @@ pub fn embedded(name: &str) -> Option<&'static EmbeddedPlugin> {
     EMBEDDED.iter().find(|p| p.name == name)
 }
 
-/// Where `build.rs` left every guest it built, test guests included.
+/// Where `build.rs` left the reference plugins it built (the integration
+/// tests build the test guests there too).
 pub const GUEST_DIR: &str = env!("LOGPIPE_GUEST_DIR");
