@@ -347,6 +347,7 @@ fn pipeline_figures(
     drift: Option<&Arc<crate::drift::dataset::Dataset>>,
 ) -> anyhow::Result<Option<f64>> {
     let mut one_thread_cpu = None;
+    let runtime = super::runtime()?;
     let mut watching = plan.clone();
     watching.predictions = Some(MESSAGE_INDEX.into());
     println!(
@@ -403,7 +404,14 @@ fn pipeline_figures(
                     sinks.push(drift_sink(reference));
                 }
                 let plan = if with_drift { &watching } else { plan };
-                let summary = run_file(source, plan, &mut sinks, &options, &mut |_, _| {})?;
+                let summary = run_file(
+                    source,
+                    plan,
+                    &mut sinks,
+                    runtime.handle(),
+                    &options,
+                    &mut |_, _| {},
+                )?;
                 let secs = start.elapsed().as_secs_f64();
                 let cpu = process_cpu_seconds() - cpu0;
                 peak = peak.max(peak_rss_mib());
@@ -467,6 +475,7 @@ fn drift_cost(
         source,
         plan,
         &mut [Sink::Dir(crate::sink::dir::DirSink::open(scratch.path())?)],
+        super::runtime()?.handle(),
         base,
         &mut |_, _| {},
     )?;
@@ -746,17 +755,17 @@ fn es_figures(
     indices.dedup();
     let line_index = format!("bench-{stamp}-logpipe-{}", plan.line_index);
     let address: crate::config::EsAddress = url.parse()?;
-    let mut sink = crate::sink::elasticsearch::open(
+    let mut sink = runtime.block_on(crate::sink::elasticsearch::open(
         &address,
         &settings.env.elasticsearch,
         &settings.state_dir,
         &indices,
         &line_index,
-    )?;
+    ))?;
     let start = Instant::now();
     let mut report = crate::sink::WriteReport::default();
     for chunk in docs.chunks(4096) {
-        report.absorb(sink.write(chunk)?);
+        report.absorb(runtime.block_on(sink.write(chunk))?);
     }
     let rate = docs.len() as f64 / start.elapsed().as_secs_f64();
     println!("{:<28} {:>10} {:>12}", "loader", "documents", "docs/s");

@@ -28,7 +28,12 @@ pub struct CheckCommand {
 
 /// Runs `sample` through `plan` into a null sink and reports, per stage and
 /// channel mapped to an index, how many documents the index got.
-fn check_sample(plan: &Plan, sample: &std::path::Path, settings: &crate::config::Config) {
+fn check_sample(
+    plan: &Plan,
+    sample: &std::path::Path,
+    settings: &crate::config::Config,
+    runtime: &tokio::runtime::Handle,
+) {
     let source = match FileSource::open(sample) {
         Ok(s) => s,
         Err(e) => {
@@ -48,6 +53,7 @@ fn check_sample(plan: &Plan, sample: &std::path::Path, settings: &crate::config:
         source,
         plan,
         &mut [Sink::Null(Default::default())],
+        runtime,
         &options,
         &mut |_, _| {},
     ) {
@@ -99,7 +105,7 @@ fn report(ok: &mut bool, what: &str, result: Result<String, String>) {
 }
 
 /// Reaches Elasticsearch and compares the mappings, changing nothing.
-fn check_es(
+async fn check_es(
     address: &crate::config::EsAddress,
     context: &crate::sink::SinkContext,
 ) -> Result<String, crate::sink::SinkError> {
@@ -111,9 +117,9 @@ fn check_es(
     };
     let config = EsConfig::new(address, &context.es, &context.state_dir);
     let service = EsService::new(config).map_err(err)?;
-    let missing = super::runtime()
-        .map_err(|e| err(EsError::Runtime(format!("runtime: {e:#}"))))?
-        .block_on(service.verify_mappings(&context.indices, &context.line_index))
+    let missing = service
+        .verify_mappings(&context.indices, &context.line_index)
+        .await
         .map_err(err)?;
     Ok(if missing.is_empty() {
         "reachable; every index exists with a compatible mapping".into()
@@ -129,6 +135,8 @@ impl CheckCommand {
     /// Runs the checks.
     pub fn execute(self) -> anyhow::Result<ExitCode> {
         let mut ok = true;
+        // Window sources and sinks are reached on it.
+        let runtime = super::runtime()?;
         let settings = match self.pipeline.resolve() {
             Ok(s) => {
                 report(&mut ok, "configuration", Ok("valid".into()));
@@ -186,7 +194,7 @@ impl CheckCommand {
                     (crate::config::SourceSpec::File(path), _) => FileSource::open(path)
                         .map(|_| "readable".to_string())
                         .map_err(|e| crate::chain::chain(&e)),
-                    (_, fetcher) => super::runtime()?
+                    (_, fetcher) => runtime
                         .block_on(fetcher.expect("a window source has a fetcher").page(0, 1))
                         .map(|w| format!("answers; the window holds {} records", w.total))
                         .map_err(|e| e.to_string()),
@@ -195,7 +203,7 @@ impl CheckCommand {
             }
         }
         if let (Some(plan), Some(sample)) = (&plan, &self.sample) {
-            check_sample(plan, sample, &settings);
+            check_sample(plan, sample, &settings, runtime.handle());
         }
         if let Some(plan) = &plan {
             let context = crate::sink::SinkContext {
@@ -206,8 +214,12 @@ impl CheckCommand {
             for spec in &settings.sinks {
                 let result = match spec {
                     // Elasticsearch is only read: a check creates no index.
-                    crate::config::SinkSpec::Es(address) => check_es(address, &context),
-                    _ => Sink::open(spec, &context).map(|_| "writable".to_string()),
+                    crate::config::SinkSpec::Es(address) => {
+                        runtime.block_on(check_es(address, &context))
+                    }
+                    _ => runtime
+                        .block_on(Sink::open(spec, &context))
+                        .map(|_| "writable".to_string()),
                 };
                 let explain = |e: crate::sink::SinkError| {
                     let why = e.failure.to_string();

@@ -28,7 +28,10 @@ impl OnceCommand {
         })?;
         let engine = crate::pipeline::open::config_engine(&settings)?;
         let plan = crate::pipeline::open::plan(&settings, &engine)?;
-        let mut sinks = crate::pipeline::open::sinks(&settings, &plan)?;
+        // Sinks open and write on it (Elasticsearch's client is async), and
+        // window sources poll on it.
+        let runtime = super::runtime()?;
+        let mut sinks = runtime.block_on(crate::pipeline::open::sinks(&settings, &plan))?;
         let mut checkpoint_failed = false;
         let summary = if let SourceSpec::File(path) = &source {
             let file = FileSource::open(path)
@@ -38,6 +41,7 @@ impl OnceCommand {
                 file,
                 &plan,
                 &mut sinks,
+                runtime.handle(),
                 &crate::pipeline::open::run_options(&settings),
                 &mut |s, at| progress.update(s.lines, at.done),
             )?;
@@ -49,7 +53,6 @@ impl OnceCommand {
             let mut window = crate::pipeline::open::window_source(&settings, &source)?
                 .expect("a source other than a file is a window");
             let mut worker = Worker::new(&plan, settings.timestamps.clone())?;
-            let runtime = super::runtime()?;
             let report = runtime
                 .block_on(window.poll(&mut worker, &mut sinks, settings.batch_lines))
                 .with_context(|| format!("polling {source}"))?;

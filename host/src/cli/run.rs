@@ -67,7 +67,7 @@ impl RunCommand {
             // user must fix (configuration, plugins) ends the run at once.
             let mut attempt = 0u32;
             loop {
-                match Running::start(&self.pipeline, &engine, &metrics) {
+                match Running::start(&self.pipeline, &engine, &metrics).await {
                     Ok(r) => break r,
                     Err(e) if exit::code_for(&e) != ExitCode::from(exit::FAILURE) => return Err(e),
                     Err(e) => {
@@ -215,7 +215,7 @@ impl RunCommand {
                 while reload_rx.try_recv().is_ok() {}
                 // Start-up and reload share one code path; a configuration that does
                 // not start leaves the running one in place.
-                match Running::start(&self.pipeline, &engine, &metrics) {
+                match Running::start(&self.pipeline, &engine, &metrics).await {
                     Ok(new) => {
                         running = new;
                         metrics.config_reloads.fetch_add(1, Ordering::Relaxed);
@@ -264,7 +264,7 @@ struct Running {
 }
 
 impl Running {
-    fn start(
+    async fn start(
         args: &PipelineArgs,
         engine: &crate::plugin::PluginEngine,
         metrics: &Arc<Metrics>,
@@ -282,7 +282,7 @@ impl Running {
         })?;
         let engine = engine.with_limits(settings.limits);
         let mut plan = crate::pipeline::open::plan(&settings, &engine)?;
-        let mut sinks = crate::pipeline::open::sinks(&settings, &plan)?;
+        let mut sinks = crate::pipeline::open::sinks(&settings, &plan).await?;
         let mut drift_reference = None;
         if let Some(drift) = &settings.drift {
             let (sink, reference) = drift_sink(drift, &settings.env.elasticsearch, metrics)?;
@@ -401,7 +401,9 @@ pub(crate) fn write_verdicts(
         }
         let docs = crate::sink::drift::verdict_documents(at, &report);
         for sink in sinks.iter_mut().filter(|s| !matches!(s, Sink::Drift(_))) {
-            if let Err(e) = sink.write(&docs) {
+            // On the runtime's thread: a local sink's write blocks it.
+            let written = crate::sink::wait(&tokio::runtime::Handle::current(), sink.write(&docs));
+            if let Err(e) = written {
                 // Verdicts are recomputed every interval; one lost is not data lost.
                 tracing::warn!("drift verdicts not stored: {e}");
             }

@@ -145,13 +145,13 @@ pub fn sink_context(config: &Config, plan: &Plan) -> SinkContext {
 
 /// Opens the configured sinks (installing Elasticsearch mappings for the
 /// plan's indices).
-pub fn sinks(config: &Config, plan: &Plan) -> Result<Vec<Sink>, OpenError> {
+pub async fn sinks(config: &Config, plan: &Plan) -> Result<Vec<Sink>, OpenError> {
     let context = sink_context(config, plan);
-    config
-        .sinks
-        .iter()
-        .map(|spec| Ok(Sink::open(spec, &context)?))
-        .collect()
+    let mut sinks = Vec::with_capacity(config.sinks.len());
+    for spec in &config.sinks {
+        sinks.push(Sink::open(spec, &context).await?);
+    }
+    Ok(sinks)
 }
 
 /// The Elasticsearch client settings for `address` (credentials from the

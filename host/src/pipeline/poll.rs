@@ -116,12 +116,16 @@ impl WindowSource {
                 .collect(),
             ..PollReport::default()
         };
+        // The workers' plugins and the local sinks take this thread: the
+        // runtime's other tasks move to its other threads meanwhile.
+        let runtime = tokio::runtime::Handle::current();
         tokio::task::block_in_place(|| -> anyhow::Result<()> {
             for batch in lines.chunks(batch_lines.max(1)) {
                 let output = worker.process(batch);
                 report.summary.absorb_batch(&output, true);
                 let started = std::time::Instant::now();
-                let written = crate::sink::write_all(sinks, &output.documents)
+                let written = runtime
+                    .block_on(crate::sink::write_all(sinks, &output.documents))
                     .context("writing documents")?;
                 report.summary.written.absorb(written);
                 report.write_time += started.elapsed();

@@ -16,6 +16,7 @@ use anyhow::Context;
 use std::collections::BTreeMap;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use tokio::runtime::Handle;
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -129,18 +130,19 @@ impl RunSummary {
     }
 }
 
-/// Runs every line of `source` through `plan` into `sinks`; `on_progress`
-/// is called after each write with the summary so far and how far the source
-/// was read for what is written.
+/// Runs every line of `source` through `plan` into `sinks`, whose writes run
+/// on `runtime`; `on_progress` is called after each write with the summary so
+/// far and how far the source was read for what is written.
 pub fn run_file(
     mut source: FileSource,
     plan: &Plan,
     sinks: &mut [Sink],
+    runtime: &Handle,
     options: &RunOptions,
     on_progress: &mut dyn FnMut(&RunSummary, Position),
 ) -> anyhow::Result<RunSummary> {
     if options.one_thread {
-        return run_file_on_this_thread(source, plan, sinks, options, on_progress);
+        return run_file_on_this_thread(source, plan, sinks, runtime, options, on_progress);
     }
     let workers = options.workers.max(1);
     let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Vec<Line>, Position)>(workers * 2);
@@ -227,6 +229,7 @@ pub fn run_file(
                     deliver_together(
                         std::mem::take(&mut ready),
                         sinks,
+                        runtime,
                         &mut summary,
                         options.log_problems,
                     )?;
@@ -234,7 +237,7 @@ pub fn run_file(
                 }
             }
             if !ready.is_empty() {
-                deliver_together(ready, sinks, &mut summary, options.log_problems)?;
+                deliver_together(ready, sinks, runtime, &mut summary, options.log_problems)?;
                 on_progress(&summary, position);
             }
         }
@@ -248,6 +251,7 @@ fn run_file_on_this_thread(
     mut source: FileSource,
     plan: &Plan,
     sinks: &mut [Sink],
+    runtime: &Handle,
     options: &RunOptions,
     on_progress: &mut dyn FnMut(&RunSummary, Position),
 ) -> anyhow::Result<RunSummary> {
@@ -276,6 +280,7 @@ fn run_file_on_this_thread(
             deliver_together(
                 std::mem::take(&mut ready),
                 sinks,
+                runtime,
                 &mut summary,
                 options.log_problems,
             )?;
@@ -303,12 +308,13 @@ const MAX_WRITE_DOCUMENTS: usize = 16_384;
 fn deliver_together(
     outputs: Vec<BatchOutput>,
     sinks: &mut [Sink],
+    runtime: &Handle,
     summary: &mut RunSummary,
     log: bool,
 ) -> anyhow::Result<()> {
     match outputs.as_slice() {
         [] => return Ok(()),
-        [output] => return deliver(output, sinks, summary, log),
+        [output] => return deliver(output, sinks, runtime, summary, log),
         _ => {}
     }
     let mut documents = Vec::with_capacity(outputs.iter().map(|o| o.documents.len()).sum());
@@ -316,7 +322,8 @@ fn deliver_together(
         summary.absorb_batch(&output, log);
         documents.extend(output.documents);
     }
-    let written = crate::sink::write_all(sinks, &documents).context("writing documents")?;
+    let written = crate::sink::wait(runtime, crate::sink::write_all(sinks, &documents))
+        .context("writing documents")?;
     summary.written.absorb(written);
     Ok(())
 }
@@ -325,11 +332,13 @@ fn deliver_together(
 fn deliver(
     output: &BatchOutput,
     sinks: &mut [Sink],
+    runtime: &Handle,
     summary: &mut RunSummary,
     log: bool,
 ) -> anyhow::Result<()> {
     summary.absorb_batch(output, log);
-    let written = crate::sink::write_all(sinks, &output.documents).context("writing documents")?;
+    let written = crate::sink::wait(runtime, crate::sink::write_all(sinks, &output.documents))
+        .context("writing documents")?;
     summary.written.absorb(written);
     Ok(())
 }
@@ -345,6 +354,7 @@ mod tests {
         let plan = super::super::build::default_plan();
         let sample = super::super::build::SAMPLE;
         let tmp = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
         let mut written = Vec::new();
         for (name, one_thread, workers) in [("one", true, 1), ("threads", false, 3)] {
             let dir = tmp.path().join(name);
@@ -359,7 +369,15 @@ mod tests {
             };
             let source = FileSource::open(sample.as_ref()).unwrap();
             let mut sinks = [Sink::Dir(DirSink::open(&dir).unwrap())];
-            let summary = run_file(source, &plan, &mut sinks, &options, &mut |_, _| {}).unwrap();
+            let summary = run_file(
+                source,
+                &plan,
+                &mut sinks,
+                runtime.handle(),
+                &options,
+                &mut |_, _| {},
+            )
+            .unwrap();
             assert_eq!(summary.lines, 309, "{name}");
             let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
                 .unwrap()

@@ -2,6 +2,10 @@
 //! store), `es:` (Elasticsearch), `null:` (benchmarks). A sink's `write` returns
 //! only when the documents are stored (or dead-lettered), which is what lets the
 //! checkpoint advance.
+//!
+//! Opening and writing are async (Elasticsearch's client is); the local sinks
+//! do their work on the calling thread when polled, so synchronous callers
+//! drive them with [`wait`], which also keeps a runtime's own threads free.
 
 pub mod bulk;
 pub mod dir;
@@ -124,7 +128,7 @@ pub struct SinkContext {
 
 impl Sink {
     /// Opens the sink `spec` names.
-    pub fn open(spec: &SinkSpec, context: &SinkContext) -> Result<Self, SinkError> {
+    pub async fn open(spec: &SinkSpec, context: &SinkContext) -> Result<Self, SinkError> {
         let err = |failure: SinkFailure| SinkError {
             sink: spec.to_string(),
             failure,
@@ -147,6 +151,7 @@ impl Sink {
                 &context.indices,
                 &context.line_index,
             )
+            .await
             .map(Sink::Elasticsearch)
             .map_err(|e| err(SinkFailure::Elasticsearch(e))),
         }
@@ -160,14 +165,14 @@ impl Sink {
     }
 
     /// Stores documents; returns when they are durable in the sink.
-    pub fn write(&mut self, docs: &[Document]) -> Result<WriteReport, SinkError> {
+    pub async fn write(&mut self, docs: &[Document]) -> Result<WriteReport, SinkError> {
         match self {
             Sink::Dir(s) => s.write(docs),
             Sink::Sqlite(s) => s.write(docs).map(WriteReport::from).map_err(|e| SinkError {
                 sink: format!("sqlite:{}", s.path().display()),
                 failure: SinkFailure::Store(e),
             }),
-            Sink::Elasticsearch(s) => s.write(docs),
+            Sink::Elasticsearch(s) => s.write(docs).await,
             Sink::Null(s) => Ok(s.write(docs)),
             Sink::Drift(s) => Ok(s.write(docs)),
         }
@@ -177,11 +182,64 @@ impl Sink {
 /// Writes documents to every sink, in order, and returns the first sink's
 /// report (the others hold the same documents: counting them again would
 /// count each document once per sink).
-pub fn write_all(sinks: &mut [Sink], docs: &[Document]) -> Result<WriteReport, SinkError> {
+pub async fn write_all(sinks: &mut [Sink], docs: &[Document]) -> Result<WriteReport, SinkError> {
     let mut first = None;
     for sink in sinks {
-        let report = sink.write(docs)?;
+        let report = sink.write(docs).await?;
         first.get_or_insert(report);
     }
     Ok(first.unwrap_or_default())
+}
+
+/// Runs a sink's future (an open, a write) to its end from synchronous code,
+/// on `runtime`. On one of a runtime's own threads, its other tasks move to
+/// the others meanwhile (a local sink's write blocks the thread it runs on).
+pub fn wait<T>(runtime: &tokio::runtime::Handle, work: impl Future<Output = T>) -> T {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        tokio::task::block_in_place(|| runtime.block_on(work))
+    } else {
+        runtime.block_on(work)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A write through `wait` from every kind of thread a caller may be on:
+    /// a plain one, one inside the runtime (`enter`), and a runtime task.
+    #[test]
+    fn waiting_for_a_write_works_on_and_off_the_runtime() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut sinks = vec![Sink::Dir(dir::DirSink::open(dir.path()).unwrap())];
+        let docs = [Document {
+            index: "logs".into(),
+            id: "id-1".into(),
+            source: r#"{"message":"a"}"#.into(),
+            line_time: 0,
+            prediction: None,
+        }];
+        let handle = runtime.handle().clone();
+        let written = wait(&handle, write_all(&mut sinks, &docs)).unwrap();
+        assert_eq!(written.stored["logs"], 1);
+        {
+            let _inside = runtime.enter();
+            let written = wait(&handle, write_all(&mut sinks, &docs)).unwrap();
+            assert_eq!(written.stored["logs"], 1);
+        }
+        let written = runtime
+            .block_on(async {
+                tokio::spawn(async move {
+                    let handle = tokio::runtime::Handle::current();
+                    wait(&handle, write_all(&mut sinks, &docs))
+                })
+                .await
+            })
+            .unwrap()
+            .unwrap();
+        assert_eq!(written.stored["logs"], 1);
+        let text = std::fs::read_to_string(dir.path().join("logs.ndjson")).unwrap();
+        assert_eq!(text.lines().count(), 3);
+    }
 }

@@ -70,9 +70,6 @@ pub enum EsError {
         /// The OS's reason.
         error: std::io::Error,
     },
-    /// The sink's runtime or thread failed.
-    #[error("the Elasticsearch sink's {0}")]
-    Runtime(String),
 }
 
 impl EsError {
