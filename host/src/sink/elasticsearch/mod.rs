@@ -22,7 +22,8 @@ use service::EsService;
 /// The Elasticsearch sink.
 pub struct EsSink {
     label: String,
-    service: EsService,
+    // Boxed: the client's configuration is large, and a `Sink` moves by value.
+    service: Box<EsService>,
 }
 
 impl EsSink {
@@ -36,7 +37,7 @@ impl EsSink {
         service.install_mappings(indices, line_index).await?;
         Ok(Self {
             label: format!("es:{}", service.label()),
-            service,
+            service: Box::new(service),
         })
     }
 
