@@ -11,6 +11,7 @@ pub mod config;
 pub mod dashboard;
 pub mod document;
 pub mod drift;
+pub mod es;
 pub mod export;
 pub mod fsutil;
 pub mod ids;

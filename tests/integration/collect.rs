@@ -3,8 +3,8 @@
 //! and every error kind.
 
 use logpipe::ids::{Checkpoint, WindowTracker};
+use logpipe::pipeline::collect::{Collector, Poll};
 use logpipe::simulate::{Fault, Knobs, Simulator};
-use logpipe::source::collector::{Collector, Poll};
 use logpipe::source::error::SourceErrorKind;
 use logpipe::source::http::{Endpoint, PageFetcher};
 use std::collections::HashSet;

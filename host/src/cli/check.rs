@@ -109,8 +109,8 @@ async fn check_es(
     address: &crate::config::EsAddress,
     context: &crate::sink::SinkContext,
 ) -> Result<String, crate::sink::SinkError> {
-    use crate::sink::elasticsearch::error::EsError;
-    use crate::sink::elasticsearch::{config::EsConfig, service::EsService};
+    use crate::es::{EsConfig, EsError};
+    use crate::sink::elasticsearch::service::EsService;
     let err = |e: EsError| crate::sink::SinkError {
         sink: format!("es:{address}"),
         failure: crate::sink::SinkFailure::Elasticsearch(e),

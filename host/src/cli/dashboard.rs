@@ -7,7 +7,7 @@ use crate::config::{DatasetSpec, StoredSpec};
 use crate::dashboard::search_panels::{Indices, SearchPanels};
 use crate::dashboard::server::{self, Backend, Dashboard};
 use crate::drift::dataset::Dataset;
-use crate::sink::elasticsearch::service::EsService;
+use crate::es::EsClient;
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
@@ -113,7 +113,7 @@ pub fn backend(
         }
         StoredSpec::Es(address) => {
             let config = crate::pipeline::open::es_config(settings, address);
-            let service = EsService::new(config)?;
+            let service = EsClient::connect(&config)?;
             let panels = SearchPanels::new(Arc::new(service), indices(settings));
             Ok((spec.to_string(), Backend::Search(Arc::new(panels))))
         }

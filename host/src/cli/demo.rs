@@ -4,11 +4,11 @@
 use super::common::PluginArgs;
 use crate::ids::Checkpoint;
 use crate::pipeline::Worker;
+use crate::pipeline::collect::Collector;
 use crate::pipeline::poll::WindowSource;
 use crate::pipeline::run::RunSummary;
 use crate::simulate::{Knobs, Simulator};
 use crate::sink::Sink;
-use crate::source::collector::Collector;
 use crate::source::http::{Endpoint, PageFetcher};
 use crate::store::schema::MESSAGE_INDEX;
 use crate::store::{Retention, StoreReader, StoreWriter};

@@ -8,10 +8,9 @@ use crate::drift::report::{self, Options, Report};
 use crate::drift::rows::RowCounter;
 use crate::drift::select::Test;
 use crate::drift::{html, parquet, store};
+use crate::es::{EsClient, EsConfig};
 use crate::export::read::{MessageReader, Range};
 use crate::export::rows::type_row;
-use crate::sink::elasticsearch::config::EsConfig;
-use crate::sink::elasticsearch::service::EsService;
 use crate::store::StoreReader;
 use clap::{Args, ValueEnum};
 use std::collections::BTreeMap;
@@ -254,7 +253,7 @@ fn read_elasticsearch(
     // Reading sends nothing to the dead-letter file this names.
     let config = EsConfig::new(address, es, &std::env::temp_dir());
     let mut reader = MessageReader::Es {
-        service: Box::new(EsService::new(config)?),
+        service: Box::new(EsClient::connect(&config)?),
         runtime: super::runtime()?,
         index: index.to_string(),
         range,

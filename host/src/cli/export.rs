@@ -4,10 +4,10 @@ use super::common::StorageArgs;
 use super::exit::ExitError;
 use super::progress::Progress;
 use crate::config::StoredSpec;
+use crate::es::EsClient;
 use crate::export::parquet::PredictionWriter;
 use crate::export::read::{MessageReader, Range, parse_time};
 use crate::export::rows::type_row;
-use crate::sink::elasticsearch::service::EsService;
 use crate::store::StoreReader;
 use crate::store::reader::Cursor;
 use clap::{Args, Subcommand};
@@ -86,7 +86,7 @@ impl ExportCommand {
             StoredSpec::Es(address) => {
                 let config = crate::pipeline::open::es_config(&settings, address);
                 MessageReader::Es {
-                    service: Box::new(EsService::new(config)?),
+                    service: Box::new(EsClient::connect(&config)?),
                     runtime: super::runtime()?,
                     index: args.index.clone(),
                     range,

@@ -3,7 +3,7 @@
 use super::common::StorageArgs;
 use super::exit::ExitError;
 use crate::config::StoredSpec;
-use crate::sink::elasticsearch::service::EsService;
+use crate::es::EsClient;
 use crate::store::StoreReader;
 use anyhow::Context;
 use clap::Args;
@@ -41,7 +41,7 @@ impl TraceCommand {
             }
             StoredSpec::Es(address) => {
                 let config = crate::pipeline::open::es_config(&settings, address);
-                let service = EsService::new(config)?;
+                let service = EsClient::connect(&config)?;
                 let runtime = super::runtime()?;
                 runtime.block_on(search(&service, &self.transaction_id))?
             }
@@ -58,7 +58,7 @@ impl TraceCommand {
     }
 }
 
-async fn search(service: &EsService, tx: &str) -> anyhow::Result<Vec<(String, Value)>> {
+async fn search(service: &EsClient, tx: &str) -> anyhow::Result<Vec<(String, Value)>> {
     let resp = service
         .client()
         .search(SearchParts::Index(&["*"]))

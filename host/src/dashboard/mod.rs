@@ -28,5 +28,5 @@ pub enum DashboardError {
     Panel(#[from] tokio::task::JoinError),
     /// Elasticsearch could not be searched, or refused the search.
     #[error(transparent)]
-    Search(crate::sink::elasticsearch::error::EsError),
+    Search(crate::es::EsError),
 }

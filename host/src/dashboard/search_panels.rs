@@ -14,8 +14,7 @@ use super::panels::{
 use crate::document::columns::FEATURES;
 use crate::drift::counts::Counts;
 use crate::drift::dataset::Dataset;
-use crate::sink::elasticsearch::error::EsError;
-use crate::sink::elasticsearch::service::EsService;
+use crate::es::{EsClient, EsError};
 use elasticsearch::SearchParts;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -60,7 +59,7 @@ const EXACT_TERMS_BUDGET: usize = 60_000;
 
 /// Panels over Elasticsearch.
 pub struct SearchPanels {
-    service: Arc<EsService>,
+    service: Arc<EsClient>,
     indices: Indices,
     /// Set once the server has refused `percentiles`.
     no_percentiles: AtomicBool,
@@ -78,7 +77,7 @@ struct Refused {
 
 impl SearchPanels {
     /// Panels reading `indices` through `service`.
-    pub fn new(service: Arc<EsService>, indices: Indices) -> Self {
+    pub fn new(service: Arc<EsClient>, indices: Indices) -> Self {
         Self {
             service,
             indices,
@@ -111,19 +110,14 @@ impl SearchPanels {
             .send()
             .await
             .map_err(|e| {
-                super::DashboardError::Search(EsError::Request {
-                    label: self.service.label().to_string(),
-                    what: "searching".into(),
-                    cause: crate::chain::chain(&e),
-                })
+                super::DashboardError::Search(self.service.unanswered("searching".into(), &e))
             })?;
         let status = response.status_code().as_u16();
         let answer: Value = response.json().await.map_err(|e| {
-            super::DashboardError::Search(EsError::Answer {
-                label: self.service.label().to_string(),
-                what: "the search answer".into(),
-                reason: e.to_string(),
-            })
+            super::DashboardError::Search(
+                self.service
+                    .unreadable("the search answer".into(), e.to_string()),
+            )
         })?;
         if (200..300).contains(&status) {
             return Ok(Ok(answer));

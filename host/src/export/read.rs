@@ -2,7 +2,7 @@
 //! (SQLite seeks the `documents_time` index at each page),
 //! scroll in Elasticsearch (always continuing from the latest scroll id).
 
-use crate::sink::elasticsearch::service::EsService;
+use crate::es::EsClient;
 use anyhow::Context;
 use elasticsearch::{ClearScrollParts, ScrollParts, SearchParts};
 use serde_json::{Value, json};
@@ -128,7 +128,7 @@ pub enum MessageReader {
     /// Elasticsearch.
     Es {
         /// The client (boxed: it is much larger than the store's connection).
-        service: Box<EsService>,
+        service: Box<EsClient>,
         /// Its runtime.
         runtime: tokio::runtime::Runtime,
         /// Index name.

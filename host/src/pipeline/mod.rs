@@ -2,6 +2,7 @@
 //! acknowledgements flowing back to the checkpoint.
 
 pub mod build;
+pub mod collect;
 pub mod open;
 pub mod plan;
 pub mod poll;

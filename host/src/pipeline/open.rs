@@ -2,17 +2,17 @@
 //! source, the sinks. Commands call these instead of reading specs themselves.
 
 use super::build::build_plan;
+use super::collect::Collector;
 use super::plan::Plan;
 use super::poll::WindowSource;
 use super::{Execution, RunOptions};
 use crate::config::{Config, EsAddress, SourceSpec, environment};
+use crate::es::EsConfig;
 use crate::ids::Checkpoint;
 use crate::ids::checkpoint::CheckpointError;
 use crate::plugin::compiler::{CompileLimits, Compiler};
 use crate::plugin::{Limits, PluginEngine};
-use crate::sink::elasticsearch::config::EsConfig;
 use crate::sink::{Sink, SinkContext, SinkError};
-use crate::source::collector::Collector;
 use crate::source::http::{Endpoint, PageFetcher};
 use std::path::PathBuf;
 

@@ -1,11 +1,11 @@
 //! One poll of a window source through the pipeline: collect what is new,
 //! process it, write it, and only then remember it in the checkpoint.
 
+use super::collect::{Collector, Gap};
 use super::run::RunSummary;
 use super::worker::{Line, Worker};
 use crate::ids::{Checkpoint, CheckpointError, Seen, WindowTracker};
 use crate::sink::Sink;
-use crate::source::collector::{Collector, Gap};
 use crate::source::error::SourceError;
 use anyhow::Context;
 

@@ -78,7 +78,7 @@ pub enum SinkFailure {
     Store(crate::store::StoreError),
     /// Elasticsearch (the sink's label names the nodes).
     #[error("{}", .0.detail())]
-    Elasticsearch(elasticsearch::error::EsError),
+    Elasticsearch(crate::es::EsError),
 }
 
 impl SinkError {

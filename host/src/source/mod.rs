@@ -1,6 +1,5 @@
 //! Sources of log records.
 
-pub mod collector;
 pub mod error;
 pub mod file;
 pub mod http;

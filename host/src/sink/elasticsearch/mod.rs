@@ -6,17 +6,14 @@
 //! go out while the caller waits, with no thread or runtime of the sink's own
 //! and no copy of the documents.
 
-pub mod config;
 pub mod dead_letter;
-pub mod error;
 pub mod mappings;
 pub mod retry;
 pub mod service;
 
 use super::{SinkError, WriteReport};
 use crate::document::Document;
-use config::EsConfig;
-use error::EsError;
+use crate::es::{EsConfig, EsError};
 use service::EsService;
 
 /// The Elasticsearch sink.

@@ -1,31 +1,25 @@
 //! Talking to Elasticsearch: mappings at start-up, bulk requests with per-item
 //! results, retries with backoff, and dead letters past the deadline.
 
-use super::config::EsConfig;
 use super::dead_letter::DeadLetters;
-use super::error::EsError;
 use super::mappings::{conflicts, mapping_for};
 use super::retry::{ItemOutcome, decide_all, retry_request};
 use crate::document::Document;
 use crate::document::line_document::without_plugin_fields;
+use crate::es::client::cause;
+use crate::es::{EsClient, EsConfig, EsError};
 use crate::sink::WriteReport;
 use crate::sink::bulk::{Action, encode_as};
-use elasticsearch::auth::Credentials;
-use elasticsearch::cert::{Certificate, CertificateValidation};
-use elasticsearch::http::transport::{
-    MultiNodeConnectionPool, SingleNodeConnectionPool, TransportBuilder,
-};
+use elasticsearch::BulkParts;
 use elasticsearch::indices::{IndicesCreateParts, IndicesExistsParts, IndicesGetMappingParts};
-use elasticsearch::{BulkParts, Elasticsearch};
 use futures_util::StreamExt;
 use std::time::{Duration, Instant};
 
 /// A connected Elasticsearch sink.
 pub struct EsService {
-    client: Elasticsearch,
+    es: EsClient,
     config: EsConfig,
     dead: DeadLetters,
-    label: String,
     /// The line index: a line document it refuses is sent again without the
     /// plugins' fields, so that every line reaches it.
     line_index: Option<String>,
@@ -43,48 +37,10 @@ struct Tally {
 impl EsService {
     /// Builds the client (no request is made yet).
     pub fn new(config: EsConfig) -> Result<Self, EsError> {
-        let mut builder = if config.urls.len() == 1 {
-            TransportBuilder::new(SingleNodeConnectionPool::new(config.urls[0].clone()))
-        } else {
-            TransportBuilder::new(MultiNodeConnectionPool::round_robin(
-                config.urls.clone(),
-                None,
-            ))
-        };
-        builder = builder
-            .timeout(config.request_timeout)
-            .request_body_compression(config.gzip);
-        if let Some(key) = &config.api_key {
-            builder = builder.auth(match key.split_once(':') {
-                Some((id, secret)) => Credentials::ApiKey(id.into(), secret.into()),
-                None => Credentials::EncodedApiKey(key.clone()),
-            });
-        } else if let Some((user, pass)) = &config.basic {
-            builder = builder.auth(Credentials::Basic(user.clone(), pass.clone()));
-        }
-        if let Some(ca) = &config.ca_file {
-            let ca_file = |reason: String| EsError::CaFile {
-                path: ca.clone(),
-                reason,
-            };
-            let pem = std::fs::read(ca).map_err(|e| ca_file(e.to_string()))?;
-            let cert = Certificate::from_pem(&pem).map_err(|e| ca_file(e.to_string()))?;
-            builder = builder.cert_validation(CertificateValidation::Full(cert));
-        }
-        let transport = builder
-            .build()
-            .map_err(|e| EsError::Client(e.to_string()))?;
-        let label = config
-            .urls
-            .iter()
-            .map(|u| u.as_str().trim_end_matches('/'))
-            .collect::<Vec<_>>()
-            .join(",");
         Ok(Self {
-            client: Elasticsearch::new(transport),
+            es: EsClient::connect(&config)?,
             dead: DeadLetters::new(config.dead_letter_file.clone()),
             config,
-            label,
             line_index: None,
         })
     }
@@ -121,14 +77,9 @@ impl EsService {
         self
     }
 
-    /// `es:URL` for messages.
+    /// The nodes, for messages.
     pub fn label(&self) -> &str {
-        &self.label
-    }
-
-    /// The client, for reads (exports, trace).
-    pub fn client(&self) -> &Elasticsearch {
-        &self.client
+        self.es.label()
     }
 
     /// Creates missing indices with their mappings; reports an existing index whose
@@ -169,25 +120,27 @@ impl EsService {
                 continue;
             };
             let exists = self
-                .client
+                .es
+                .client()
                 .indices()
                 .exists(IndicesExistsParts::Index(&[index]))
                 .send()
                 .await
-                .map_err(|e| self.request(format!("checking index {index}"), &e))?;
+                .map_err(|e| self.es.unanswered(format!("checking index {index}"), &e))?;
             if exists.status_code().as_u16() == 404 && !create {
                 missing.push(index.clone());
                 continue;
             }
             if exists.status_code().as_u16() == 404 {
                 let resp = self
-                    .client
+                    .es
+                    .client()
                     .indices()
                     .create(IndicesCreateParts::Index(index))
                     .body(wanted)
                     .send()
                     .await
-                    .map_err(|e| self.request(format!("creating index {index}"), &e))?;
+                    .map_err(|e| self.es.unanswered(format!("creating index {index}"), &e))?;
                 let status = resp.status_code().as_u16();
                 let body = resp.text().await.unwrap_or_default();
                 // Another logpipe may have created it in between: that is fine.
@@ -195,7 +148,7 @@ impl EsService {
                     && !body.contains("resource_already_exists_exception")
                 {
                     return Err(EsError::Status {
-                        label: self.label.clone(),
+                        label: self.es.label().to_string(),
                         what: format!("creating index {index}"),
                         status,
                         body,
@@ -205,16 +158,19 @@ impl EsService {
                 continue;
             }
             let resp = self
-                .client
+                .es
+                .client()
                 .indices()
                 .get_mapping(IndicesGetMappingParts::Index(&[index]))
                 .send()
                 .await
-                .map_err(|e| self.request(format!("reading the mapping of {index}"), &e))?;
-            let found: serde_json::Value = resp.json().await.map_err(|e| EsError::Answer {
-                label: self.label.clone(),
-                what: format!("the mapping of {index}"),
-                reason: cause(&e),
+                .map_err(|e| {
+                    self.es
+                        .unanswered(format!("reading the mapping of {index}"), &e)
+                })?;
+            let found: serde_json::Value = resp.json().await.map_err(|e| {
+                self.es
+                    .unreadable(format!("the mapping of {index}"), cause(&e))
             })?;
             let mapping = found
                 .as_object()
@@ -364,24 +320,24 @@ impl EsService {
         // line feed left to it.
         body.pop();
         let resp = self
-            .client
+            .es
+            .client()
             .bulk(BulkParts::None)
             .body(vec![body])
             .send()
             .await
-            .map_err(|e| self.request("bulk request".into(), &e))?;
+            .map_err(|e| self.es.unanswered("bulk request".into(), &e))?;
         let status = resp.status_code().as_u16();
-        let bytes = resp.bytes().await.map_err(|e| EsError::Answer {
-            label: self.label.clone(),
-            what: "the bulk answer".into(),
-            reason: e.to_string(),
-        })?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| self.es.unreadable("the bulk answer".into(), e.to_string()))?;
         if !(200..300).contains(&status) {
             let text = String::from_utf8_lossy(&bytes);
             let snippet: String = text.chars().take(300).collect();
             if retry_request(status) {
                 return Err(EsError::Status {
-                    label: self.label.clone(),
+                    label: self.es.label().to_string(),
                     what: "bulk request".into(),
                     status,
                     body: snippet,
@@ -396,20 +352,8 @@ impl EsService {
                 })
                 .collect());
         }
-        decide_all(&bytes, docs.len()).map_err(|e| EsError::Answer {
-            label: self.label.clone(),
-            what: "the bulk answer".into(),
-            reason: e.to_string(),
-        })
-    }
-
-    /// A request that got no answer.
-    fn request(&self, what: String, e: &elasticsearch::Error) -> EsError {
-        EsError::Request {
-            label: self.label.clone(),
-            what,
-            cause: cause(e),
-        }
+        decide_all(&bytes, docs.len())
+            .map_err(|e| self.es.unreadable("the bulk answer".into(), e.to_string()))
     }
 
     fn dead_letter_failed(&self, error: std::io::Error) -> EsError {
@@ -445,21 +389,6 @@ const RETRY: crate::backoff::Backoff = crate::backoff::Backoff {
     first: Duration::from_millis(200),
     max: Duration::from_secs(30),
 };
-
-/// A request's error as its root cause (`Connection refused (os error 111)`,
-/// a TLS or timeout error) rather than the client's "error sending request
-/// for url (...)", which repeats the URL the label already gives.
-fn cause(e: &elasticsearch::Error) -> String {
-    let mut root: &dyn std::error::Error = e;
-    while let Some(next) = root.source() {
-        root = next;
-    }
-    if std::ptr::addr_eq(root, e) {
-        e.to_string()
-    } else {
-        format!("request failed: {root}")
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -1,4 +1,5 @@
-//! Connection and bulk settings of the Elasticsearch sink.
+//! How to reach Elasticsearch (nodes, credentials, TLS), and how the `es:`
+//! sink sends to it (bulk sizes, retries, dead letters).
 
 use crate::config::{EsAddress, EsEnvironment};
 use elasticsearch::http::Url;

@@ -7,10 +7,10 @@
 //! the whole window holds nothing already delivered, records may have fallen out
 //! of the window unseen: that gap is reported with counts.
 
-use super::error::{SourceError, SourceErrorKind};
-use super::http::PageFetcher;
 use crate::ids::{Boundary, ContentKey, IdHasher, LineId, Seen, WindowTracker};
 use crate::source::Record;
+use crate::source::error::{SourceError, SourceErrorKind};
+use crate::source::http::PageFetcher;
 
 /// Records requested again at the start of each next page, to align pages.
 pub const PAGE_OVERLAP: u64 = 10;
