@@ -14,7 +14,7 @@ use super::panels::{
 use crate::document::columns::FEATURES;
 use crate::drift::counts::Counts;
 use crate::drift::dataset::Dataset;
-use crate::es::{EsClient, EsError};
+use crate::es::EsClient;
 use elasticsearch::SearchParts;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -86,12 +86,11 @@ impl SearchPanels {
     }
 
     fn refused(&self, what: String, r: Refused) -> super::DashboardError {
-        super::DashboardError::Search(EsError::Status {
-            label: self.service.label().to_string(),
+        super::DashboardError::Search(self.service.refused(
             what,
-            status: r.status,
-            body: format!("{}: {}", r.kind, r.reason),
-        })
+            r.status,
+            format!("{}: {}", r.kind, r.reason),
+        ))
     }
 
     /// One search; `Err(Ok(refused))` when the server answered an error.

@@ -81,6 +81,16 @@ impl EsClient {
         }
     }
 
+    /// The error of a request `what` the server answered with a failing status.
+    pub fn refused(&self, what: String, status: u16, body: String) -> EsError {
+        EsError::Status {
+            label: self.label.clone(),
+            what,
+            status,
+            body,
+        }
+    }
+
     /// The error of an answer to `what` that cannot be read.
     pub fn unreadable(&self, what: String, reason: String) -> EsError {
         EsError::Answer {

@@ -147,12 +147,9 @@ impl EsService {
                 if !(200..300).contains(&status)
                     && !body.contains("resource_already_exists_exception")
                 {
-                    return Err(EsError::Status {
-                        label: self.es.label().to_string(),
-                        what: format!("creating index {index}"),
-                        status,
-                        body,
-                    });
+                    return Err(self
+                        .es
+                        .refused(format!("creating index {index}"), status, body));
                 }
                 tracing::info!(index, "index created with its mapping");
                 continue;
@@ -336,12 +333,7 @@ impl EsService {
             let text = String::from_utf8_lossy(&bytes);
             let snippet: String = text.chars().take(300).collect();
             if retry_request(status) {
-                return Err(EsError::Status {
-                    label: self.es.label().to_string(),
-                    what: "bulk request".into(),
-                    status,
-                    body: snippet,
-                });
+                return Err(self.es.refused("bulk request".into(), status, snippet));
             }
             // A request refused as a whole (401, 403, 413…): every document shares its fate.
             return Ok(docs
