@@ -92,6 +92,8 @@ impl BenchCommand {
             None => None,
         };
         println!("machine: {} cores; corpus: {}", cores(), corpus.display());
+        // Sinks write on it (and the Elasticsearch figures' raw loader).
+        let runtime = super::runtime()?;
         // The pipeline first: its peak memory is then not the allocator still
         // holding what the per-plugin figures used.
         let mut pipeline_cpu = None;
@@ -101,6 +103,7 @@ impl BenchCommand {
                 &corpus,
                 &crate::pipeline::open::run_options(&settings),
                 drift.as_ref(),
+                runtime.handle(),
             )?;
         }
         if let Some(reference) = &drift {
@@ -110,6 +113,7 @@ impl BenchCommand {
                 &crate::pipeline::open::run_options(&settings),
                 reference,
                 pipeline_cpu,
+                runtime.handle(),
             )?;
         }
         if !self.no_plugins {
@@ -117,7 +121,7 @@ impl BenchCommand {
             load_figures(&plan, settings.limits)?;
         }
         if let Some(url) = &self.es {
-            es_figures(&plan, &corpus, url, self.es_lines, &settings)?;
+            es_figures(&plan, &corpus, url, self.es_lines, &settings, &runtime)?;
         }
         Ok(ExitCode::SUCCESS)
     }
@@ -345,9 +349,9 @@ fn pipeline_figures(
     corpus: &Path,
     base: &RunOptions,
     drift: Option<&Arc<crate::drift::dataset::Dataset>>,
+    runtime: &tokio::runtime::Handle,
 ) -> anyhow::Result<Option<f64>> {
     let mut one_thread_cpu = None;
-    let runtime = super::runtime()?;
     let mut watching = plan.clone();
     watching.predictions = Some(MESSAGE_INDEX.into());
     println!(
@@ -404,14 +408,8 @@ fn pipeline_figures(
                     sinks.push(drift_sink(reference));
                 }
                 let plan = if with_drift { &watching } else { plan };
-                let summary = run_file(
-                    source,
-                    plan,
-                    &mut sinks,
-                    runtime.handle(),
-                    &options,
-                    &mut |_, _| {},
-                )?;
+                let summary =
+                    run_file(source, plan, &mut sinks, runtime, &options, &mut |_, _| {})?;
                 let secs = start.elapsed().as_secs_f64();
                 let cpu = process_cpu_seconds() - cpu0;
                 peak = peak.max(peak_rss_mib());
@@ -465,6 +463,7 @@ fn drift_cost(
     base: &RunOptions,
     reference: &Arc<crate::drift::dataset::Dataset>,
     pipeline_cpu: Option<f64>,
+    runtime: &tokio::runtime::Handle,
 ) -> anyhow::Result<()> {
     use crate::document::PredictionReader;
     use crate::drift::monitor::{Monitor, MonitorSettings, Window};
@@ -475,7 +474,7 @@ fn drift_cost(
         source,
         plan,
         &mut [Sink::Dir(crate::sink::dir::DirSink::open(scratch.path())?)],
-        super::runtime()?.handle(),
+        runtime,
         base,
         &mut |_, _| {},
     )?;
@@ -713,12 +712,12 @@ fn es_figures(
     url: &str,
     lines: usize,
     settings: &crate::config::Config,
+    runtime: &tokio::runtime::Runtime,
 ) -> anyhow::Result<()> {
     let stamp = jiff::Timestamp::now().as_second();
     println!("\nindexing into {url} ({lines} corpus lines), documents per second");
     // The raw loader: bulk `index` requests of 1000 documents, one at a time.
     let raw_docs = corpus_documents(plan, corpus, lines, &format!("bench-{stamp}-raw"))?;
-    let runtime = super::runtime()?;
     let client = reqwest::Client::new();
     let start = Instant::now();
     runtime.block_on(async {
