@@ -193,7 +193,8 @@ pub async fn write_all(sinks: &mut [Sink], docs: &[Document]) -> Result<WriteRep
 
 /// Runs a sink's future (an open, a write) to its end from synchronous code,
 /// on `runtime`. On one of a runtime's own threads, its other tasks move to
-/// the others meanwhile (a local sink's write blocks the thread it runs on).
+/// the others meanwhile (a local sink's write blocks the thread it runs on),
+/// which needs a multi-threaded runtime (as `cli::runtime` makes).
 pub fn wait<T>(runtime: &tokio::runtime::Handle, work: impl Future<Output = T>) -> T {
     if tokio::runtime::Handle::try_current().is_ok() {
         tokio::task::block_in_place(|| runtime.block_on(work))
