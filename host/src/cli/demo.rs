@@ -150,7 +150,7 @@ impl DemoCommand {
 
         let mut reader = StoreReader::open(&store)?;
         let tx: Option<String> = reader
-            .connection()
+            .documents(Default::default(), None)?
             .query_row(
                 "SELECT m.transaction_id FROM documents m JOIN documents p
                    ON p.transaction_key = m.transaction_key AND p.transaction_id = m.transaction_id
@@ -239,7 +239,7 @@ impl DemoCommand {
 fn show_drift(reader: &StoreReader) -> anyhow::Result<()> {
     use crate::drift::{report, store};
     let seqs: Vec<i64> = reader
-        .connection()
+        .documents(Default::default(), None)?
         .prepare(
             "SELECT seq FROM documents WHERE index_name = 'ml-api-message'
                AND prediction IS NOT NULL ORDER BY seq",

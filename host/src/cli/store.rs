@@ -157,6 +157,7 @@ impl SqlArgs {
             &path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
         )?;
+        reader.load_documents_into(&conn, Default::default(), None)?;
         reader.install_source_function(&conn)?;
         let mut stmt = conn
             .prepare(&self.query)

@@ -1,6 +1,6 @@
-//! The panels' figures from the embedded store's typed columns: one range
-//! scan of `documents_time` per panel, no document body read but for the few
-//! panels that say so.
+//! The panels' figures from the embedded store's typed columns: the blocks
+//! of the span loaded once ([`StoreReader::documents`]), a query per panel,
+//! no document body read but for the few panels that say so.
 
 use super::panels::{
     AVERAGED, DRIFT_HISTORY_DOCUMENTS, DRIFT_INDEX, FunctionCost, MESSAGE_INDEX, PERF_INDEX,
@@ -11,7 +11,7 @@ use crate::drift::counts::Tally;
 use crate::drift::dataset::Dataset;
 use crate::store::StoreReader;
 use crate::store::schema::{calls_condition, literal, measures_condition, predictions_condition};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -21,25 +21,20 @@ fn sql(store: &StoreReader) -> impl Fn(rusqlite::Error) -> super::DashboardError
     move |e| crate::store::StoreError::at(store.path(), e).into()
 }
 
-/// The time span of the store's predictions and performance documents.
+/// The time span of the store's documents (from the blocks' bounds: no
+/// document read).
 pub fn extent(store: &StoreReader) -> Result<Value> {
-    // The ends of `documents_time`, walked until a document of the indices:
-    // no pass over the store.
-    let end = |order: &str| -> Result<Option<i64>> {
-        store
-            .connection()
-            .query_row(
-                &format!(
-                    "SELECT time FROM documents WHERE time IS NOT NULL AND index_name IN (?1, ?2)
-                     ORDER BY time {order} LIMIT 1"
-                ),
-                params![MESSAGE_INDEX, PERF_INDEX],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(sql(store))
+    let (oldest, newest) = store.time_extent()?;
+    Ok(json!({"oldest": oldest, "newest": newest}))
+}
+
+/// The documents of `span`, loaded once for all the panels of a request.
+fn in_span(store: &StoreReader, span: Span) -> Result<&rusqlite::Connection> {
+    let range = crate::store::reader::TimeRange {
+        since: Some(span.from),
+        until: Some(span.to),
     };
-    Ok(json!({"oldest": end("ASC")?, "newest": end("DESC")?}))
+    Ok(store.documents(range, None)?)
 }
 
 /// Calls, errors and positive share per bucket; the probability's histogram;
@@ -49,10 +44,10 @@ pub fn predictions(store: &StoreReader, span: Span) -> Result<Value> {
     // Calls, failed ones included, are lines of the line index; the message
     // index holds the calls that gave a prediction, with the features. Each
     // read from its covering index (`documents_calls`, `documents_predictions`).
-    let mut statement = store
-        .connection()
+    let mut statement = in_span(store, span)?
         .prepare_cached(&format!(
-            "SELECT time, status_code FROM documents WHERE {} AND time >= ?1 AND time < ?2",
+            "SELECT time, status_code FROM documents WHERE {} AND time >= ?1 AND time < ?2
+             ORDER BY time",
             calls_condition()
         ))
         .map_err(sql(store))?;
@@ -79,11 +74,10 @@ pub fn predictions(store: &StoreReader, span: Span) -> Result<Value> {
         .iter()
         .map(|(_, key)| key.to_ascii_lowercase())
         .collect();
-    let mut statement = store
-        .connection()
+    let mut statement = in_span(store, span)?
         .prepare_cached(&format!(
             "SELECT time, prediction, probability, {} FROM documents
-             WHERE {} AND time >= ?1 AND time < ?2",
+             WHERE {} AND time >= ?1 AND time < ?2 ORDER BY time",
             features.join(", "),
             predictions_condition()
         ))
@@ -121,8 +115,7 @@ pub fn predictions(store: &StoreReader, span: Span) -> Result<Value> {
     figures.features = tallies.into_iter().map(Tally::into_counts).collect();
     drop(rows);
     drop(statement);
-    figures.latest = store
-        .connection()
+    figures.latest = in_span(store, span)?
         .prepare_cached(
             "SELECT time, transaction_id, status_code, prediction, probability FROM documents
              WHERE time >= ?2 AND time < ?3 AND index_name = ?1 ORDER BY time DESC LIMIT 20",
@@ -158,10 +151,9 @@ fn add_bucket(figures: &mut PredictionFigures, (start, counts): (i64, [u64; 2]),
 /// latest performance documents.
 pub fn performance(store: &mut StoreReader, span: Span) -> Result<Value> {
     let columns: Vec<&str> = TIMED.iter().chain(&AVERAGED).copied().collect();
-    let mut statement = store
-        .connection()
+    let mut statement = in_span(store, span)?
         .prepare_cached(&format!(
-            "SELECT time, {} FROM documents WHERE {} AND time >= ?1 AND time < ?2",
+            "SELECT time, {} FROM documents WHERE {} AND time >= ?1 AND time < ?2 ORDER BY time",
             columns.join(", "),
             measures_condition()
         ))
@@ -219,8 +211,7 @@ pub fn performance(store: &mut StoreReader, span: Span) -> Result<Value> {
 
 /// The newest `limit` documents of `index` in the span, newest first.
 fn latest(store: &StoreReader, index: &str, span: Span, limit: usize) -> Result<Vec<i64>> {
-    store
-        .connection()
+    in_span(store, span)?
         // The name as a literal: SQLite then uses the index's own partial
         // index (performance documents, drift verdicts) when it has one.
         .prepare_cached(&format!(

@@ -58,7 +58,10 @@ pub fn read_slice(
         sql.push_str(&format!(" AND seq >= ?{first} AND seq < ?{}", first + 1));
         values.extend([seqs.start, seqs.end]);
     }
-    let mut statement = store.connection().prepare(&sql).map_err(at)?;
+    let mut statement = store
+        .documents(range, Some(&[index]))?
+        .prepare(&sql)
+        .map_err(at)?;
     let mut tallies = vec![Tally::default(); list.len()];
     let mut rows_read = 0u64;
     let parameters: Vec<&dyn rusqlite::ToSql> =

@@ -21,17 +21,15 @@ pub const BLOCK_BYTES: usize = 256 << 10;
 /// [`BLOCK_BYTES`] plus one document of at most 1 MiB.
 const MAX_BLOCK_TEXT: usize = 64 << 20;
 
-/// The zstd level: the fastest of the regular levels; higher ones take several
-/// times longer for a few percent (measured on the peers' corpus, BENCHMARKS.md).
-const ZSTD_LEVEL: i32 = 1;
-
 /// How a block's body is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Codec {
     /// The sources as they are.
     Plain = 0,
-    /// One zstd frame.
+    /// One zstd frame (schema 3's blocks, read when a store is moved).
     Zstd = 1,
+    /// One LZ4 block, its plain size first (4 bytes, little-endian).
+    Lz4 = 2,
 }
 
 impl Codec {
@@ -40,6 +38,7 @@ impl Codec {
         match code {
             0 => Ok(Codec::Plain),
             1 => Ok(Codec::Zstd),
+            2 => Ok(Codec::Lz4),
             other => Err(BlockError::UnknownCodec(other)),
         }
     }
@@ -61,13 +60,59 @@ pub enum BlockError {
     },
 }
 
-/// Documents gathered into a block, in seq order.
+/// What a block holds, for the queries that pick blocks without reading
+/// them: its documents' time and line-time ranges.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Bounds {
+    /// The oldest and newest `@timestamp` (ms), over documents with one.
+    pub time: Option<(i64, i64)>,
+    /// The lowest and highest line time, over documents with one above 0.
+    pub line_time: Option<(i64, i64)>,
+    /// Documents without a line time (0, or moved from schema 1 or 2).
+    pub loose: i64,
+}
+
+impl Bounds {
+    /// Takes one more document's times in.
+    pub fn add(&mut self, time: Option<i64>, line_time: Option<i64>) {
+        if let Some(t) = time {
+            self.time = Some(widen(self.time, t, t));
+        }
+        match line_time {
+            Some(t) if t > 0 => self.line_time = Some(widen(self.line_time, t, t)),
+            _ => self.loose += 1,
+        }
+    }
+
+    /// Takes another block's bounds in.
+    pub fn merge(&mut self, other: &Bounds) {
+        if let Some((lo, hi)) = other.time {
+            self.time = Some(widen(self.time, lo, hi));
+        }
+        if let Some((lo, hi)) = other.line_time {
+            self.line_time = Some(widen(self.line_time, lo, hi));
+        }
+        self.loose += other.loose;
+    }
+}
+
+fn widen(range: Option<(i64, i64)>, lo: i64, hi: i64) -> (i64, i64) {
+    match range {
+        Some((a, b)) => (a.min(lo), b.max(hi)),
+        None => (lo, hi),
+    }
+}
+
+/// Documents gathered into a block, in seq order: their bodies, their rows
+/// ([`super::rows`]) and their bounds.
 #[derive(Debug, Clone)]
 pub struct BlockBuilder {
     first_seq: i64,
     count: i64,
     lengths: Vec<u8>,
     body: Vec<u8>,
+    rows: Vec<u8>,
+    bounds: Bounds,
 }
 
 impl BlockBuilder {
@@ -78,27 +123,34 @@ impl BlockBuilder {
             count: 0,
             lengths: Vec::new(),
             body: Vec::with_capacity(BLOCK_BYTES + BLOCK_BYTES / 4),
+            rows: Vec::new(),
+            bounds: Bounds::default(),
         }
     }
 
-    /// Adds every document of a block read back from the store.
-    pub fn push_block(&mut self, block: &Block) {
-        for i in 0..block.ends.len() {
-            self.push(block.nth(i).as_bytes());
-        }
+    /// Adds every document of a plain fragment read back from the store
+    /// (rows are self-contained, so they are concatenated as they are).
+    pub fn append_plain(&mut self, count: i64, lengths: &[u8], rows: &[u8], body: &[u8], bounds: &Bounds) {
+        self.lengths.extend_from_slice(lengths);
+        self.rows.extend_from_slice(rows);
+        self.body.extend_from_slice(body);
+        self.count += count;
+        self.bounds.merge(bounds);
     }
 
     /// Adds every document of another builder.
     pub fn append(&mut self, other: &BlockBuilder) {
-        self.lengths.extend_from_slice(&other.lengths);
-        self.body.extend_from_slice(&other.body);
-        self.count += other.count;
+        self.append_plain(other.count, &other.lengths, &other.rows, &other.body, &other.bounds);
     }
 
-    /// Adds the next document.
-    pub fn push(&mut self, source: &[u8]) {
+    /// Adds the next document: its source and its row (encoded by the
+    /// caller into [`Self::rows_mut`] beforehand is not needed: `row` is
+    /// copied).
+    pub fn push(&mut self, source: &[u8], row: &[u8], time: Option<i64>, line_time: Option<i64>) {
         push_varint(&mut self.lengths, source.len() as u64);
         self.body.extend_from_slice(source);
+        self.rows.extend_from_slice(row);
+        self.bounds.add(time, line_time);
         self.count += 1;
     }
 
@@ -110,6 +162,21 @@ impl BlockBuilder {
     /// The sources, concatenated (a plain block's body).
     pub fn text(&self) -> &[u8] {
         &self.body
+    }
+
+    /// The rows, concatenated (a plain block's rows).
+    pub fn rows(&self) -> &[u8] {
+        &self.rows
+    }
+
+    /// Its documents' bounds.
+    pub fn bounds(&self) -> &Bounds {
+        &self.bounds
+    }
+
+    /// Its documents.
+    pub fn count(&self) -> i64 {
+        self.count
     }
 
     /// Bytes of sources gathered.
@@ -132,26 +199,47 @@ impl BlockBuilder {
         self.first_seq + self.count - 1
     }
 
-    /// The block as stored: `(lengths, body)` for `codec`.
-    pub fn encode(
-        &self,
-        codec: Codec,
-        zstd: &mut zstd::bulk::Compressor<'_>,
-    ) -> (&[u8], Cow<'_, [u8]>) {
-        let body = match codec {
-            Codec::Plain => Cow::Borrowed(self.body.as_slice()),
-            Codec::Zstd => Cow::Owned(
-                zstd.compress(&self.body)
-                    .expect("compressing to a growable buffer does not fail"),
-            ),
-        };
-        (&self.lengths, body)
+    /// The block's rows and body as stored: plain, or compressed with LZ4
+    /// (the writer's codec for full blocks).
+    pub fn encode(&self, compressed: bool) -> (Cow<'_, [u8]>, Cow<'_, [u8]>) {
+        if compressed {
+            let pack = |bytes: &[u8]| Cow::Owned(lz4_flex::block::compress_prepend_size(bytes));
+            (pack(&self.rows), pack(&self.body))
+        } else {
+            (Cow::Borrowed(&self.rows[..]), Cow::Borrowed(&self.body[..]))
+        }
     }
 }
 
-/// A new compressor at the store's level.
-pub fn compressor() -> zstd::bulk::Compressor<'static> {
-    zstd::bulk::Compressor::new(ZSTD_LEVEL).expect("level 1 is valid")
+/// `packed` made plain again; its plain size is at most `limit`.
+fn unpack(codec: Codec, packed: &[u8], limit: usize) -> Result<Vec<u8>, String> {
+    match codec {
+        Codec::Plain => Ok(packed.to_vec()),
+        Codec::Zstd => zstd::bulk::decompress(packed, limit).map_err(|e| format!("zstd: {e}")),
+        Codec::Lz4 => {
+            let size = packed
+                .get(..4)
+                .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize)
+                .ok_or("lz4: no size")?;
+            if size > limit {
+                return Err(format!("lz4: {size} bytes, over {limit}"));
+            }
+            lz4_flex::block::decompress(&packed[4..], size).map_err(|e| format!("lz4: {e}"))
+        }
+    }
+}
+
+/// A block's rows as stored, made readable ([`super::rows::decode`] reads them).
+pub fn unpack_rows<'r>(first_seq: i64, codec: Codec, rows: &'r [u8]) -> Result<Cow<'r, [u8]>, BlockError> {
+    match codec {
+        Codec::Plain => Ok(Cow::Borrowed(rows)),
+        _ => unpack(codec, rows, MAX_BLOCK_TEXT)
+            .map(Cow::Owned)
+            .map_err(|e| BlockError::Damaged {
+                first_seq,
+                what: format!("rows: {e}"),
+            }),
+    }
 }
 
 /// A block read back: its documents' text.
@@ -159,15 +247,19 @@ pub fn compressor() -> zstd::bulk::Compressor<'static> {
 pub struct Block {
     /// Its first document.
     pub first_seq: i64,
+    /// The seq of each document, in order (consecutive but where retention
+    /// deleted some).
+    seqs: Vec<i64>,
     text: String,
     /// Where each document ends in `text`.
     ends: Vec<usize>,
 }
 
 impl Block {
-    /// Decodes a stored block.
+    /// Decodes a stored block whose documents are `seqs`.
     pub fn decode(
         first_seq: i64,
+        seqs: Vec<i64>,
         codec: Codec,
         lengths: &[u8],
         body: &[u8],
@@ -187,12 +279,7 @@ impl Block {
                 .ok_or_else(|| damaged(format!("documents exceed {MAX_BLOCK_TEXT} bytes")))?;
             ends.push(end);
         }
-        let bytes = match codec {
-            Codec::Plain => body.to_vec(),
-            Codec::Zstd => {
-                zstd::bulk::decompress(body, end).map_err(|e| damaged(format!("zstd: {e}")))?
-            }
-        };
+        let bytes = unpack(codec, body, end).map_err(damaged)?;
         if bytes.len() != end {
             return Err(damaged(format!(
                 "the documents' lengths add up to {end} bytes, the body holds {}",
@@ -200,6 +287,13 @@ impl Block {
             )));
         }
         let text = String::from_utf8(bytes).map_err(|e| damaged(format!("not UTF-8: {e}")))?;
+        if seqs.len() != ends.len() {
+            return Err(damaged(format!(
+                "{} rows for {} bodies",
+                seqs.len(),
+                ends.len()
+            )));
+        }
         if ends
             .iter()
             .any(|&e| e < text.len() && !text.is_char_boundary(e))
@@ -208,6 +302,7 @@ impl Block {
         }
         Ok(Self {
             first_seq,
+            seqs,
             text,
             ends,
         })
@@ -215,8 +310,8 @@ impl Block {
 
     /// The source of document `seq`, if this block holds it.
     pub fn document(&self, seq: i64) -> Option<&str> {
-        let i = usize::try_from(seq.checked_sub(self.first_seq)?).ok()?;
-        (i < self.ends.len()).then(|| self.nth(i))
+        let i = self.seqs.binary_search(&seq).ok()?;
+        Some(self.nth(i))
     }
 
     fn nth(&self, i: usize) -> &str {
@@ -226,11 +321,16 @@ impl Block {
 
     /// The seq of its last document.
     pub fn last_seq(&self) -> i64 {
-        self.first_seq + self.ends.len() as i64 - 1
+        self.seqs.last().copied().unwrap_or(self.first_seq - 1)
+    }
+
+    /// Its documents' seqs and sources, in order.
+    pub fn documents(&self) -> impl Iterator<Item = (i64, &str)> {
+        self.seqs.iter().enumerate().map(|(i, &seq)| (seq, self.nth(i)))
     }
 }
 
-fn push_varint(out: &mut Vec<u8>, mut v: u64) {
+pub(super) fn push_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -238,7 +338,7 @@ fn push_varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-fn read_varint(b: &[u8], mut at: usize) -> Option<(u64, usize)> {
+pub(super) fn read_varint(b: &[u8], mut at: usize) -> Option<(u64, usize)> {
     let mut v = 0u64;
     for shift in (0..64).step_by(7) {
         let byte = *b.get(at)?;
@@ -258,50 +358,71 @@ mod tests {
     fn round_trip(codec: Codec) {
         let docs = ["{\"a\":1}", "", "{\"é\":\"ü\"}", &"x".repeat(300)];
         let mut b = BlockBuilder::new(41);
-        for d in docs {
-            b.push(d.as_bytes());
+        for (i, d) in docs.iter().enumerate() {
+            b.push(d.as_bytes(), &[i as u8], Some(i as i64 * 10), Some(i as i64));
         }
         assert_eq!(b.last_seq(), 44);
-        let (lengths, body) = b.encode(codec, &mut compressor());
-        let block = Block::decode(41, codec, lengths, &body).unwrap();
+        assert_eq!(b.bounds().time, Some((0, 30)));
+        // Line time 0 is "none".
+        assert_eq!((b.bounds().line_time, b.bounds().loose), (Some((1, 3)), 1));
+        let (rows, body) = b.encode(codec == Codec::Lz4);
+        assert_eq!(&unpack_rows(41, codec, &rows).unwrap()[..], &[0, 1, 2, 3]);
+        let block = Block::decode(41, (41..=44).collect(), codec, b.lengths(), &body).unwrap();
         for (i, d) in docs.iter().enumerate() {
             assert_eq!(block.document(41 + i as i64), Some(*d));
         }
         assert_eq!(block.document(40), None);
         assert_eq!(block.document(45), None);
         assert_eq!(block.last_seq(), 44);
+        // A block with holes (retention cut some of its documents).
+        let holes = Block::decode(41, vec![41, 43, 50, 51], codec, b.lengths(), &body).unwrap();
+        assert_eq!(holes.document(50), Some(docs[2]));
+        assert_eq!(holes.document(42), None);
+        assert_eq!(holes.last_seq(), 51);
+        // Fragments gathered.
         let mut again = BlockBuilder::new(40);
-        again.push(b"{}");
-        again.push_block(&block);
-        let mut more = BlockBuilder::new(45);
-        more.push(b"[]");
-        again.append(&more);
-        assert_eq!((again.first_seq(), again.last_seq()), (40, 45));
-        let (lengths, body) = again.encode(codec, &mut compressor());
-        let block = Block::decode(40, codec, lengths, &body).unwrap();
+        again.push(b"{}", b"r", None, None);
+        again.append(&b);
+        assert_eq!((again.first_seq(), again.last_seq()), (40, 44));
+        assert_eq!(again.bounds().loose, 2);
+        let (_, body) = again.encode(codec == Codec::Lz4);
+        let block = Block::decode(40, (40..=44).collect(), codec, again.lengths(), &body).unwrap();
         assert_eq!(block.document(40), Some("{}"));
         assert_eq!(block.document(43), Some(docs[2]));
-        assert_eq!(block.document(45), Some("[]"));
     }
 
     #[test]
     fn plain_and_zstd_blocks_give_back_each_document() {
         round_trip(Codec::Plain);
-        round_trip(Codec::Zstd);
+        round_trip(Codec::Lz4);
+    }
+
+    #[test]
+    fn schema_3_zstd_blocks_are_read() {
+        let body = zstd::bulk::compress(b"{}[]", 1).unwrap();
+        let block = Block::decode(7, vec![7, 8], Codec::Zstd, &[2, 2], &body).unwrap();
+        assert_eq!(block.document(8), Some("[]"));
     }
 
     #[test]
     fn damaged_blocks_are_errors_not_panics() {
         let mut b = BlockBuilder::new(1);
-        b.push(b"{\"a\":1}");
-        let (lengths, body) = b.encode(Codec::Zstd, &mut compressor());
-        let lengths = lengths.to_vec();
-        assert!(Block::decode(1, Codec::Zstd, &lengths, &body[..body.len() - 2]).is_err());
-        assert!(Block::decode(1, Codec::Plain, &lengths, b"{}").is_err());
-        assert!(Block::decode(1, Codec::Plain, &[0xff; 12], b"").is_err());
-        assert!(Block::decode(1, Codec::Plain, &[0xff, 0xff, 0xff, 0x7f], b"").is_err());
+        b.push(b"{\"a\":1}", b"", None, None);
+        let (_, body) = b.encode(true);
+        let lengths = b.lengths().to_vec();
+        let one = || vec![1];
+        assert!(Block::decode(1, one(), Codec::Lz4, &lengths, &body[..body.len() - 2]).is_err());
+        // A size over the limit is refused before anything is allocated.
+        assert!(Block::decode(1, one(), Codec::Lz4, &lengths, &[0xff, 0xff, 0xff, 0x7f, 0]).is_err());
+        assert!(Block::decode(1, one(), Codec::Plain, &lengths, b"{}").is_err());
+        assert!(Block::decode(1, one(), Codec::Plain, &[0xff; 12], b"").is_err());
+        assert!(Block::decode(1, one(), Codec::Plain, &[0xff, 0xff, 0xff, 0x7f], b"").is_err());
         // A character cut between two documents.
-        assert!(Block::decode(1, Codec::Plain, &[1, 1], "é".as_bytes()).is_err());
+        assert!(Block::decode(1, vec![1, 2], Codec::Plain, &[1, 1], "é".as_bytes()).is_err());
+        // Rows and bodies that do not match.
+        assert!(Block::decode(1, vec![1, 2], Codec::Plain, &lengths, b"{\"a\":1}").is_err());
+        assert!(unpack_rows(1, Codec::Zstd, b"not zstd").is_err());
+        assert!(unpack_rows(1, Codec::Lz4, b"no").is_err());
         assert!(Codec::from_code(7).is_err());
     }
 }

@@ -19,7 +19,9 @@
 pub mod blocks;
 pub mod reader;
 pub mod retention;
+pub mod rows;
 pub mod schema;
+mod seen;
 pub mod writer;
 
 pub use reader::{IndexStats, StoreReader};
@@ -67,6 +69,17 @@ pub enum StoreError {
         #[source]
         source: blocks::BlockError,
     },
+    /// A block's rows cannot be read.
+    #[error("store {path}: block {first_seq}")]
+    Rows {
+        /// The store.
+        path: PathBuf,
+        /// The block.
+        first_seq: i64,
+        /// What is wrong with its rows.
+        #[source]
+        source: rows::RowsError,
+    },
     /// A document's body is missing.
     #[error("store {path}: no block holds document {seq}")]
     MissingBody {
@@ -82,6 +95,9 @@ pub enum StoreError {
         path: PathBuf,
     },
 }
+
+/// What the store's operations give.
+pub type StoreResult<T> = Result<T, StoreError>;
 
 impl StoreError {
     /// SQLite's `source`, on the store at `path`.

@@ -1,13 +1,16 @@
 //! Reading the store: documents by seq (decompressing their block once for
-//! its neighbours), transactions, pages of an index, statistics, and the
-//! `source(seq)` SQL function of `logpipe store sql`.
+//! its neighbours), transactions, pages of an index, statistics, the
+//! `documents` table queries run on, and the `source(seq)` SQL function of
+//! `logpipe store sql`.
 
-use super::StoreError;
-use super::blocks::{Block, Codec};
+use super::blocks::{Block, Codec, unpack_rows};
+use super::rows::{self, Row};
 use super::schema::{self, Found};
+use super::{StoreError, StoreResult};
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
-use std::collections::VecDeque;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 
 /// Decoded blocks kept for the next reads (documents read together are
@@ -19,6 +22,8 @@ pub struct StoreReader {
     path: PathBuf,
     conn: Connection,
     blocks: VecDeque<Block>,
+    /// What `temp.documents` of `conn` holds.
+    loaded: RefCell<Option<(TimeRange, Option<Vec<String>>)>>,
 }
 
 /// What an index of the store holds.
@@ -82,11 +87,12 @@ impl StoreReader {
                 path: path.to_path_buf(),
                 conn,
                 blocks: VecDeque::new(),
+                loaded: RefCell::new(None),
             }),
             Found::Empty => Err(StoreError::Missing {
                 path: path.to_path_buf(),
             }),
-            Found::Older { .. } => {
+            Found::Older(_) => {
                 drop(conn);
                 drop(super::StoreWriter::open(
                     path,
@@ -97,9 +103,98 @@ impl StoreReader {
         }
     }
 
-    /// The connection, for queries on the typed columns.
-    pub fn connection(&self) -> &Connection {
-        &self.conn
+    /// The connection, with `temp.documents` holding the typed columns of
+    /// the documents of `indexes` (all when `None`) in the blocks that reach
+    /// into `range`, one row per document as schema 3 had them
+    /// ([`schema::document_columns`]). Queries on it still state the time
+    /// range: a block reaching into it may hold documents outside it. Loaded
+    /// once per range and indexes.
+    pub fn documents(&self, range: TimeRange, indexes: Option<&[&str]>) -> StoreResult<&Connection> {
+        let wanted = (range, indexes.map(|i| i.iter().map(|s| s.to_string()).collect()));
+        if self.loaded.borrow().as_ref() != Some(&wanted) {
+            *self.loaded.borrow_mut() = None;
+            self.load_documents_into(&self.conn, range, indexes)?;
+            *self.loaded.borrow_mut() = Some(wanted);
+        }
+        Ok(&self.conn)
+    }
+
+    /// Fills `conn`'s `temp.documents` (made anew) like [`Self::documents`].
+    pub fn load_documents_into(
+        &self,
+        conn: &Connection,
+        range: TimeRange,
+        indexes: Option<&[&str]>,
+    ) -> StoreResult<()> {
+        let at = |e| StoreError::at(&self.path, e);
+        conn.execute_batch("DROP TABLE IF EXISTS temp.documents").map_err(at)?;
+        conn.execute_batch(&schema::documents_table()).map_err(at)?;
+        let columns = schema::document_columns();
+        let names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
+        let slots: Vec<String> = (1..=names.len() + 1).map(|i| format!("?{i}")).collect();
+        let tx = conn.unchecked_transaction().map_err(at)?;
+        {
+            let mut insert = tx
+                .prepare(&format!(
+                    "INSERT INTO temp.documents (seq, {}) VALUES ({})",
+                    names.join(", "),
+                    slots.join(", ")
+                ))
+                .map_err(at)?;
+            self.each_row(range, |row| {
+                if indexes.is_some_and(|wanted| !wanted.contains(&row.index.as_str())) {
+                    return Ok(());
+                }
+                bind_row(&mut insert, &row).map_err(at)
+            })?;
+        }
+        // Queries read ranges of time, most in time order.
+        tx.execute_batch("CREATE INDEX temp.documents_time ON documents(time, index_name)")
+            .map_err(at)?;
+        tx.commit().map_err(at)
+    }
+
+    /// The oldest and newest `@timestamp` of the store (ms), from the
+    /// blocks' bounds.
+    pub fn time_extent(&self) -> StoreResult<(Option<i64>, Option<i64>)> {
+        self.conn
+            .query_row("SELECT min(min_time), max(max_time) FROM blocks", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(|e| StoreError::at(&self.path, e))
+    }
+
+    /// Calls `f` with every document's row of the blocks that reach into
+    /// `range` (blocks without a time too), in seq order.
+    fn each_row(
+        &self,
+        range: TimeRange,
+        mut f: impl FnMut(Row) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        let at = |e| StoreError::at(&self.path, e);
+        let mut read = self
+            .conn
+            .prepare_cached(
+                "SELECT first_seq, codec, rows FROM blocks
+                 WHERE (max_time >= ?1 AND min_time < ?2) OR max_time IS NULL
+                 ORDER BY first_seq",
+            )
+            .map_err(at)?;
+        let mut blocks = read
+            .query(params![
+                range.since.unwrap_or(i64::MIN),
+                range.until.unwrap_or(i64::MAX)
+            ])
+            .map_err(at)?;
+        while let Some(block) = blocks.next().map_err(at)? {
+            let first_seq: i64 = block.get(0).map_err(at)?;
+            let codec: i64 = block.get(1).map_err(at)?;
+            let packed = block.get_ref(2).map_err(at)?.as_blob().map_err(|e| at(e.into()))?;
+            for row in decode_rows(&self.path, first_seq, codec, packed)? {
+                f(row)?;
+            }
+        }
+        Ok(())
     }
 
     /// The path of the store.
@@ -133,43 +228,23 @@ impl StoreReader {
     }
 
     /// The documents of one transaction across the indices, oldest first:
-    /// `(index, _id, _source)`.
+    /// `(index, _id, _source)`. Reads every block's rows (not their bodies):
+    /// about a second per million documents.
     pub fn trace(
         &mut self,
         transaction_id: &str,
     ) -> Result<Vec<(String, String, String)>, StoreError> {
-        let rows: Vec<(i64, String, String)> = self
-            .conn
-            .prepare_cached(
-                // One seek per ten minutes of data (schema::document_columns),
-                // then the documents moved from an older store.
-                "WITH RECURSIVE buckets(b) AS (
-                     SELECT min(line_time / 1000) FROM documents
-                     WHERE transaction_key IS NOT NULL
-                     UNION ALL
-                     SELECT (SELECT min(line_time / 1000) FROM documents
-                             WHERE transaction_key IS NOT NULL AND line_time / 1000 > b)
-                     FROM buckets WHERE b IS NOT NULL)
-                 SELECT seq, index_name, id, time FROM documents
-                 WHERE transaction_key IS NOT NULL
-                   AND line_time / 1000 IN (SELECT b FROM buckets WHERE b IS NOT NULL)
-                   AND transaction_key = ?1 AND transaction_id = ?2
-                 UNION ALL
-                 SELECT seq, index_name, id, time FROM documents
-                 WHERE transaction_key IS NOT NULL AND line_time / 1000 IS NULL
-                   AND transaction_key = ?1 AND transaction_id = ?2
-                 ORDER BY time, index_name, id",
-            )
-            .and_then(|mut s| {
-                s.query_map(
-                    params![schema::transaction_key(transaction_id), transaction_id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )?
-                .collect()
-            })
-            .map_err(|e| StoreError::at(&self.path, e))?;
-        rows.into_iter()
-            .map(|(seq, index, id)| Ok((index, id, self.source(seq)?)))
+        let mut found: Vec<(Option<i64>, String, String, i64)> = Vec::new();
+        self.each_row(TimeRange::default(), |row| {
+            if row.transaction_id.as_deref() == Some(transaction_id) {
+                found.push((row.time, row.index, row.id, row.seq));
+            }
+            Ok(())
+        })?;
+        found.sort();
+        found
+            .into_iter()
+            .map(|(_, index, id, seq)| Ok((index, id, self.source(seq)?)))
             .collect()
     }
 
@@ -187,15 +262,15 @@ impl StoreReader {
         let limit = limit as i64;
         let mut rows: Vec<(i64, Option<i64>)> = Vec::new();
         let unbounded = range.since.is_none() && range.until.is_none();
+        let conn = self.documents(range, Some(&[index]))?;
         if unbounded && matches!(cursor, Cursor::Start | Cursor::Untimed(_)) {
             let after = match *cursor {
                 Cursor::Untimed(seq) => seq,
                 _ => i64::MIN,
             };
-            rows = self
-                .conn
+            rows = conn
                 .prepare_cached(
-                    "SELECT seq, time FROM documents
+                    "SELECT seq, time FROM temp.documents
                      WHERE index_name = ?1 AND time IS NULL AND seq > ?2 ORDER BY seq LIMIT ?3",
                 )
                 .and_then(|mut s| {
@@ -212,12 +287,9 @@ impl StoreReader {
                 Cursor::Timed(t, s) => (t, s),
                 _ => (i64::MIN, i64::MIN),
             };
-            rows = self
-                .conn
+            rows = conn
                 .prepare_cached(
-                    // A range on `documents_time` (time, index_name), whose
-                    // entries of one index are in (time, seq) order.
-                    "SELECT seq, time FROM documents
+                    "SELECT seq, time FROM temp.documents
                      WHERE time >= max(?2, ?4) AND time < ?5
                        AND index_name = ?1 AND (time > ?2 OR seq > ?3)
                      ORDER BY time, seq LIMIT ?6",
@@ -249,28 +321,27 @@ impl StoreReader {
         Ok(page)
     }
 
-    /// Documents and time span per index.
+    /// Documents and time span per index (one pass over the blocks' rows).
     pub fn stats(&self) -> Result<Vec<IndexStats>, StoreError> {
-        let stats = self
-            .conn
-            // One pass over `documents_time`, which holds both columns.
-            .prepare(
-                "SELECT index_name, count(*), min(time), max(time) FROM documents
-                 GROUP BY index_name ORDER BY index_name",
-            )
-            .and_then(|mut s| {
-                s.query_map([], |r| {
-                    Ok(IndexStats {
-                        index: r.get(0)?,
-                        documents: r.get::<_, i64>(1)? as u64,
-                        oldest: r.get::<_, Option<i64>>(2)?.map(rfc3339),
-                        newest: r.get::<_, Option<i64>>(3)?.map(rfc3339),
-                    })
-                })?
-                .collect()
+        let mut per_index: BTreeMap<String, (u64, Option<i64>, Option<i64>)> = BTreeMap::new();
+        self.each_row(TimeRange::default(), |row| {
+            let entry = per_index.entry(row.index).or_default();
+            entry.0 += 1;
+            if let Some(t) = row.time {
+                entry.1 = Some(entry.1.map_or(t, |o: i64| o.min(t)));
+                entry.2 = Some(entry.2.map_or(t, |n: i64| n.max(t)));
+            }
+            Ok(())
+        })?;
+        Ok(per_index
+            .into_iter()
+            .map(|(index, (documents, oldest, newest))| IndexStats {
+                index,
+                documents,
+                oldest: oldest.map(rfc3339),
+                newest: newest.map(rfc3339),
             })
-            .map_err(|e| StoreError::at(&self.path, e))?;
-        Ok(stats)
+            .collect())
     }
 
     /// Adds `source(seq)` to `conn`'s SQL: the exact JSON of a document of
@@ -297,33 +368,75 @@ impl StoreReader {
     }
 }
 
+/// The rows of a block as stored.
+pub(super) fn decode_rows(path: &Path, first_seq: i64, codec: i64, packed: &[u8]) -> StoreResult<Vec<Row>> {
+    let plain = Codec::from_code(codec)
+        .and_then(|codec| unpack_rows(first_seq, codec, packed))
+        .map_err(|source| StoreError::Block {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    rows::decode(&plain).map_err(|source| StoreError::Rows {
+        path: path.to_path_buf(),
+        first_seq,
+        source,
+    })
+}
+
+/// Binds one row to `INSERT INTO documents (seq, <document_columns>)` and runs it.
+fn bind_row(insert: &mut rusqlite::Statement<'_>, row: &Row) -> rusqlite::Result<()> {
+    // In the order of `schema::document_columns`.
+    insert.raw_bind_parameter(1, row.seq)?;
+    insert.raw_bind_parameter(2, &row.index)?;
+    insert.raw_bind_parameter(3, &row.id)?;
+    insert.raw_bind_parameter(4, row.line_time)?;
+    insert.raw_bind_parameter(5, row.time)?;
+    insert.raw_bind_parameter(6, &row.transaction_id)?;
+    insert.raw_bind_parameter(7, row.transaction_id.as_deref().map(schema::transaction_key))?;
+    insert.raw_bind_parameter(8, &row.level)?;
+    insert.raw_bind_parameter(9, &row.http_method)?;
+    insert.raw_bind_parameter(10, &row.http_path)?;
+    insert.raw_bind_parameter(11, row.status_code)?;
+    insert.raw_bind_parameter(12, row.prediction)?;
+    insert.raw_bind_parameter(13, row.probability)?;
+    for (i, value) in (14..).zip(row.measures.iter().chain(row.features.iter())) {
+        insert.raw_bind_parameter(i, value)?;
+    }
+    insert.raw_execute().map(|_| ())
+}
+
 /// The block holding `seq`.
 fn read_block(conn: &Connection, path: &Path, seq: i64) -> Result<Block, StoreError> {
-    let row: Option<(i64, i64, Vec<u8>, Vec<u8>)> = conn
+    let row: Option<(i64, i64, i64, Vec<u8>, Vec<u8>, Vec<u8>)> = conn
         .prepare_cached(
-            "SELECT first_seq, codec, lengths, body FROM blocks
+            "SELECT first_seq, last_seq, codec, rows, lengths, body FROM blocks
              WHERE first_seq <= ?1 ORDER BY first_seq DESC LIMIT 1",
         )
         .and_then(|mut s| {
-            s.query_row([seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-                .optional()
+            s.query_row([seq], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            })
+            .optional()
         })
         .map_err(|e| StoreError::at(path, e))?;
     let missing = || StoreError::MissingBody {
         path: path.to_path_buf(),
         seq,
     };
-    let (first_seq, codec, lengths, body) = row.ok_or_else(missing)?;
-    let block = Codec::from_code(codec)
-        .and_then(|codec| Block::decode(first_seq, codec, &lengths, &body))
+    let (first_seq, last_seq, codec, rows, lengths, body) = row.ok_or_else(missing)?;
+    if last_seq < seq {
+        return Err(missing());
+    }
+    let seqs = decode_rows(path, first_seq, codec, &rows)?
+        .into_iter()
+        .map(|r| r.seq)
+        .collect();
+    Codec::from_code(codec)
+        .and_then(|codec| Block::decode(first_seq, seqs, codec, &lengths, &body))
         .map_err(|source| StoreError::Block {
             path: path.to_path_buf(),
             source,
-        })?;
-    if block.last_seq() < seq {
-        return Err(missing());
-    }
-    Ok(block)
+        })
 }
 
 /// Milliseconds since the epoch as RFC 3339 UTC text (seconds, or

@@ -1,5 +1,5 @@
 //! Retention: the store deletes its oldest data in the background, by age
-//! and by size, a few thousand documents per transaction so that the
+//! and by size, a block (a few thousand documents) per transaction so that the
 //! pipeline's writes (which take the same write lock) wait milliseconds at
 //! most.
 //!
@@ -8,17 +8,18 @@
 //! store keeps the last 30 days of what it holds), and a running pipeline's
 //! newest document is now anyway. Documents without a time are never aged
 //! out (only cut by size). A block is deleted once none of its documents is
-//! left; the file gives freed pages back to the file system (stores created
+//! left, written again without the old ones otherwise; the file gives freed pages back to the file system (stores created
 //! by this version; older ones reuse them).
 
-use rusqlite::{Connection, TransactionBehavior, params};
-use std::path::Path;
+use super::blocks::{Block, BlockBuilder, Codec, unpack_rows};
+use super::rows::{self, Row};
+use super::writer::store_block;
+use super::{StoreError, StoreResult};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
-
-/// Documents deleted per transaction.
-const CHUNK: i64 = 2_000;
 
 /// Pause between two chunks, letting the pipeline's writes in.
 const PAUSE: Duration = Duration::from_millis(5);
@@ -137,28 +138,35 @@ pub struct Pruned {
     pub by_size: u64,
 }
 
-/// Deletes what `retention` does not keep, a chunk per transaction, until
-/// done or `stopping()`.
+/// Deletes what `retention` says is too old or too much, a block per
+/// transaction (a block straddling the age limit is written again without its
+/// old documents), until done or `stopping` says so.
 pub fn prune(
     conn: &mut Connection,
     retention: &Retention,
     stopping: &dyn Fn() -> bool,
-) -> rusqlite::Result<Pruned> {
+) -> StoreResult<Pruned> {
+    let path = PathBuf::from(conn.path().unwrap_or_default());
+    let at = |e| StoreError::at(&path, e);
     let mut pruned = Pruned::default();
     if let Some(age) = retention.max_age {
-        let newest: Option<i64> =
-            conn.query_row("SELECT max(time) FROM documents", [], |r| r.get(0))?;
+        let newest: Option<i64> = conn
+            .query_row("SELECT max(max_time) FROM blocks", [], |r| r.get(0))
+            .map_err(at)?;
         if let Some(newest) = newest {
             let age = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
             let cutoff = newest.saturating_sub(age);
             loop {
-                let n = delete_chunk(
+                let n = prune_block(
+                    &path,
                     conn,
-                    "SELECT seq FROM documents WHERE time < ?1 LIMIT ?2",
-                    params![cutoff, CHUNK],
+                    "SELECT first_seq FROM blocks WHERE min_time < ?1 ORDER BY min_time LIMIT 1",
+                    cutoff,
+                    |row| row.time.is_some_and(|t| t < cutoff),
                 )?;
+                let Some(n) = n else { break };
                 pruned.by_age += n;
-                if n == 0 || stopping() {
+                if stopping() {
                     break;
                 }
                 std::thread::sleep(PAUSE);
@@ -166,54 +174,110 @@ pub fn prune(
         }
     }
     if let Some(max_bytes) = retention.max_bytes {
-        while live_bytes(conn)? > max_bytes {
-            let n = delete_chunk(
+        while live_bytes(conn).map_err(at)? > max_bytes {
+            let n = prune_block(
+                &path,
                 conn,
-                "SELECT seq FROM documents ORDER BY seq LIMIT ?1",
-                params![CHUNK],
+                "SELECT first_seq FROM blocks WHERE ?1 = ?1 ORDER BY first_seq LIMIT 1",
+                0,
+                |_| true,
             )?;
+            let Some(n) = n else { break };
             pruned.by_size += n;
-            if n == 0 || stopping() {
+            if stopping() {
                 break;
             }
             std::thread::sleep(PAUSE);
         }
     }
     if pruned != Pruned::default() {
-        give_back_pages(conn, stopping)?;
+        give_back_pages(conn, stopping).map_err(at)?;
     }
     Ok(pruned)
 }
 
-/// Deletes the documents `select` picks (at most a chunk) and the blocks left
-/// without documents, in one transaction; returns how many documents.
-fn delete_chunk(
+/// In one transaction, deletes the documents `old` picks from the block
+/// `select` (given `arg`) finds; the block goes, or is written again with the
+/// rest. `None` when `select` finds no block.
+fn prune_block(
+    path: &Path,
     conn: &mut Connection,
     select: &str,
-    params: impl rusqlite::Params,
-) -> rusqlite::Result<u64> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let seqs: Vec<i64> = tx
-        .prepare(&format!(
-            "DELETE FROM documents WHERE seq IN ({select}) RETURNING seq"
-        ))?
-        .query_map(params, |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    let (Some(lo), Some(hi)) = (seqs.iter().min(), seqs.iter().max()) else {
-        return Ok(0);
+    arg: i64,
+    old: impl Fn(&Row) -> bool,
+) -> StoreResult<Option<u64>> {
+    let at = |e| StoreError::at(path, e);
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(at)?;
+    let Some(first_seq) = tx
+        .query_row(select, [arg], |r| r.get::<_, i64>(0))
+        .optional()
+        .map_err(at)?
+    else {
+        return Ok(None);
     };
-    // Blocks are consecutive seq ranges: those overlapping lo..=hi start at the
-    // block holding lo, or after it.
-    tx.execute(
-        "DELETE FROM blocks
-         WHERE first_seq BETWEEN
-               COALESCE((SELECT max(first_seq) FROM blocks WHERE first_seq <= ?1), ?1) AND ?2
-           AND NOT EXISTS (SELECT 1 FROM documents
-                           WHERE seq BETWEEN blocks.first_seq AND blocks.last_seq)",
-        params![lo, hi],
-    )?;
-    tx.commit()?;
-    Ok(seqs.len() as u64)
+    let (codec, packed, lengths, body): (i64, Vec<u8>, Vec<u8>, Vec<u8>) = tx
+        .query_row(
+            "SELECT codec, rows, lengths, body FROM blocks WHERE first_seq = ?1",
+            [first_seq],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .map_err(at)?;
+    let plain = Codec::from_code(codec)
+        .and_then(|c| unpack_rows(first_seq, c, &packed))
+        .map_err(|source| StoreError::Block {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let records = rows::records(&plain).map_err(|source| StoreError::Rows {
+        path: path.to_path_buf(),
+        first_seq,
+        source,
+    })?;
+    let deleted: Vec<&(Row, std::ops::Range<usize>)> = records.iter().filter(|(r, _)| old(r)).collect();
+    tx.execute("DELETE FROM blocks WHERE first_seq = ?1", [first_seq])
+        .map_err(at)?;
+    let mut forget = tx
+        .prepare("DELETE FROM loose_ids WHERE key = ?1")
+        .map_err(at)?;
+    for (row, _) in &deleted {
+        if row.line_time.is_none_or(|t| t <= 0) {
+            let key = super::seen::key(&row.index, &row.id).to_be_bytes();
+            forget.execute([&key[..]]).map_err(at)?;
+        }
+    }
+    drop(forget);
+    if deleted.len() < records.len() {
+        let seqs = records.iter().map(|(r, _)| r.seq).collect();
+        let block = Codec::from_code(codec)
+            .and_then(|c| Block::decode(first_seq, seqs, c, &lengths, &body))
+            .map_err(|source| StoreError::Block {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let kept: Vec<(&Row, &[u8], &str)> = records
+            .iter()
+            .zip(block.documents())
+            .filter(|((r, _), _)| !old(r))
+            .map(|((r, range), (_, source))| (r, &plain[range.clone()], source))
+            .collect();
+        let mut rest = BlockBuilder::new(kept[0].0.seq);
+        for (row, record, source) in &kept {
+            rest.push(source.as_bytes(), record, row.time, row.line_time);
+        }
+        // A fragment stays one (the writer gathers it); a block is packed again.
+        let codec = if codec == Codec::Plain as i64 {
+            Codec::Plain
+        } else {
+            Codec::Lz4
+        };
+        let (rows_bytes, body) = rest.encode(codec == Codec::Lz4);
+        let last_seq = kept[kept.len() - 1].0.seq;
+        store_block(&tx, &rest, last_seq, codec, &rows_bytes, &body).map_err(at)?;
+    }
+    tx.commit().map_err(at)?;
+    Ok(Some(deleted.len() as u64))
 }
 
 /// Bytes of the pages in use (freed pages excluded).

@@ -4,27 +4,16 @@
 use crate::document::columns::{FEATURES, MEASURES};
 use rusqlite::{Connection, OptionalExtension};
 
-/// The schema's version, in `PRAGMA user_version`: 3 is documents with typed
-/// columns and bodies in blocks (1 and 2 kept each body in its row).
-pub const VERSION: i64 = 3;
+/// The schema's version, in `PRAGMA user_version`: 4 is blocks of documents
+/// holding their typed columns (rows) and bodies; 3 had a row per document
+/// with indexes, 1 and 2 kept each body in its row.
+pub const VERSION: i64 = 4;
 
-/// The columns of `documents` after `seq`, in order, with their types.
+/// The typed columns a reader's `documents` table has after `seq`, in
+/// order, with their types (the columns of schema 3's table, which queries
+/// keep using: [`super::reader::StoreReader::documents`]).
 ///
-/// `line_time` is [`Document::line_time`](crate::document::Document::line_time):
-/// ids are unique under it (`documents_id`), which keeps the index entries of
-/// one moment together (a write touches a few pages at the end of the index,
-/// not one per id, which random ids alone would). Time comes first in the
-/// indexes for the same reason: new entries go at their end, where SQLite
-/// appends cheaply, rather than at the end of each index name's range. It is a function of the line like the
-/// id, so uniqueness is the same as by index and id alone. Documents moved
-/// from an older store have none (NULL); `documents_legacy_id` keeps them
-/// unique and the writer checks new ids against them.
-///
-/// `transaction_key` is [`transaction_key`] of `transaction_id`. Transaction
-/// ids are random: indexed alone, a write would touch most pages of their
-/// index. `documents_transaction` puts them under their line's ten minutes
-/// (`line_time / 1000`), so a write touches the pages of the last minutes, and
-/// a lookup seeks once per ten minutes of data (a year: 52,560 seeks).
+/// `transaction_key` is [`transaction_key`] of `transaction_id`.
 pub fn document_columns() -> Vec<(String, &'static str)> {
     let mut columns: Vec<(String, &'static str)> = [
         ("index_name", "TEXT NOT NULL"),
@@ -96,56 +85,49 @@ pub fn measures_condition() -> String {
 
 /// The schema's statements.
 ///
-/// Besides the indexes that find documents, three partial indexes cover what
-/// the dashboard and drift aggregate over a time range (calls, predictions
-/// with their features, performance measures): a range is then read from the
-/// index alone, in time order, without visiting the table's rows (about a
-/// tenth of the cost). They hold only their documents (about a sixth of the
-/// store's each), and new entries go at their end. Each also holds the columns
-/// of its condition: SQLite checks them again on every entry, and would read
-/// the row for them. A fourth finds the stored drift verdicts, which are few
-/// (or none) among the documents of a range.
+/// A block is the unit of writing and reading: a few thousand consecutive
+/// documents (or fewer, for the newest fragments), with the bounds that
+/// pick blocks for a time range (`blocks_time`) or for the ids of a replay
+/// (`blocks_line_time`) without reading them. Small columns come first: a
+/// query reading them does not walk the pages of the rows and bodies.
+/// `loose_ids` keeps the ids of documents without a line time, which
+/// blocks' bounds cannot place.
 pub fn statements() -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS blocks (
+    first_seq     INTEGER PRIMARY KEY,
+    last_seq      INTEGER NOT NULL,
+    count         INTEGER NOT NULL,
+    min_time      INTEGER,
+    max_time      INTEGER,
+    min_line_time INTEGER,
+    max_line_time INTEGER,
+    loose         INTEGER NOT NULL,
+    codec         INTEGER NOT NULL,
+    rows          BLOB NOT NULL,
+    lengths       BLOB NOT NULL,
+    body          BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS blocks_time ON blocks(max_time);
+CREATE INDEX IF NOT EXISTS blocks_min_time ON blocks(min_time);
+CREATE INDEX IF NOT EXISTS blocks_line_time ON blocks(max_line_time);
+CREATE TABLE IF NOT EXISTS loose_ids (
+    key    BLOB PRIMARY KEY,
+    legacy INTEGER NOT NULL
+) WITHOUT ROWID;
+PRAGMA user_version = {VERSION};"
+    )
+}
+
+/// The table readers query, in their connection's `temp` schema, filled
+/// from blocks ([`super::reader::StoreReader::documents`]).
+pub fn documents_table() -> String {
     let columns: Vec<String> = document_columns()
         .iter()
         .map(|(name, ty)| format!("    {name} {ty}"))
         .collect();
-    let features: Vec<String> = FEATURES
-        .iter()
-        .map(|(_, key)| key.to_ascii_lowercase())
-        .collect();
-    let indexes = format!(
-        "CREATE INDEX IF NOT EXISTS documents_calls
-    ON documents(time, status_code, index_name, http_path) WHERE {};
-CREATE INDEX IF NOT EXISTS documents_predictions
-    ON documents(time, prediction, probability, {}, index_name) WHERE {};
-CREATE INDEX IF NOT EXISTS documents_measures
-    ON documents(time, {}, index_name) WHERE {};
-CREATE INDEX IF NOT EXISTS documents_verdicts
-    ON documents(time, index_name) WHERE index_name = '{DRIFT_INDEX}';",
-        calls_condition(),
-        features.join(", "),
-        predictions_condition(),
-        MEASURES.join(", "),
-        measures_condition(),
-    );
     format!(
-        "CREATE TABLE IF NOT EXISTS documents (\n    seq INTEGER PRIMARY KEY,\n{}\n);
-CREATE UNIQUE INDEX IF NOT EXISTS documents_id ON documents(line_time, index_name, id);
-CREATE UNIQUE INDEX IF NOT EXISTS documents_legacy_id ON documents(index_name, id)
-    WHERE line_time IS NULL;
-CREATE INDEX IF NOT EXISTS documents_time ON documents(time, index_name);
-CREATE INDEX IF NOT EXISTS documents_transaction
-    ON documents(line_time / 1000, transaction_key) WHERE transaction_key IS NOT NULL;
-{indexes}
-CREATE TABLE IF NOT EXISTS blocks (
-    first_seq INTEGER PRIMARY KEY,
-    last_seq  INTEGER NOT NULL,
-    codec     INTEGER NOT NULL,
-    lengths   BLOB NOT NULL,
-    body      BLOB NOT NULL
-);
-PRAGMA user_version = {VERSION};",
+        "CREATE TEMP TABLE documents (\n    seq INTEGER PRIMARY KEY,\n{}\n)",
         columns.join(",\n")
     )
 }
@@ -157,11 +139,19 @@ pub enum Found {
     Empty,
     /// The current schema.
     Current,
-    /// A store of schema 1 or 2 (bodies in rows); `ordered_by_seq` for 2.
-    Older {
-        /// Schema 2 has arrival order in `seq`; schema 1 is read by time.
-        ordered_by_seq: bool,
-    },
+    /// A store of an older schema, moved into this one when a writer opens it.
+    Older(Older),
+}
+
+/// The older schemas a writer moves into the current one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Older {
+    /// Bodies in rows, read by time.
+    One,
+    /// Bodies in rows, in arrival order (`seq`).
+    Two,
+    /// A row per document with indexes; bodies in blocks.
+    Three,
 }
 
 /// Errors that make a database unusable as a store.
@@ -176,7 +166,7 @@ pub enum SchemaError {
     )]
     Newer(i64),
     /// Some other program's database.
-    #[error("not a logpipe store: it has tables but no `documents` table")]
+    #[error("not a logpipe store: it has tables but no `documents` or `blocks` table")]
     Foreign,
 }
 
@@ -193,6 +183,9 @@ pub fn inspect(conn: &Connection) -> Result<Found, SchemaError> {
     )?;
     if tables == 0 {
         return Ok(Found::Empty);
+    }
+    if version == VERSION {
+        return Ok(Found::Current);
     }
     let documents: Option<String> = conn
         .query_row(
@@ -212,15 +205,17 @@ pub fn inspect(conn: &Connection) -> Result<Found, SchemaError> {
         )
     };
     if has("source")? {
-        return Ok(Found::Older {
-            ordered_by_seq: !sql.contains("GENERATED") && has("seq")?,
-        });
+        return Ok(Found::Older(if !sql.contains("GENERATED") && has("seq")? {
+            Older::Two
+        } else {
+            Older::One
+        }));
     }
-    Ok(Found::Current)
+    Ok(Found::Older(Older::Three))
 }
 
-/// The statement reading an older store's documents in the order they are
-/// moved: `(index_name, id, source)`.
+/// The statement reading a schema 1 or 2 store's documents in the order
+/// they are moved: `(index_name, id, source)`.
 pub fn older_documents(ordered_by_seq: bool) -> &'static str {
     if ordered_by_seq {
         "SELECT index_name, id, source FROM documents_old ORDER BY seq"
@@ -230,15 +225,23 @@ pub fn older_documents(ordered_by_seq: bool) -> &'static str {
     }
 }
 
-/// Renames an older store's table out of the way (its indexes go with it,
-/// dropped first so their names are free).
+/// Renames an older store's tables out of the way (their indexes go with
+/// them, dropped first so their names are free).
 pub const SET_OLDER_ASIDE: &str = "
 DROP INDEX IF EXISTS documents_id;
+DROP INDEX IF EXISTS documents_legacy_id;
 DROP INDEX IF EXISTS documents_transaction;
 DROP INDEX IF EXISTS documents_time;
 DROP INDEX IF EXISTS documents_page;
+DROP INDEX IF EXISTS documents_calls;
+DROP INDEX IF EXISTS documents_predictions;
+DROP INDEX IF EXISTS documents_measures;
+DROP INDEX IF EXISTS documents_verdicts;
 ALTER TABLE documents RENAME TO documents_old;
 ";
+
+/// Also renames schema 3's blocks out of the way.
+pub const SET_BLOCKS_ASIDE: &str = "ALTER TABLE blocks RENAME TO blocks_old;";
 
 /// The indexed key of a transaction id: the first 63 bits of its XXH3 hash
 /// (readers then compare the id itself).

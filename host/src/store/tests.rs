@@ -41,7 +41,8 @@ fn open(path: &std::path::Path) -> StoreWriter {
 fn everything(path: &std::path::Path) -> Vec<(String, String, String)> {
     let mut reader = StoreReader::open(path).unwrap();
     let rows: Vec<(i64, String, String)> = reader
-        .connection()
+        .documents(Default::default(), None)
+        .unwrap()
         .prepare("SELECT seq, index_name, id FROM documents ORDER BY seq")
         .unwrap()
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -96,7 +97,7 @@ fn small_and_large_writes_give_back_every_document_exactly_once() {
         );
     }
     let plain: Vec<_> = blocks.iter().filter(|b| b.2 == 0).collect();
-    let compressed: Vec<_> = blocks.iter().filter(|b| b.2 == 1).collect();
+    let compressed: Vec<_> = blocks.iter().filter(|b| b.2 == 2).collect();
     assert!(compressed.len() >= 3, "{blocks:?}");
     assert!(
         plain.iter().map(|b| b.3 as usize).sum::<usize>() < BLOCK_BYTES,
@@ -127,7 +128,8 @@ fn typed_columns_traces_and_stats() {
     drop(store);
     let mut reader = StoreReader::open(&path).unwrap();
     let (age, smoking, prediction, probability, status): (i64, i64, i64, f64, i64) = reader
-        .connection()
+        .documents(Default::default(), None)
+        .unwrap()
         .query_row(
             "SELECT age, smoking, prediction, probability, status_code FROM documents
              WHERE index_name = 'ml-api-message'",
@@ -140,7 +142,8 @@ fn typed_columns_traces_and_stats() {
         (61, 1, 1, 0.8, 200)
     );
     let (latency, calls): (f64, i64) = reader
-        .connection()
+        .documents(Default::default(), None)
+        .unwrap()
         .query_row(
             "SELECT latency_ms, function_calls FROM documents WHERE index_name = 'ml-api-perfs'",
             [],
@@ -256,16 +259,16 @@ fn retention_deletes_exactly_what_is_older_than_the_age() {
         .chain([("a".into(), "untimed".into(), r#"{"n":-1}"#.into())])
         .collect();
     assert_eq!(left, expected);
-    // No block is left that holds none of the remaining documents.
-    let orphans: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM blocks WHERE NOT EXISTS (SELECT 1 FROM documents
-             WHERE seq BETWEEN blocks.first_seq AND blocks.last_seq)",
-            [],
-            |r| r.get(0),
-        )
+    // No block is left empty, and blocks count what they hold.
+    let (blocks, counted): (i64, i64) = conn
+        .query_row("SELECT count(*), sum(count) FROM blocks WHERE count > 0", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .unwrap();
-    assert_eq!(orphans, 0);
+    let all: i64 = conn
+        .query_row("SELECT count(*) FROM blocks", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!((blocks, counted), (all, left.len() as i64));
     assert_eq!(
         prune(&mut conn, &retention, &|| false).unwrap(),
         Pruned::default()
@@ -278,10 +281,16 @@ fn retention_by_size_deletes_the_oldest_first_and_shrinks_the_file() {
     let path = dir.path().join("s.db");
     let mut store = open(&path);
     // Bodies that do not compress, so the store is large.
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
     let docs: Vec<Document> = (0..24_000)
         .map(|n| {
             let noise: String = (0..100)
-                .map(|i| char::from(b'a' + ((n * 7919 + i * 104_729) % 26) as u8))
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    char::from(b'a' + (state % 26) as u8)
+                })
                 .collect();
             doc(
                 "a",
@@ -434,7 +443,7 @@ fn the_retention_worker_deletes_in_the_background_while_writes_go_on() {
     let count = || -> i64 {
         Connection::open(&path)
             .unwrap()
-            .query_row("SELECT count(*) FROM documents", [], |r| r.get(0))
+            .query_row("SELECT COALESCE(sum(count), 0) FROM blocks", [], |r| r.get(0))
             .unwrap()
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(20);

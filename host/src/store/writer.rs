@@ -1,10 +1,12 @@
-//! Writing documents: one transaction per write, rows with typed columns,
-//! bodies appended to the newest block.
+//! Writing documents: one transaction per write; each document's typed
+//! columns (its row) and body appended to the newest block.
 
 use super::StoreError;
-use super::blocks::{BLOCK_BYTES, Block, BlockBuilder, BlockError, Codec, compressor};
+use super::blocks::{BLOCK_BYTES, Block, BlockBuilder, Bounds, Codec};
 use super::retention::{Retention, RetentionWorker};
-use super::schema::{self, Found};
+use super::rows;
+use super::schema::{self, Found, Older};
+use super::seen::{self, Seen};
 use crate::document::Document;
 use crate::document::columns::Columns;
 use rayon::prelude::*;
@@ -60,7 +62,7 @@ pub fn connect(path: &Path) -> rusqlite::Result<Connection> {
 pub struct StoreWriter {
     path: PathBuf,
     conn: Connection,
-    zstd: zstd::bulk::Compressor<'static>,
+    seen: Seen,
     _retention: Option<RetentionWorker>,
 }
 
@@ -76,7 +78,6 @@ impl StoreWriter {
             })?;
         }
         let mut conn = connect(path).map_err(at)?;
-        let mut zstd = compressor();
         let found = schema::inspect(&conn).map_err(|e| StoreError::Schema {
             path: path.to_path_buf(),
             source: e,
@@ -84,21 +85,31 @@ impl StoreWriter {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(at)?;
-        if let Found::Older { ordered_by_seq } = found {
+        let seen = if let Found::Older(older) = found {
             tx.execute_batch(schema::SET_OLDER_ASIDE).map_err(at)?;
+            if older == Older::Three {
+                tx.execute_batch(schema::SET_BLOCKS_ASIDE).map_err(at)?;
+            }
             tx.execute_batch(&schema::statements()).map_err(at)?;
-            let moved = move_older_documents(path, &tx, &mut zstd, ordered_by_seq)?;
-            tx.execute_batch("DROP TABLE documents_old").map_err(at)?;
+            let mut seen = Seen::open(&tx).map_err(at)?;
+            let moved = match older {
+                Older::Three => move_schema3_documents(path, &tx, &mut seen)?,
+                _ => move_older_documents(path, &tx, &mut seen, older == Older::Two)?,
+            };
+            tx.execute_batch("DROP TABLE documents_old; DROP TABLE IF EXISTS blocks_old")
+                .map_err(at)?;
             tracing::info!(store = %path.display(), documents = moved, "moved the store into schema {}", schema::VERSION);
+            seen
         } else {
             tx.execute_batch(&schema::statements()).map_err(at)?;
-        }
+            Seen::open(&tx).map_err(at)?
+        };
         tx.commit().map_err(at)?;
         let retention = RetentionWorker::start(path, retention).map_err(at)?;
         Ok(Self {
             path: path.to_path_buf(),
             conn,
-            zstd,
+            seen,
             _retention: retention,
         })
     }
@@ -116,27 +127,30 @@ impl StoreWriter {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(at)?;
-        let report = insert(
-            &self.path,
-            &tx,
-            &mut self.zstd,
-            docs.iter().map(|d| Incoming {
+        let incoming: Vec<Incoming<'_>> = docs
+            .iter()
+            .map(|d| Incoming {
                 index: &d.index,
                 id: &d.id,
                 source: &d.source,
                 line_time: Some(d.line_time),
-            }),
-        )?;
-        tx.commit().map_err(at)?;
-        Ok(report)
+            })
+            .collect();
+        let written = insert(&self.path, &tx, &mut self.seen, &incoming)
+            .and_then(|report| tx.commit().map(|()| report).map_err(at));
+        if written.is_err() {
+            // The ids it remembered were not stored.
+            self.seen.forget();
+        }
+        written
     }
 }
 
-/// Moves the documents of an older store, 10,000 at a time.
+/// Moves the documents of a schema 1 or 2 store, 10,000 at a time.
 fn move_older_documents(
     path: &Path,
     tx: &Transaction<'_>,
-    zstd: &mut zstd::bulk::Compressor<'static>,
+    seen: &mut Seen,
     ordered_by_seq: bool,
 ) -> Result<u64, StoreError> {
     let at = |e| StoreError::at(path, e);
@@ -156,17 +170,16 @@ fn move_older_documents(
             ));
         }
         if chunk.len() == 10_000 || (row.is_none() && !chunk.is_empty()) {
-            let report = insert(
-                path,
-                tx,
-                zstd,
-                chunk.iter().map(|(index, id, source)| Incoming {
+            let docs: Vec<Incoming<'_>> = chunk
+                .iter()
+                .map(|(index, id, source)| Incoming {
                     index,
                     id,
                     source,
                     line_time: None,
-                }),
-            )?;
+                })
+                .collect();
+            let report = insert(path, tx, seen, &docs)?;
             moved += report.stored.values().sum::<u64>();
             chunk.clear();
         }
@@ -176,22 +189,75 @@ fn move_older_documents(
     }
 }
 
-/// Inserts documents `(index, id, source)` in `tx`: a row each (unless its
-/// index and id are present), bodies appended to the newest block, which is
-/// compressed once it holds [`BLOCK_BYTES`] and stays plain until then.
-fn insert<'d>(
+/// Moves the documents of a schema 3 store (a row per document, bodies in
+/// blocks of consecutive seqs), a block at a time.
+fn move_schema3_documents(
     path: &Path,
     tx: &Transaction<'_>,
-    zstd: &mut zstd::bulk::Compressor<'static>,
-    docs: impl Iterator<Item = Incoming<'d>>,
+    seen: &mut Seen,
+) -> Result<u64, StoreError> {
+    let at = |e| StoreError::at(path, e);
+    let mut blocks = tx
+        .prepare("SELECT first_seq, last_seq, codec, lengths, body FROM blocks_old ORDER BY first_seq")
+        .map_err(at)?;
+    let mut ids = tx
+        .prepare(
+            "SELECT seq, index_name, id, line_time FROM documents_old
+             WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq",
+        )
+        .map_err(at)?;
+    let mut rows = blocks.query([]).map_err(at)?;
+    let mut moved = 0;
+    while let Some(row) = rows.next().map_err(at)? {
+        let (first, last, codec, lengths, body): (i64, i64, i64, Vec<u8>, Vec<u8>) = (
+            row.get(0).map_err(at)?,
+            row.get(1).map_err(at)?,
+            row.get(2).map_err(at)?,
+            row.get(3).map_err(at)?,
+            row.get(4).map_err(at)?,
+        );
+        let block = Codec::from_code(codec)
+            .and_then(|codec| Block::decode(first, (first..=last).collect(), codec, &lengths, &body))
+            .map_err(|source| StoreError::Block {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let kept: Vec<(i64, String, String, Option<i64>)> = ids
+            .query_map([first, last], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(at)?;
+        let docs: Vec<Incoming<'_>> = kept
+            .iter()
+            .filter_map(|(seq, index, id, line_time)| {
+                Some(Incoming {
+                    index,
+                    id,
+                    source: block.document(*seq)?,
+                    line_time: *line_time,
+                })
+            })
+            .collect();
+        let report = insert(path, tx, seen, &docs)?;
+        moved += report.stored.values().sum::<u64>();
+    }
+    Ok(moved)
+}
+
+/// Inserts documents in `tx`, unless their index and id are present: rows
+/// and bodies appended to the newest block, which is compressed once it
+/// holds [`BLOCK_BYTES`] and stays plain until then.
+fn insert(
+    path: &Path,
+    tx: &Transaction<'_>,
+    seen: &mut Seen,
+    docs: &[Incoming<'_>],
 ) -> Result<Written, StoreError> {
-    insert_rows(tx, zstd, docs).map_err(|e| match e {
-        Fault::Sqlite(e) => StoreError::at(path, e),
-        Fault::Block(source) => StoreError::Block {
-            path: path.to_path_buf(),
-            source,
-        },
-    })
+    let keys: Vec<(u128, Option<i64>)> = docs
+        .iter()
+        .map(|d| (seen::key(d.index, d.id), d.line_time))
+        .collect();
+    let admitted = seen.admit(path, tx, &keys)?;
+    insert_rows(tx, docs, &admitted).map_err(|e| StoreError::at(path, e))
 }
 
 /// A document to insert.
@@ -199,30 +265,17 @@ struct Incoming<'d> {
     index: &'d str,
     id: &'d str,
     source: &'d str,
-    /// NULL for documents moved from an older store.
+    /// `None` for documents moved from schema 1 or 2.
     line_time: Option<i64>,
 }
 
-/// Why [`insert_rows`] failed.
-enum Fault {
-    Sqlite(rusqlite::Error),
-    Block(BlockError),
-}
-
-impl From<rusqlite::Error> for Fault {
-    fn from(e: rusqlite::Error) -> Self {
-        Fault::Sqlite(e)
-    }
-}
-
-fn insert_rows<'d>(
+fn insert_rows(
     tx: &Transaction<'_>,
-    zstd: &mut zstd::bulk::Compressor<'static>,
-    docs: impl Iterator<Item = Incoming<'d>>,
-) -> Result<Written, Fault> {
+    docs: &[Incoming<'_>],
+    admitted: &[bool],
+) -> rusqlite::Result<Written> {
     let last_seq: i64 = tx.query_row(
-        "SELECT max(COALESCE((SELECT max(last_seq) FROM blocks), 0),
-                    COALESCE((SELECT max(seq) FROM documents), 0))",
+        "SELECT COALESCE((SELECT last_seq FROM blocks ORDER BY first_seq DESC LIMIT 1), 0)",
         [],
         |r| r.get(0),
     )?;
@@ -233,30 +286,18 @@ fn insert_rows<'d>(
     let mut gathered = fragments.is_empty();
     // Blocks that are full, compressed together at the end.
     let mut full = Vec::new();
-
-    let mut row = tx.prepare_cached(insert_statement())?;
     let mut report = Written::default();
-    // Documents moved from an older store are unique by index and id alone.
-    let legacy: bool = tx.query_row(
-        "SELECT EXISTS (SELECT 1 FROM documents INDEXED BY documents_legacy_id
-                        WHERE line_time IS NULL)",
-        [],
-        |r| r.get(0),
-    )?;
-    let mut legacy_twin = tx.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM documents INDEXED BY documents_legacy_id
-                        WHERE index_name = ?1 AND id = ?2 AND line_time IS NULL)",
-    )?;
-    for doc in docs {
-        let seq = block.last_seq() + 1;
-        let present = legacy
-            && doc.line_time.is_some()
-            && legacy_twin.query_row([doc.index, doc.id], |r| r.get::<_, bool>(0))?;
-        if present || bind_row(&mut row, seq, &doc, &Columns::of(doc.source))? == 0 {
+    let mut row = Vec::with_capacity(256);
+    for (doc, &new) in docs.iter().zip(admitted) {
+        if !new {
             report.already_present += 1;
             continue;
         }
-        block.push(doc.source.as_bytes());
+        let seq = block.last_seq() + 1;
+        let columns = Columns::of(doc.source);
+        row.clear();
+        rows::push(&mut row, seq, doc.index, doc.id, doc.line_time, &columns);
+        block.push(doc.source.as_bytes(), &row, columns.time_ms, doc.line_time);
         if !gathered
             && (fragment_bytes + block.text_bytes() >= BLOCK_BYTES
                 || fragments.len() >= MAX_FRAGMENTS)
@@ -278,38 +319,54 @@ fn insert_rows<'d>(
     // Compression is the writer's largest CPU work besides SQLite's: full
     // blocks are compressed on every core (the pipeline's workers mostly wait
     // for the store when it is the slower stage).
-    let compressed: Vec<Cow<'_, [u8]>> = if full.len() > 1 {
-        full.par_iter()
-            .map(|b| b.encode(Codec::Zstd, &mut compressor()).1)
-            .collect()
+    type Packed<'b> = (Cow<'b, [u8]>, Cow<'b, [u8]>);
+    let compressed: Vec<Packed<'_>> = if full.len() > 1 {
+        full.par_iter().map(|b| b.encode(true)).collect()
     } else {
-        full.iter().map(|b| b.encode(Codec::Zstd, zstd).1).collect()
+        full.iter().map(|b| b.encode(true)).collect()
     };
-    let mut store = tx.prepare_cached(
-        "INSERT OR REPLACE INTO blocks (first_seq, last_seq, codec, lengths, body)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
-    for (b, body) in full.iter().zip(&compressed) {
-        store.execute(params![
-            b.first_seq(),
-            b.last_seq(),
-            Codec::Zstd as i64,
-            b.lengths(),
-            body.as_ref()
-        ])?;
+    for (b, (rows, body)) in full.iter().zip(&compressed) {
+        store_block(tx, b, b.last_seq(), Codec::Lz4, rows, body)?;
     }
     // What does not fill a block yet is stored plain, a fragment per write,
     // until later writes fill one (when gathered, `block` holds the fragments).
     if !block.is_empty() {
-        store.execute(params![
-            block.first_seq(),
-            block.last_seq(),
-            Codec::Plain as i64,
-            block.lengths(),
-            block.text()
-        ])?;
+        store_block(tx, &block, block.last_seq(), Codec::Plain, block.rows(), block.text())?;
     }
     Ok(report)
+}
+
+/// Inserts (or replaces, for gathered fragments) one block, whose last
+/// document is `last_seq` (retention leaves holes in a block it cuts).
+pub(super) fn store_block(
+    tx: &Transaction<'_>,
+    block: &BlockBuilder,
+    last_seq: i64,
+    codec: Codec,
+    rows: &[u8],
+    body: &[u8],
+) -> rusqlite::Result<()> {
+    let b = block.bounds();
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO blocks (first_seq, last_seq, count, min_time, max_time,
+             min_line_time, max_line_time, loose, codec, rows, lengths, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        block.first_seq(),
+        last_seq,
+        block.count(),
+        b.time.map(|t| t.0),
+        b.time.map(|t| t.1),
+        b.line_time.map(|t| t.0),
+        b.line_time.map(|t| t.1),
+        b.loose,
+        codec as i64,
+        rows,
+        block.lengths(),
+        body
+    ])?;
+    Ok(())
 }
 
 /// The plain blocks at the end of the store, oldest first, each
@@ -343,22 +400,27 @@ fn gather(
     tx: &Transaction<'_>,
     fragments: &[(i64, i64, usize)],
     newest: &BlockBuilder,
-) -> Result<BlockBuilder, Fault> {
+) -> rusqlite::Result<BlockBuilder> {
     let (first, _, _) = fragments[0];
     let (last_first, _, _) = fragments[fragments.len() - 1];
     let mut whole = BlockBuilder::new(first);
     {
         let mut read = tx.prepare_cached(
-            "SELECT first_seq, lengths, body FROM blocks
-             WHERE first_seq BETWEEN ?1 AND ?2 ORDER BY first_seq",
+            "SELECT count, min_time, max_time, min_line_time, max_line_time, loose,
+                    lengths, rows, body
+             FROM blocks WHERE first_seq BETWEEN ?1 AND ?2 ORDER BY first_seq",
         )?;
         let mut rows = read.query([first, last_first])?;
         while let Some(row) = rows.next()? {
-            let (first_seq, lengths, body): (i64, Vec<u8>, Vec<u8>) =
-                (row.get(0)?, row.get(1)?, row.get(2)?);
-            let fragment =
-                Block::decode(first_seq, Codec::Plain, &lengths, &body).map_err(Fault::Block)?;
-            whole.push_block(&fragment);
+            let pair = |lo: Option<i64>, hi: Option<i64>| lo.zip(hi);
+            let bounds = Bounds {
+                time: pair(row.get(1)?, row.get(2)?),
+                line_time: pair(row.get(3)?, row.get(4)?),
+                loose: row.get(5)?,
+            };
+            let (lengths, rows_bytes, body): (Vec<u8>, Vec<u8>, Vec<u8>) =
+                (row.get(6)?, row.get(7)?, row.get(8)?);
+            whole.append_plain(row.get(0)?, &lengths, &rows_bytes, &body, &bounds);
         }
     }
     tx.execute(
@@ -367,48 +429,4 @@ fn gather(
     )?;
     whole.append(newest);
     Ok(whole)
-}
-
-/// `INSERT INTO documents (seq, <columns>) VALUES (?1, ...) ON CONFLICT DO
-/// NOTHING`, made once.
-fn insert_statement() -> &'static str {
-    static STATEMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        let columns = schema::document_columns();
-        let names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
-        let slots: Vec<String> = (1..=columns.len() + 1).map(|i| format!("?{i}")).collect();
-        format!(
-            "INSERT INTO documents (seq, {}) VALUES ({}) ON CONFLICT DO NOTHING",
-            names.join(", "),
-            slots.join(", ")
-        )
-    });
-    &STATEMENT
-}
-
-/// Binds one document's row to the insert statement and runs it; returns the
-/// rows added (0 when its index and id were present).
-fn bind_row(
-    row: &mut rusqlite::CachedStatement<'_>,
-    seq: i64,
-    doc: &Incoming<'_>,
-    c: &Columns<'_>,
-) -> rusqlite::Result<usize> {
-    // In the order of `schema::document_columns`.
-    row.raw_bind_parameter(1, seq)?;
-    row.raw_bind_parameter(2, doc.index)?;
-    row.raw_bind_parameter(3, doc.id)?;
-    row.raw_bind_parameter(4, doc.line_time)?;
-    row.raw_bind_parameter(5, c.time_ms)?;
-    row.raw_bind_parameter(6, c.transaction_id)?;
-    row.raw_bind_parameter(7, c.transaction_id.map(schema::transaction_key))?;
-    row.raw_bind_parameter(8, c.level)?;
-    row.raw_bind_parameter(9, c.http_method)?;
-    row.raw_bind_parameter(10, c.http_path)?;
-    row.raw_bind_parameter(11, c.status_code)?;
-    row.raw_bind_parameter(12, c.prediction)?;
-    row.raw_bind_parameter(13, c.probability)?;
-    for (i, value) in (14..).zip(c.measures.iter().chain(c.features.iter())) {
-        row.raw_bind_parameter(i, value)?;
-    }
-    row.raw_execute()
 }

@@ -1,0 +1,295 @@
+//! Rows: the typed columns of a block's documents, one compact record per
+//! document, stored next to their bodies (plain while the block fills, then
+//! one zstd frame).
+//!
+//! A record is the seq, index and `_id`, the line time, a bitmap of the
+//! typed columns present and their values (times and seqs as varints, text
+//! as a varint length and its bytes, numbers as 8 bytes). Records are
+//! self-contained, so the rows of two fragments are one block's rows once
+//! concatenated. Readers decode a block's rows in one pass
+//! ([`decode`]); queries run on them loaded into a table
+//! ([`super::reader::StoreReader::documents`]).
+
+use super::blocks::{push_varint, read_varint};
+use crate::document::columns::{Columns, FEATURES, MEASURES};
+
+/// The typed columns of one stored document, as read back.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Row {
+    /// Arrival order in the store.
+    pub seq: i64,
+    /// Its index.
+    pub index: String,
+    /// Its `_id`.
+    pub id: String,
+    /// [`crate::document::Document::line_time`]; `None` for a document moved
+    /// from a store of schema 1 or 2.
+    pub line_time: Option<i64>,
+    /// `@timestamp`, milliseconds since the Unix epoch.
+    pub time: Option<i64>,
+    /// `transaction_id`.
+    pub transaction_id: Option<String>,
+    /// `level`.
+    pub level: Option<String>,
+    /// `http_method`.
+    pub http_method: Option<String>,
+    /// `http_path`.
+    pub http_path: Option<String>,
+    /// `status_code`.
+    pub status_code: Option<f64>,
+    /// `result.prediction`.
+    pub prediction: Option<f64>,
+    /// `result.probability` or `result.probabilities[1]`.
+    pub probability: Option<f64>,
+    /// The [`MEASURES`], in order.
+    pub measures: [Option<f64>; MEASURES.len()],
+    /// The [`FEATURES`], in order.
+    pub features: [Option<f64>; FEATURES.len()],
+}
+
+/// Bits of the presence bitmap, in the order values follow it.
+const TIME: u64 = 1;
+const TRANSACTION: u64 = 1 << 1;
+const LEVEL: u64 = 1 << 2;
+const METHOD: u64 = 1 << 3;
+const PATH: u64 = 1 << 4;
+const STATUS: u64 = 1 << 5;
+const PREDICTION: u64 = 1 << 6;
+const PROBABILITY: u64 = 1 << 7;
+/// Then one bit per measure, then one per feature.
+const FIRST_MEASURE: u32 = 8;
+const FIRST_FEATURE: u32 = FIRST_MEASURE + MEASURES.len() as u32;
+
+/// A record that cannot be read back.
+#[derive(Debug, thiserror::Error)]
+#[error("rows are damaged at byte {at}: {what}")]
+pub struct RowsError {
+    /// Where in the rows.
+    pub at: usize,
+    /// What is wrong.
+    pub what: &'static str,
+}
+
+/// Appends the record of one document to `out`.
+pub fn push(
+    out: &mut Vec<u8>,
+    seq: i64,
+    index: &str,
+    id: &str,
+    line_time: Option<i64>,
+    c: &Columns<'_>,
+) {
+    push_varint(out, seq as u64);
+    push_text(out, index);
+    push_text(out, id);
+    // 0 is "no line time" for documents moved from schemas 1 and 2; a line
+    // time is never negative.
+    push_varint(out, line_time.map_or(0, |t| t as u64 + 1));
+    let mut present = 0u64;
+    let mut set = |bit: u64, on: bool| {
+        if on {
+            present |= bit
+        }
+    };
+    set(TIME, c.time_ms.is_some());
+    set(TRANSACTION, c.transaction_id.is_some());
+    set(LEVEL, c.level.is_some());
+    set(METHOD, c.http_method.is_some());
+    set(PATH, c.http_path.is_some());
+    set(STATUS, c.status_code.is_some());
+    set(PREDICTION, c.prediction.is_some());
+    set(PROBABILITY, c.probability.is_some());
+    for (i, m) in c.measures.iter().enumerate() {
+        set(1 << (FIRST_MEASURE + i as u32), m.is_some());
+    }
+    for (i, f) in c.features.iter().enumerate() {
+        set(1 << (FIRST_FEATURE + i as u32), f.is_some());
+    }
+    push_varint(out, present);
+    if let Some(t) = c.time_ms {
+        push_varint(out, zigzag(t));
+    }
+    for text in [c.transaction_id, c.level, c.http_method, c.http_path]
+        .into_iter()
+        .flatten()
+    {
+        push_text(out, text);
+    }
+    for number in [c.status_code, c.prediction, c.probability]
+        .into_iter()
+        .chain(c.measures)
+        .chain(c.features)
+        .flatten()
+    {
+        out.extend_from_slice(&number.to_le_bytes());
+    }
+}
+
+/// Every record of `rows`, in order.
+pub fn decode(rows: &[u8]) -> Result<Vec<Row>, RowsError> {
+    Ok(records(rows)?.into_iter().map(|(row, _)| row).collect())
+}
+
+/// Every record of `rows` with the bytes it takes, in order.
+pub fn records(rows: &[u8]) -> Result<Vec<(Row, std::ops::Range<usize>)>, RowsError> {
+    let mut out = Vec::new();
+    let mut r = Reader { b: rows, at: 0 };
+    while r.at < rows.len() {
+        let start = r.at;
+        out.push((r.row()?, start..r.at));
+    }
+    Ok(out)
+}
+
+struct Reader<'b> {
+    b: &'b [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn fail<T>(&self, what: &'static str) -> Result<T, RowsError> {
+        Err(RowsError { at: self.at, what })
+    }
+
+    fn varint(&mut self) -> Result<u64, RowsError> {
+        match read_varint(self.b, self.at) {
+            Some((v, next)) => {
+                self.at = next;
+                Ok(v)
+            }
+            None => self.fail("a number is cut or too long"),
+        }
+    }
+
+    fn text(&mut self) -> Result<String, RowsError> {
+        let len = self.varint()? as usize;
+        let Some(bytes) = self.at.checked_add(len).and_then(|end| self.b.get(self.at..end)) else {
+            return self.fail("a text runs past the end");
+        };
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return self.fail("a text is not UTF-8");
+        };
+        self.at += len;
+        Ok(text.to_string())
+    }
+
+    fn number(&mut self) -> Result<f64, RowsError> {
+        let Some(bytes) = self.b.get(self.at..self.at + 8) else {
+            return self.fail("a number runs past the end");
+        };
+        self.at += 8;
+        Ok(f64::from_le_bytes(bytes.try_into().expect("8 bytes")))
+    }
+
+    fn row(&mut self) -> Result<Row, RowsError> {
+        let seq = self.varint()? as i64;
+        let index = self.text()?;
+        let id = self.text()?;
+        let line_time = match self.varint()? {
+            0 => None,
+            t => Some((t - 1) as i64),
+        };
+        let present = self.varint()?;
+        let has = |bit: u64| present & bit != 0;
+        let mut row = Row {
+            seq,
+            index,
+            id,
+            line_time,
+            ..Row::default()
+        };
+        if has(TIME) {
+            row.time = Some(unzigzag(self.varint()?));
+        }
+        for (bit, slot) in [
+            (TRANSACTION, &mut row.transaction_id),
+            (LEVEL, &mut row.level),
+            (METHOD, &mut row.http_method),
+            (PATH, &mut row.http_path),
+        ] {
+            if has(bit) {
+                *slot = Some(self.text()?);
+            }
+        }
+        for (bit, slot) in [
+            (STATUS, &mut row.status_code),
+            (PREDICTION, &mut row.prediction),
+            (PROBABILITY, &mut row.probability),
+        ] {
+            if has(bit) {
+                *slot = Some(self.number()?);
+            }
+        }
+        for (i, slot) in row.measures.iter_mut().enumerate() {
+            if has(1 << (FIRST_MEASURE + i as u32)) {
+                *slot = Some(self.number()?);
+            }
+        }
+        for (i, slot) in row.features.iter_mut().enumerate() {
+            if has(1 << (FIRST_FEATURE + i as u32)) {
+                *slot = Some(self.number()?);
+            }
+        }
+        Ok(row)
+    }
+}
+
+fn push_text(out: &mut Vec<u8>, text: &str) {
+    push_varint(out, text.len() as u64);
+    out.extend_from_slice(text.as_bytes());
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_read_back_as_written() {
+        let line = Columns::of(
+            r#"{"@timestamp":"2025-11-21T09:12:03.250Z","transaction_id":"t1","level":"INFO","http_method":"POST","http_path":"/predict","status_code":200}"#,
+        );
+        let message = Columns::of(
+            r#"{"@timestamp":"1969-12-31T23:59:59Z","input_data":{"AGE":61.5,"SMOKING":2},"result":{"prediction":1,"probability":0.8},"latency_ms":12.5}"#,
+        );
+        let mut rows = Vec::new();
+        push(&mut rows, 7, "ml-api-logs", "a", Some(20251121091203), &line);
+        push(&mut rows, 8, "ml-api-message", "a", None, &message);
+        push(&mut rows, 9, "x", "", Some(0), &Columns::default());
+        let back = decode(&rows).unwrap();
+        assert_eq!(back.len(), 3);
+        assert_eq!(back[0].seq, 7);
+        assert_eq!(back[0].line_time, Some(20251121091203));
+        assert_eq!(back[0].time, Some(1_763_716_323_250));
+        assert_eq!(back[0].transaction_id.as_deref(), Some("t1"));
+        assert_eq!(back[0].http_path.as_deref(), Some("/predict"));
+        assert_eq!(back[0].status_code, Some(200.0));
+        assert_eq!(back[1].line_time, None);
+        assert_eq!(back[1].time, Some(-1000));
+        assert_eq!(back[1].features[1], Some(61.5));
+        assert_eq!(back[1].features[2], Some(2.0));
+        assert_eq!(back[1].features[0], None);
+        assert_eq!(back[1].prediction, Some(1.0));
+        assert_eq!(back[1].probability, Some(0.8));
+        assert_eq!(back[1].measures[0], Some(12.5));
+        assert_eq!(back[2].line_time, Some(0));
+        assert_eq!(back[2].time, None);
+    }
+
+    #[test]
+    fn damaged_rows_are_errors_not_panics() {
+        let mut rows = Vec::new();
+        push(&mut rows, 1, "i", "id", Some(1), &Columns::of(r#"{"transaction_id":"t"}"#));
+        for cut in 0..rows.len() {
+            assert!(decode(&rows[..cut]).is_err() || cut == 0, "cut at {cut}");
+        }
+        assert!(decode(&[0xff; 11]).is_err());
+    }
+}

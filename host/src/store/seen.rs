@@ -1,0 +1,192 @@
+//! Which documents the store holds, so that a replay adds nothing: the
+//! writer's memory of the newest ids, and the blocks that can hold the
+//! older ones.
+//!
+//! A document's line time is a function of its line, like its id: a replay
+//! of a document carries the line time it was stored under. So the writer
+//! keeps in memory the ids of every stored document whose line time is at
+//! least a floor (the newest data: what a pipeline writes next is almost
+//! always there), and looks up an older document among the blocks whose
+//! line-time range holds it, read once per write (a replay after a restart
+//! reads the last blocks). Documents without a line time are in
+//! `loose_ids`, a table keyed by id. Ids are kept as 128-bit hashes of
+//! index and id, as line ids are.
+//!
+//! Memory is bounded: past [`MAX_REMEMBERED`] ids the oldest line times are
+//! forgotten (the floor rises), but for one line time holding more ids
+//! than that on its own.
+
+use super::blocks::{Codec, unpack_rows};
+use super::rows;
+use super::{StoreError, StoreResult};
+use rusqlite::{OptionalExtension, Transaction, params};
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+/// Ids remembered at most (16 bytes each, twice with the map's overhead).
+const MAX_REMEMBERED: usize = 1 << 20;
+
+/// The key of a document: a 128-bit hash of its index and id.
+pub fn key(index: &str, id: &str) -> u128 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(index.as_bytes());
+    h.update(&[0x1f]);
+    h.update(id.as_bytes());
+    h.digest128()
+}
+
+/// The ids of the store's newest documents.
+#[derive(Debug)]
+pub struct Seen {
+    /// Every stored document whose line time is at least `floor` is here.
+    keys: HashSet<u128>,
+    by_line_time: BTreeMap<i64, Vec<u128>>,
+    floor: i64,
+    /// Whether the store holds documents moved from schema 1 or 2, whose
+    /// line time is unknown: every document is then also looked up in
+    /// `loose_ids`.
+    legacy: bool,
+}
+
+impl Seen {
+    /// Nothing remembered: every document above the store's newest line
+    /// time is new, the others are looked up in the blocks.
+    pub fn open(tx: &Transaction<'_>) -> rusqlite::Result<Self> {
+        let newest: Option<i64> =
+            tx.query_row("SELECT max(max_line_time) FROM blocks", [], |r| r.get(0))?;
+        let legacy = tx
+            .query_row("SELECT 1 FROM loose_ids WHERE legacy = 1 LIMIT 1", [], |_| {
+                Ok(())
+            })
+            .optional()?
+            .is_some();
+        Ok(Self {
+            keys: HashSet::new(),
+            by_line_time: BTreeMap::new(),
+            floor: newest.map_or(1, |t| t + 1),
+            legacy,
+        })
+    }
+
+    /// Forgets everything (after a write that failed: its ids were not
+    /// stored).
+    pub fn forget(&mut self) {
+        self.keys.clear();
+        self.by_line_time.clear();
+        self.floor = i64::MAX;
+    }
+
+    /// Of `docs` (`(key, line time)`, `None` for a document moved from an
+    /// older schema), which are new: not stored, and not an earlier one of
+    /// `docs`. Reads the blocks that may hold the older ones; remembers
+    /// the new ones as stored (the caller stores them in `tx`, or calls
+    /// [`Self::forget`]).
+    pub fn admit(
+        &mut self,
+        path: &Path,
+        tx: &Transaction<'_>,
+        docs: &[(u128, Option<i64>)],
+    ) -> StoreResult<Vec<bool>> {
+        let at = |e| StoreError::at(path, e);
+        // Ids of stored documents below the floor, from the blocks their line
+        // times fall in.
+        let below = docs
+            .iter()
+            .filter_map(|&(_, t)| t.filter(|t| *t > 0 && *t < self.floor))
+            .fold(None, |r: Option<(i64, i64)>, t| {
+                Some(r.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))))
+            });
+        if let Some((lo, _)) = below {
+            self.recall(path, tx, lo)?;
+        }
+        let mut loose_seen = tx
+            .prepare_cached("SELECT 1 FROM loose_ids WHERE key = ?1")
+            .map_err(at)?;
+        let mut loose_add = tx
+            .prepare_cached("INSERT INTO loose_ids (key, legacy) VALUES (?1, ?2)")
+            .map_err(at)?;
+        let mut admitted = Vec::with_capacity(docs.len());
+        for &(key, line_time) in docs {
+            let bytes = key.to_be_bytes();
+            let timed = line_time.filter(|t| *t > 0);
+            let in_loose = (timed.is_none() || self.legacy)
+                && loose_seen.exists([&bytes[..]]).map_err(at)?;
+            let new = !in_loose
+                && match timed {
+                    Some(t) => {
+                        if t < self.floor {
+                            // `recall` lowered the floor to the lowest line time.
+                            unreachable!("line time {t} under the floor {}", self.floor)
+                        }
+                        self.keys.insert(key)
+                    }
+                    None => true,
+                };
+            if new {
+                match timed {
+                    Some(t) => self.by_line_time.entry(t).or_default().push(key),
+                    None => {
+                        loose_add
+                            .execute(params![&bytes[..], line_time.is_none()])
+                            .map_err(at)?;
+                        self.legacy |= line_time.is_none();
+                    }
+                }
+            }
+            admitted.push(new);
+        }
+        self.bound();
+        Ok(admitted)
+    }
+
+    /// Remembers the ids of the blocks whose line times reach into
+    /// `lo..floor`: after it, every stored document of line time `lo` or more
+    /// is remembered.
+    fn recall(&mut self, path: &Path, tx: &Transaction<'_>, lo: i64) -> StoreResult<()> {
+        let at = |e| StoreError::at(path, e);
+        let mut read = tx
+            .prepare_cached(
+                "SELECT first_seq, codec, rows FROM blocks
+                 WHERE max_line_time >= ?1 AND min_line_time < ?2",
+            )
+            .map_err(at)?;
+        let mut blocks = read.query(params![lo, self.floor]).map_err(at)?;
+        while let Some(block) = blocks.next().map_err(at)? {
+            let (first_seq, codec, packed): (i64, i64, Vec<u8>) =
+                (block.get(0).map_err(at)?, block.get(1).map_err(at)?, block.get(2).map_err(at)?);
+            let damaged = |source| StoreError::Block {
+                path: path.to_path_buf(),
+                source,
+            };
+            let codec = Codec::from_code(codec).map_err(damaged)?;
+            let plain = unpack_rows(first_seq, codec, &packed).map_err(damaged)?;
+            let rows = rows::decode(&plain).map_err(|e| StoreError::Rows {
+                path: path.to_path_buf(),
+                first_seq,
+                source: e,
+            })?;
+            for row in rows {
+                if let Some(t) = row.line_time.filter(|t| *t >= lo && *t < self.floor) {
+                    let key = key(&row.index, &row.id);
+                    if self.keys.insert(key) {
+                        self.by_line_time.entry(t).or_default().push(key);
+                    }
+                }
+            }
+        }
+        self.floor = lo;
+        Ok(())
+    }
+
+    /// Forgets the oldest line times while more than [`MAX_REMEMBERED`]
+    /// ids are remembered (keeping at least the newest line time).
+    fn bound(&mut self) {
+        while self.keys.len() > MAX_REMEMBERED && self.by_line_time.len() > 1 {
+            let (_, keys) = self.by_line_time.pop_first().expect("more than one");
+            for k in keys {
+                self.keys.remove(&k);
+            }
+            self.floor = *self.by_line_time.keys().next().expect("one left");
+        }
+    }
+}
