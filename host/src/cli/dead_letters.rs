@@ -117,6 +117,7 @@ async fn replay(service: &EsService, dry_run: bool) -> anyhow::Result<usize> {
             // Dead letters go back to Elasticsearch, which keys by id alone.
             line_time: 0,
             prediction: None,
+            columns: None,
         })
         .collect();
     // In slices, so that a long replay shows its progress.

@@ -75,15 +75,27 @@ impl<'a> Columns<'a> {
     /// gives the columns read before the fault (the sinks only receive checked
     /// documents, so this is for robustness, not a path taken).
     pub fn of(source: &'a str) -> Self {
+        Self::of_skipping(source, 0..0)
+    }
+
+    /// [`Self::of`], not looking at `skip`: the values of consecutive fields
+    /// of `source` that no column reads (a line document's own text, which is
+    /// most of it: [`super::write_line_document`]). `skip` must start where
+    /// a top-level value starts and end where one ends.
+    pub fn of_skipping(source: &'a str, skip: std::ops::Range<usize>) -> Self {
         let mut columns = Columns::default();
-        let _ = columns.read(source);
+        let _ = columns.read(source, skip);
         columns
     }
 
-    fn read(&mut self, source: &'a str) -> Result<(), JsonError> {
+    fn read(&mut self, source: &'a str, skip: std::ops::Range<usize>) -> Result<(), JsonError> {
         let mut fields = ObjectFields::new(source.as_bytes(), 0)?;
         while let Some(key) = fields.next_key() {
             let key = key?;
+            if key.value == skip.start && !skip.is_empty() {
+                fields.value_ends(skip.end);
+                continue;
+            }
             match &source[key.key] {
                 // Objects read once, by their own reader, which says where they end.
                 "input_data" => match read_features(source, key.value, &mut self.features)? {

@@ -72,6 +72,9 @@ pub fn host_field<'a>(
 
 /// Writes the line's own document into `out`. Plugin fields come after the host's;
 /// a clash is skipped and described in `errors`, which are written last.
+/// Returns where the line's own text is in `out`: from the value of
+/// `message` to the end of `raw_log` (or `data`), fields no typed column
+/// reads ([`super::columns::Columns::of_skipping`]).
 pub fn write_line_document(
     out: &mut String,
     scratch: &mut String,
@@ -79,7 +82,7 @@ pub fn write_line_document(
     stamp: &LineStamp,
     merged: &[CheckedDocument],
     errors: &mut Vec<String>,
-) {
+) -> std::ops::Range<usize> {
     out.push('{');
     if let Some(ts) = &stamp.timestamp {
         out.push_str("\"@timestamp\":\"");
@@ -103,7 +106,9 @@ pub fn write_line_document(
     // The message is escaped once and written twice: alone, and as the end of `raw_log`.
     scratch.clear();
     push_escaped(scratch, record.message());
-    out.push_str("\"message\":\"");
+    out.push_str("\"message\":");
+    let text_start = out.len();
+    out.push('"');
     out.push_str(scratch);
     out.push_str("\",\"raw_log\":");
     match record.raw_header() {
@@ -119,6 +124,7 @@ pub fn write_line_document(
         out.push_str(",\"data\":");
         out.push_str(data.get());
     }
+    let text = text_start..out.len();
     let mut clashes: Vec<&str> = Vec::new();
     let mut written = KeySet::with_capacity(merged.iter().map(CheckedDocument::len).sum());
     for doc in merged {
@@ -145,6 +151,7 @@ pub fn write_line_document(
         push_strs(out, errors.iter().map(String::as_str));
     }
     out.push('}');
+    text
 }
 
 /// Flag of a line document sent again without its plugins' fields after the
@@ -233,7 +240,7 @@ mod tests {
         let merged = [check_document(r#"{"status_code": 200, "message": "nope"}"#.into()).unwrap()];
         let mut errors = Vec::new();
         let mut out = String::new();
-        write_line_document(
+        let text = write_line_document(
             &mut out,
             &mut String::new(),
             &record,
@@ -242,6 +249,13 @@ mod tests {
             &mut errors,
         );
         let v: Value = serde_json::from_str(&out).unwrap();
+        // The span returned is the line's own text, which no column reads.
+        assert!(out[text.clone()].starts_with("\"x - y\",\"raw_log\":"));
+        assert!(out[text.clone()].ends_with("INFO - x - y\""));
+        let columns = super::super::columns::Columns::of_skipping(&out, text);
+        assert_eq!(columns, super::super::columns::Columns::of(&out));
+        assert_eq!(columns.status_code, Some(200.0));
+        assert!(columns.time_ms.is_some());
         assert_eq!(v["@timestamp"], "2025-11-21T09:12:03Z");
         assert_eq!(v["logger"], "api");
         assert_eq!(v["message"], "x - y");

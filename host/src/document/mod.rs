@@ -33,4 +33,9 @@ pub struct Document {
     /// checked the document, for the drift monitor; only in the index the
     /// plan reads predictions from ([`crate::pipeline::Plan::predictions`]).
     pub prediction: Option<Box<Prediction>>,
+    /// Its typed columns ([`columns::Columns`]) encoded for the embedded
+    /// store ([`crate::store::rows::encode_columns`]), by the worker that
+    /// wrote it (which knows where the line's own text is and skips it);
+    /// `None` and the store reads them itself.
+    pub columns: Option<Box<[u8]>>,
 }

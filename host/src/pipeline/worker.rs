@@ -1,6 +1,7 @@
 //! Processing one batch of lines through the stages: the hot path.
 
 use super::plan::{Plan, Route};
+use crate::document::columns::Columns;
 use crate::document::validate::scalar_text;
 use crate::document::{
     CheckedDocument, Document, LineStamp, Prediction, PredictionReader, TimestampConverter,
@@ -324,7 +325,7 @@ impl Worker {
             let merged_len: usize = merged[i].iter().map(|d| d.json().len()).sum();
             let mut source =
                 String::with_capacity(line.record.raw().len() * 5 / 2 + merged_len + 256);
-            write_line_document(
+            let text = write_line_document(
                 &mut source,
                 &mut self.scratch,
                 &line.record,
@@ -332,12 +333,14 @@ impl Worker {
                 &merged[i],
                 &mut errors[i],
             );
+            let columns = encoded_columns(&Columns::of_skipping(&source, text));
             documents.push(Document {
                 index: self.line_index.clone(),
                 id: id.clone(),
                 source,
                 line_time: stamps[i].line_time,
                 prediction: None,
+                columns,
             });
             if !accepted[i] {
                 continue;
@@ -361,6 +364,7 @@ impl Worker {
                 };
                 let mut src = String::with_capacity(doc.json().len() + 40);
                 write_derived_document(&mut src, &stamps[i], doc);
+                let columns = encoded_columns(&Columns::of(&src));
                 documents.push(Document {
                     index: index.clone(),
                     id: if n == 0 {
@@ -371,6 +375,7 @@ impl Worker {
                     source: src,
                     line_time: stamps[i].line_time,
                     prediction: prediction.map(Box::new),
+                    columns,
                 });
             }
         }
@@ -417,6 +422,14 @@ fn field_value<'a>(
     Some(&text[range.start as usize..range.end as usize])
 }
 
+/// A document's typed columns encoded for the embedded store, read here on
+/// the worker's thread rather than on the sink's.
+fn encoded_columns(columns: &Columns<'_>) -> Option<Box<[u8]>> {
+    let mut out = Vec::with_capacity(64);
+    crate::store::rows::encode_columns(&mut out, columns);
+    Some(out.into_boxed_slice())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,6 +448,19 @@ mod tests {
             .chunks(64)
             .flat_map(|batch| worker.process(batch).documents)
             .collect()
+    }
+
+    #[test]
+    fn typed_columns_are_those_the_store_would_read_from_the_whole_document() {
+        let docs = documents(None);
+        let mut timed = 0;
+        for doc in &docs {
+            let mut whole = Vec::new();
+            crate::store::rows::encode_columns(&mut whole, &Columns::of(&doc.source));
+            assert_eq!(doc.columns.as_deref(), Some(&whole[..]), "{}", doc.source);
+            timed += usize::from(crate::store::rows::time_of(&whole).is_some());
+        }
+        assert!(timed > docs.len() / 2, "{timed} of {}", docs.len());
     }
 
     #[test]

@@ -53,6 +53,7 @@ mod tests {
             source: r#"{"message":"x"}"#.into(),
             line_time: 0,
             prediction: None,
+            columns: None,
         };
         let mut out = String::new();
         encode(&doc, &mut out);

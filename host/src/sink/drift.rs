@@ -118,6 +118,7 @@ pub fn verdict_documents(at: jiff::Timestamp, report: &Report) -> Vec<Document> 
                 source,
                 line_time,
                 prediction: None,
+                columns: None,
             }
         })
         .collect()

@@ -220,6 +220,7 @@ mod tests {
             source: r#"{"message":"a"}"#.into(),
             line_time: 0,
             prediction: None,
+            columns: None,
         }];
         let handle = runtime.handle().clone();
         let written = wait(&handle, write_all(&mut sinks, &docs)).unwrap();

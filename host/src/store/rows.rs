@@ -70,14 +70,15 @@ pub struct RowsError {
     pub what: &'static str,
 }
 
-/// Appends the record of one document to `out`.
+/// Appends the record of one document to `out`: its seq, index, id and
+/// line time, then its typed columns as [`encode_columns`] wrote them.
 pub fn push(
     out: &mut Vec<u8>,
     seq: i64,
     index: &str,
     id: &str,
     line_time: Option<i64>,
-    c: &Columns<'_>,
+    columns: &[u8],
 ) {
     push_varint(out, seq as u64);
     push_text(out, index);
@@ -85,6 +86,12 @@ pub fn push(
     // 0 is "no line time" for documents moved from schemas 1 and 2; a line
     // time is never negative.
     push_varint(out, line_time.map_or(0, |t| t as u64 + 1));
+    out.extend_from_slice(columns);
+}
+
+/// Appends the typed columns of a document: a bitmap of those present, then
+/// their values.
+pub fn encode_columns(out: &mut Vec<u8>, c: &Columns<'_>) {
     let mut present = 0u64;
     let mut set = |bit: u64, on: bool| {
         if on {
@@ -123,6 +130,16 @@ pub fn push(
     {
         out.extend_from_slice(&number.to_le_bytes());
     }
+}
+
+/// The `@timestamp` (ms) of columns [`encode_columns`] wrote.
+pub fn time_of(columns: &[u8]) -> Option<i64> {
+    let mut r = Reader { b: columns, at: 0 };
+    let present = r.varint().ok()?;
+    if present & TIME == 0 {
+        return None;
+    }
+    r.varint().ok().map(unzigzag)
 }
 
 /// Every record of `rows`, in order.
@@ -260,9 +277,14 @@ mod tests {
             r#"{"@timestamp":"1969-12-31T23:59:59Z","input_data":{"AGE":61.5,"SMOKING":2},"result":{"prediction":1,"probability":0.8},"latency_ms":12.5}"#,
         );
         let mut rows = Vec::new();
-        push(&mut rows, 7, "ml-api-logs", "a", Some(20251121091203), &line);
-        push(&mut rows, 8, "ml-api-message", "a", None, &message);
-        push(&mut rows, 9, "x", "", Some(0), &Columns::default());
+        let encoded = |c: &Columns<'_>| {
+            let mut out = Vec::new();
+            encode_columns(&mut out, c);
+            out
+        };
+        push(&mut rows, 7, "ml-api-logs", "a", Some(20251121091203), &encoded(&line));
+        push(&mut rows, 8, "ml-api-message", "a", None, &encoded(&message));
+        push(&mut rows, 9, "x", "", Some(0), &encoded(&Columns::default()));
         let back = decode(&rows).unwrap();
         assert_eq!(back.len(), 3);
         assert_eq!(back[0].seq, 7);
@@ -286,7 +308,9 @@ mod tests {
     #[test]
     fn damaged_rows_are_errors_not_panics() {
         let mut rows = Vec::new();
-        push(&mut rows, 1, "i", "id", Some(1), &Columns::of(r#"{"transaction_id":"t"}"#));
+        let mut columns = Vec::new();
+        encode_columns(&mut columns, &Columns::of(r#"{"transaction_id":"t"}"#));
+        push(&mut rows, 1, "i", "id", Some(1), &columns);
         for cut in 0..rows.len() {
             assert!(decode(&rows[..cut]).is_err() || cut == 0, "cut at {cut}");
         }

@@ -16,6 +16,7 @@ fn doc(index: &str, id: &str, source: &str) -> Document {
         source: source.into(),
         line_time: 20251121091203,
         prediction: None,
+        columns: None,
     }
 }
 

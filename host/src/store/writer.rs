@@ -134,6 +134,7 @@ impl StoreWriter {
                 id: &d.id,
                 source: &d.source,
                 line_time: Some(d.line_time),
+                columns: d.columns.as_deref(),
             })
             .collect();
         let written = insert(&self.path, &tx, &mut self.seen, &incoming)
@@ -177,6 +178,7 @@ fn move_older_documents(
                     id,
                     source,
                     line_time: None,
+                    columns: None,
                 })
                 .collect();
             let report = insert(path, tx, seen, &docs)?;
@@ -234,6 +236,7 @@ fn move_schema3_documents(
                     id,
                     source: block.document(*seq)?,
                     line_time: *line_time,
+                    columns: None,
                 })
             })
             .collect();
@@ -267,6 +270,8 @@ struct Incoming<'d> {
     source: &'d str,
     /// `None` for documents moved from schema 1 or 2.
     line_time: Option<i64>,
+    /// Its typed columns, encoded, when the pipeline read them.
+    columns: Option<&'d [u8]>,
 }
 
 fn insert_rows(
@@ -288,16 +293,24 @@ fn insert_rows(
     let mut full = Vec::new();
     let mut report = Written::default();
     let mut row = Vec::with_capacity(256);
+    let mut read = Vec::with_capacity(256);
     for (doc, &new) in docs.iter().zip(admitted) {
         if !new {
             report.already_present += 1;
             continue;
         }
         let seq = block.last_seq() + 1;
-        let columns = Columns::of(doc.source);
+        let columns = match doc.columns {
+            Some(columns) => columns,
+            None => {
+                read.clear();
+                rows::encode_columns(&mut read, &Columns::of(doc.source));
+                &read
+            }
+        };
         row.clear();
-        rows::push(&mut row, seq, doc.index, doc.id, doc.line_time, &columns);
-        block.push(doc.source.as_bytes(), &row, columns.time_ms, doc.line_time);
+        rows::push(&mut row, seq, doc.index, doc.id, doc.line_time, columns);
+        block.push(doc.source.as_bytes(), &row, rows::time_of(columns), doc.line_time);
         if !gathered
             && (fragment_bytes + block.text_bytes() >= BLOCK_BYTES
                 || fragments.len() >= MAX_FRAGMENTS)

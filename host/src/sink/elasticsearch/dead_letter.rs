@@ -211,6 +211,7 @@ mod tests {
             source: format!(r#"{{"message":"{id}"}}"#),
             line_time: 0,
             prediction: None,
+            columns: None,
         }
     }
 

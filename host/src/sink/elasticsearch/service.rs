@@ -259,6 +259,7 @@ impl EsService {
                                         source,
                                         line_time: doc.line_time,
                                         prediction: None,
+                                        columns: None,
                                     });
                                 }
                                 rejected.push((*doc, status, reason))
@@ -395,6 +396,7 @@ mod tests {
             source: "x".repeat(100),
             line_time: 0,
             prediction: None,
+            columns: None,
         };
         let docs: Vec<Document> = (0..10).map(doc).collect();
         assert_eq!(
