@@ -339,7 +339,11 @@ fn sigkill_during_an_import_into_the_store_loses_and_doubles_nothing() {
                 &store,
                 rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
             )
-            .and_then(|c| c.query_row("SELECT count(*) FROM documents", [], |r| r.get(0)))
+            .and_then(|c| {
+                c.query_row("SELECT COALESCE(sum(count), 0) FROM blocks", [], |r| {
+                    r.get(0)
+                })
+            })
             .unwrap_or(0)
         };
         wait_for("documents in the store", Duration::from_secs(60), || {

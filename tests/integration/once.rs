@@ -215,7 +215,8 @@ fn rusqlite_count(store: &std::path::Path) -> impl Fn(&str) -> i64 {
     let store = logpipe::store::StoreReader::open(store).unwrap();
     move |index| {
         store
-            .connection()
+            .documents(Default::default(), None)
+            .unwrap()
             .query_row(
                 "SELECT count(*) FROM documents WHERE index_name = ?1",
                 [index],
@@ -583,7 +584,9 @@ fn store_prune_applies_the_configured_retention_exactly() {
     let store = tmp.path().join("s.db");
     let sink = format!("sqlite:{}", store.display());
     once(&["--source", &sample, "--sink", &sink]);
-    let (total, older): (i64, i64) = rusqlite::Connection::open(&store)
+    let (total, older): (i64, i64) = logpipe::store::StoreReader::open(&store)
+        .unwrap()
+        .documents(Default::default(), None)
         .unwrap()
         .query_row(
             "SELECT count(*), count(*) FILTER (WHERE time < (SELECT max(time) FROM documents) - 60000)
@@ -612,7 +615,9 @@ fn store_prune_applies_the_configured_retention_exactly() {
         )),
         "{text}"
     );
-    let left: i64 = rusqlite::Connection::open(&store)
+    let left: i64 = logpipe::store::StoreReader::open(&store)
+        .unwrap()
+        .documents(Default::default(), None)
         .unwrap()
         .query_row("SELECT count(*) FROM documents", [], |r| r.get(0))
         .unwrap();

@@ -107,9 +107,9 @@ impl DemoCommand {
             plan.predictions = Some(MESSAGE_INDEX.into());
         }
         let mut worker = Worker::new(&plan, settings.timestamps.clone())?;
-        let mut sinks = vec![Sink::Sqlite(
+        let mut sinks = vec![Sink::Sqlite(Box::new(
             StoreWriter::open(&store, Retention::keep_all()).context("opening the store")?,
-        )];
+        ))];
         let collector = Collector::new(PageFetcher::new(
             Endpoint::Gradio {
                 base: url.clone(),

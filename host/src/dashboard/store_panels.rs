@@ -1,187 +1,208 @@
-//! The panels' figures from the embedded store's typed columns: the blocks
-//! of the span loaded once ([`StoreReader::documents`]), a query per panel,
-//! no document body read but for the few panels that say so.
+//! The panels' figures from the embedded store's typed columns: one pass
+//! over the rows of the span's blocks per panel, no document body read but
+//! for the few panels that say so.
 
 use super::panels::{
     AVERAGED, DRIFT_HISTORY_DOCUMENTS, DRIFT_INDEX, FunctionCost, MESSAGE_INDEX, PERF_INDEX,
     PerformanceFigures, PredictionFigures, QUANTILES, Span, StoredVerdict, TIMED,
     TOP_FUNCTION_DOCUMENTS, drift_json, quantile,
 };
+use crate::document::columns::{FEATURES, MEASURES};
 use crate::drift::counts::Tally;
 use crate::drift::dataset::Dataset;
 use crate::store::StoreReader;
-use crate::store::schema::{calls_condition, literal, measures_condition, predictions_condition};
-use rusqlite::params;
+use crate::store::rows::Row;
+use crate::store::schema::LINE_INDEX;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 type Result<T> = std::result::Result<T, super::DashboardError>;
 
-fn sql(store: &StoreReader) -> impl Fn(rusqlite::Error) -> super::DashboardError + '_ {
-    move |e| crate::store::StoreError::at(store.path(), e).into()
-}
-
-/// The time span of the store's documents (from the blocks' bounds: no
-/// document read).
+/// The time span of the store's predictions and performance documents (the
+/// blocks at each end of the store's time range).
 pub fn extent(store: &StoreReader) -> Result<Value> {
-    let (oldest, newest) = store.time_extent()?;
+    let (oldest, newest) = store.time_extent(&[MESSAGE_INDEX, PERF_INDEX])?;
     Ok(json!({"oldest": oldest, "newest": newest}))
 }
 
-/// The documents of `span`, loaded once for all the panels of a request.
-fn in_span(store: &StoreReader, span: Span) -> Result<&rusqlite::Connection> {
-    let range = crate::store::reader::TimeRange {
-        since: Some(span.from),
-        until: Some(span.to),
-    };
-    Ok(store.documents(range, None)?)
+/// Calls `f` with every document of the span (the rows of its blocks).
+fn each_in_span(store: &StoreReader, span: Span, mut f: impl FnMut(Row)) -> Result<()> {
+    let range = span.range();
+    Ok(store.for_each_row(range, |row| {
+        if range.contains(row.time) {
+            f(row);
+        }
+        Ok(())
+    })?)
 }
 
 /// Calls, errors and positive share per bucket; the probability's histogram;
-/// each feature's distribution.
+/// each feature's distribution; the latest predictions. One pass over the
+/// rows of the span's blocks.
 pub fn predictions(store: &StoreReader, span: Span) -> Result<Value> {
     let mut figures = PredictionFigures::default();
-    // Calls, failed ones included, are lines of the line index; the message
-    // index holds the calls that gave a prediction, with the features. Each
-    // read from its covering index (`documents_calls`, `documents_predictions`).
-    let mut statement = in_span(store, span)?
-        .prepare_cached(&format!(
-            "SELECT time, status_code FROM documents WHERE {} AND time >= ?1 AND time < ?2
-             ORDER BY time",
-            calls_condition()
-        ))
-        .map_err(sql(store))?;
-    let mut rows = statement
-        .query(params![span.from, span.to])
-        .map_err(sql(store))?;
-    // Rows come in time order: a bucket is complete when the next begins.
-    let mut bucket = (i64::MIN, [0u64; 2]);
-    while let Some(row) = rows.next().map_err(sql(store))? {
-        let time: i64 = row.get(0).map_err(sql(store))?;
-        let status: Option<i64> = row.get(1).map_err(sql(store))?;
-        let start = span.bucket(time);
-        if start != bucket.0 {
-            add_bucket(&mut figures, bucket, 0);
-            bucket = (start, [0; 2]);
+    let mut tallies = vec![Tally::default(); FEATURES.len()];
+    let mut latest = Newest::new(LATEST_PREDICTIONS);
+    each_in_span(store, span, |row| {
+        let Some(time) = row.time else { return };
+        // Calls, failed ones included, are lines of the line index; the
+        // message index holds the calls that gave a prediction.
+        if row.index == LINE_INDEX
+            && row
+                .http_path
+                .as_deref()
+                .is_some_and(|p| p.starts_with("/predict"))
+        {
+            add_bucket(
+                &mut figures,
+                span.bucket(time),
+                0,
+                row.status_code.is_some_and(|s| s >= 400.0),
+            );
         }
-        bucket.1[0] += 1;
-        bucket.1[1] += u64::from(status.is_some_and(|s| s >= 400));
-    }
-    add_bucket(&mut figures, bucket, 0);
-    drop(rows);
-    drop(statement);
-    let features: Vec<String> = crate::document::columns::FEATURES
-        .iter()
-        .map(|(_, key)| key.to_ascii_lowercase())
-        .collect();
-    let mut statement = in_span(store, span)?
-        .prepare_cached(&format!(
-            "SELECT time, prediction, probability, {} FROM documents
-             WHERE {} AND time >= ?1 AND time < ?2 ORDER BY time",
-            features.join(", "),
-            predictions_condition()
-        ))
-        .map_err(sql(store))?;
-    let mut rows = statement
-        .query(params![span.from, span.to])
-        .map_err(sql(store))?;
-    let value = |v: rusqlite::types::ValueRef| match v {
-        rusqlite::types::ValueRef::Integer(i) => Some(i as f64),
-        rusqlite::types::ValueRef::Real(r) => Some(r),
-        _ => None,
-    };
-    let mut tallies = vec![Tally::default(); features.len()];
-    bucket = (i64::MIN, [0u64; 2]);
-    while let Some(row) = rows.next().map_err(sql(store))? {
-        let time: i64 = row.get(0).map_err(sql(store))?;
-        let Some(prediction) = value(row.get_ref(1).map_err(sql(store))?) else {
-            continue;
-        };
-        let start = span.bucket(time);
-        if start != bucket.0 {
-            add_bucket(&mut figures, bucket, 2);
-            bucket = (start, [0; 2]);
+        if row.index != MESSAGE_INDEX {
+            return;
         }
-        bucket.1[0] += 1;
-        bucket.1[1] += u64::from(prediction == 1.0);
-        if let Some(p) = value(row.get_ref(2).map_err(sql(store))?) {
-            figures.probability.add(p);
+        if let Some(prediction) = row.prediction {
+            add_bucket(&mut figures, span.bucket(time), 2, prediction == 1.0);
+            if let Some(p) = row.probability {
+                figures.probability.add(p);
+            }
+            for (tally, value) in tallies.iter_mut().zip(row.features) {
+                tally.add(value);
+            }
         }
-        for (i, tally) in tallies.iter_mut().enumerate() {
-            tally.add(value(row.get_ref(3 + i).map_err(sql(store))?));
-        }
-    }
-    add_bucket(&mut figures, bucket, 2);
+        latest.offer(time, row.seq, || {
+            json!({
+                "time": time,
+                "transaction_id": row.transaction_id,
+                "status_code": row.status_code.map(integral),
+                "prediction": row.prediction,
+                "probability": row.probability,
+            })
+        });
+    })?;
     figures.features = tallies.into_iter().map(Tally::into_counts).collect();
-    drop(rows);
-    drop(statement);
-    figures.latest = in_span(store, span)?
-        .prepare_cached(
-            "SELECT time, transaction_id, status_code, prediction, probability FROM documents
-             WHERE time >= ?2 AND time < ?3 AND index_name = ?1 ORDER BY time DESC LIMIT 20",
-        )
-        .and_then(|mut s| {
-            s.query_map(params![MESSAGE_INDEX, span.from, span.to], |r| {
-                Ok(json!({
-                    "time": r.get::<_, i64>(0)?,
-                    "transaction_id": r.get::<_, Option<String>>(1)?,
-                    "status_code": r.get::<_, Option<i64>>(2)?,
-                    "prediction": r.get::<_, Option<f64>>(3)?,
-                    "probability": r.get::<_, Option<f64>>(4)?,
-                }))
-            })?
-            .collect()
-        })
-        .map_err(sql(store))?;
+    figures.latest = latest.into_newest_first();
     Ok(figures.json(span))
 }
 
-/// Adds a complete bucket's two counts at `at` in its figures: calls and
-/// failed ones (0), or predictions and positive ones (2).
-fn add_bucket(figures: &mut PredictionFigures, (start, counts): (i64, [u64; 2]), at: usize) {
-    if counts[0] > 0 {
-        let b = figures.buckets.entry(start).or_default();
-        b[at] += counts[0];
-        b[at + 1] += counts[1];
+/// Rows shown in the latest predictions' table.
+const LATEST_PREDICTIONS: usize = 20;
+
+/// A number the store keeps as an integer when it is one (as SQLite's
+/// INTEGER columns do), for JSON.
+fn integral(v: f64) -> Value {
+    if v.fract() == 0.0 && v.abs() < 9e15 {
+        json!(v as i64)
+    } else {
+        json!(v)
     }
+}
+
+/// The newest `limit` items offered, by `(time, seq)`: a bounded heap, so a
+/// range of a million documents keeps twenty.
+struct Newest<T> {
+    limit: usize,
+    heap: std::collections::BinaryHeap<std::cmp::Reverse<(i64, i64, Keyed<T>)>>,
+}
+
+/// An item ordered by nothing (the heap orders by time and seq).
+struct Keyed<T>(T);
+
+impl<T> PartialEq for Keyed<T> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+impl<T> Eq for Keyed<T> {}
+impl<T> PartialOrd for Keyed<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<T> Ord for Keyed<T> {
+    fn cmp(&self, _: &Self) -> std::cmp::Ordering {
+        std::cmp::Ordering::Equal
+    }
+}
+
+impl<T> Newest<T> {
+    fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            heap: std::collections::BinaryHeap::with_capacity(limit + 1),
+        }
+    }
+
+    /// Keeps the item `make` makes if it is among the newest so far.
+    fn offer(&mut self, time: i64, seq: i64, make: impl FnOnce() -> T) {
+        if self.heap.len() == self.limit
+            && self
+                .heap
+                .peek()
+                .is_some_and(|std::cmp::Reverse((t, s, _))| (time, seq) <= (*t, *s))
+        {
+            return;
+        }
+        self.heap
+            .push(std::cmp::Reverse((time, seq, Keyed(make()))));
+        if self.heap.len() > self.limit {
+            self.heap.pop();
+        }
+    }
+
+    fn into_newest_first(self) -> Vec<T> {
+        let mut items: Vec<(i64, i64, T)> = self
+            .heap
+            .into_iter()
+            .map(|std::cmp::Reverse((t, s, Keyed(item)))| (t, s, item))
+            .collect();
+        items.sort_by_key(|item| std::cmp::Reverse((item.0, item.1)));
+        items.into_iter().map(|(_, _, item)| item).collect()
+    }
+}
+
+/// Counts one call (`at` 0, `flagged` when it failed) or one prediction
+/// (`at` 2, `flagged` when positive) in its bucket.
+fn add_bucket(figures: &mut PredictionFigures, start: i64, at: usize, flagged: bool) {
+    let b = figures.buckets.entry(start).or_default();
+    b[at] += 1;
+    b[at + 1] += u64::from(flagged);
 }
 
 /// Latency, inference and CPU time as p50/p95/p99 per bucket; memory, its
 /// delta and function calls as averages; the most expensive functions of the
 /// latest performance documents.
 pub fn performance(store: &mut StoreReader, span: Span) -> Result<Value> {
-    let columns: Vec<&str> = TIMED.iter().chain(&AVERAGED).copied().collect();
-    let mut statement = in_span(store, span)?
-        .prepare_cached(&format!(
-            "SELECT time, {} FROM documents WHERE {} AND time >= ?1 AND time < ?2 ORDER BY time",
-            columns.join(", "),
-            measures_condition()
-        ))
-        .map_err(sql(store))?;
-    let mut rows = statement
-        .query(params![span.from, span.to])
-        .map_err(sql(store))?;
-    // Rows come in time order: one bucket filled at a time.
-    let mut buckets: Vec<(i64, Vec<Vec<f64>>)> = Vec::new();
+    let columns: Vec<usize> = TIMED
+        .iter()
+        .chain(&AVERAGED)
+        .map(|name| MEASURES.iter().position(|m| m == name).expect("a measure"))
+        .collect();
+    let mut by_bucket: BTreeMap<i64, Vec<Vec<f64>>> = BTreeMap::new();
     let mut figures = PerformanceFigures {
         method: "exact",
         ..Default::default()
     };
-    while let Some(row) = rows.next().map_err(sql(store))? {
-        figures.documents += 1;
-        let start = span.bucket(row.get(0).map_err(sql(store))?);
-        if buckets.last().is_none_or(|(b, _)| *b != start) {
-            buckets.push((start, vec![Vec::new(); columns.len()]));
+    let mut newest = Newest::new(TOP_FUNCTION_DOCUMENTS);
+    each_in_span(store, span, |row| {
+        let Some(time) = row.time else { return };
+        if row.index != PERF_INDEX {
+            return;
         }
-        let b = &mut buckets.last_mut().expect("pushed").1;
-        for (i, values) in b.iter_mut().enumerate() {
-            if let Some(v) = row.get::<_, Option<f64>>(i + 1).map_err(sql(store))? {
-                values.push(v);
+        figures.documents += 1;
+        let values = by_bucket
+            .entry(span.bucket(time))
+            .or_insert_with(|| vec![Vec::new(); columns.len()]);
+        for (slot, &m) in values.iter_mut().zip(&columns) {
+            if let Some(v) = row.measures[m] {
+                slot.push(v);
             }
         }
-    }
-    drop(rows);
-    drop(statement);
+        newest.offer(time, row.seq, || row.seq);
+    })?;
+    let mut buckets: Vec<(i64, Vec<Vec<f64>>)> = by_bucket.into_iter().collect();
     figures.times = buckets.iter().map(|(start, _)| *start).collect();
     for i in 0..TIMED.len() {
         let mut p: [Vec<Option<f64>>; 3] = Default::default();
@@ -205,37 +226,30 @@ pub fn performance(store: &mut StoreReader, span: Span) -> Result<Value> {
                 .collect(),
         );
     }
-    top_functions(store, span, &mut figures)?;
+    top_functions(store, &newest.into_newest_first(), &mut figures)?;
     Ok(figures.json(span))
 }
 
 /// The newest `limit` documents of `index` in the span, newest first.
 fn latest(store: &StoreReader, index: &str, span: Span, limit: usize) -> Result<Vec<i64>> {
-    in_span(store, span)?
-        // The name as a literal: SQLite then uses the index's own partial
-        // index (performance documents, drift verdicts) when it has one.
-        .prepare_cached(&format!(
-            "SELECT seq FROM documents WHERE index_name = {} AND time >= ?1 AND time < ?2
-             ORDER BY time DESC LIMIT ?3",
-            literal(index)
-        ))
-        .and_then(|mut s| {
-            s.query_map(params![span.from, span.to, limit as i64], |r| r.get(0))?
-                .collect()
-        })
-        .map_err(sql(store))
+    let mut newest = Newest::new(limit);
+    each_in_span(store, span, |row| {
+        if let Some(time) = row.time.filter(|_| row.index == index) {
+            newest.offer(time, row.seq, || row.seq);
+        }
+    })?;
+    Ok(newest.into_newest_first())
 }
 
 /// The functions of `top_functions` in the latest performance documents of
 /// the range (their bodies are read: at most [`TOP_FUNCTION_DOCUMENTS`]).
 fn top_functions(
     store: &mut StoreReader,
-    span: Span,
+    seqs: &[i64],
     figures: &mut PerformanceFigures,
 ) -> Result<()> {
-    let seqs = latest(store, PERF_INDEX, span, TOP_FUNCTION_DOCUMENTS)?;
     let mut functions: BTreeMap<(String, String), FunctionCost> = BTreeMap::new();
-    for seq in &seqs {
+    for seq in seqs {
         let source = store.source(*seq)?;
         let Ok(doc) = serde_json::from_str::<Value>(&source) else {
             continue;

@@ -102,7 +102,7 @@ pub enum Sink {
     /// NDJSON files.
     Dir(dir::DirSink),
     /// The embedded store.
-    Sqlite(crate::store::StoreWriter),
+    Sqlite(Box<crate::store::StoreWriter>),
     /// Elasticsearch.
     Elasticsearch(elasticsearch::EsSink),
     /// Encodes documents for bulk, then discards them (benchmarks, dry runs).
@@ -141,7 +141,7 @@ impl Sink {
                 })
             }),
             SinkSpec::Sqlite(path) => crate::store::StoreWriter::open(path, context.retention)
-                .map(Sink::Sqlite)
+                .map(|store| Sink::Sqlite(Box::new(store)))
                 .map_err(|e| err(SinkFailure::Store(e))),
             SinkSpec::Null => Ok(Sink::Null(null::NullSink::default())),
             SinkSpec::Es(address) => elasticsearch::open(

@@ -128,9 +128,27 @@ impl BlockBuilder {
         }
     }
 
+    /// Empties it for a block whose first document will be `first_seq`,
+    /// keeping its buffers.
+    pub fn reset(&mut self, first_seq: i64) {
+        self.first_seq = first_seq;
+        self.count = 0;
+        self.lengths.clear();
+        self.body.clear();
+        self.rows.clear();
+        self.bounds = Bounds::default();
+    }
+
     /// Adds every document of a plain fragment read back from the store
     /// (rows are self-contained, so they are concatenated as they are).
-    pub fn append_plain(&mut self, count: i64, lengths: &[u8], rows: &[u8], body: &[u8], bounds: &Bounds) {
+    pub fn append_plain(
+        &mut self,
+        count: i64,
+        lengths: &[u8],
+        rows: &[u8],
+        body: &[u8],
+        bounds: &Bounds,
+    ) {
         self.lengths.extend_from_slice(lengths);
         self.rows.extend_from_slice(rows);
         self.body.extend_from_slice(body);
@@ -140,7 +158,13 @@ impl BlockBuilder {
 
     /// Adds every document of another builder.
     pub fn append(&mut self, other: &BlockBuilder) {
-        self.append_plain(other.count, &other.lengths, &other.rows, &other.body, &other.bounds);
+        self.append_plain(
+            other.count,
+            &other.lengths,
+            &other.rows,
+            &other.body,
+            &other.bounds,
+        );
     }
 
     /// Adds the next document: its source and its row (encoded by the
@@ -203,10 +227,73 @@ impl BlockBuilder {
     /// (the writer's codec for full blocks).
     pub fn encode(&self, compressed: bool) -> (Cow<'_, [u8]>, Cow<'_, [u8]>) {
         if compressed {
-            let pack = |bytes: &[u8]| Cow::Owned(lz4_flex::block::compress_prepend_size(bytes));
-            (pack(&self.rows), pack(&self.body))
+            let (mut rows, mut body) = (Vec::new(), Vec::new());
+            self.pack_into(&mut rows, &mut body);
+            (Cow::Owned(rows), Cow::Owned(body))
         } else {
             (Cow::Borrowed(&self.rows[..]), Cow::Borrowed(&self.body[..]))
+        }
+    }
+
+    /// The block's rows and body compressed with LZ4, into `rows` and `body`
+    /// (their buffers reused).
+    pub fn pack_into(&self, rows: &mut Vec<u8>, body: &mut Vec<u8>) {
+        lz4_into(&self.rows, rows);
+        lz4_into(&self.body, body);
+    }
+}
+
+/// `plain` compressed into `out`: its size (4 bytes, little-endian), then
+/// one LZ4 block.
+fn lz4_into(plain: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.extend_from_slice(&(plain.len() as u32).to_le_bytes());
+    out.resize(4 + lz4_flex::block::get_maximum_output_size(plain.len()), 0);
+    let n = lz4_flex::block::compress_into(plain, &mut out[4..])
+        .expect("the output has the maximum size");
+    out.truncate(4 + n);
+}
+
+/// Builders and buffers kept from one write to the next: allocating them
+/// anew each time cost more than filling them (the kernel zeroes fresh
+/// pages; a third of the writer's time before, BENCHMARKS.md).
+#[derive(Debug, Default)]
+pub struct Spare {
+    builders: Vec<BlockBuilder>,
+    buffers: Vec<Vec<u8>>,
+}
+
+/// Builders and buffers kept at most (a few MiB).
+const SPARE: usize = 8;
+
+impl Spare {
+    /// An empty builder for a block starting at `first_seq`.
+    pub fn builder(&mut self, first_seq: i64) -> BlockBuilder {
+        match self.builders.pop() {
+            Some(mut b) => {
+                b.reset(first_seq);
+                b
+            }
+            None => BlockBuilder::new(first_seq),
+        }
+    }
+
+    /// A buffer for compressed bytes.
+    pub fn buffer(&mut self) -> Vec<u8> {
+        self.buffers.pop().unwrap_or_default()
+    }
+
+    /// Keeps `builder` for a later write.
+    pub fn keep_builder(&mut self, builder: BlockBuilder) {
+        if self.builders.len() < SPARE {
+            self.builders.push(builder);
+        }
+    }
+
+    /// Keeps `buffer` for a later write.
+    pub fn keep_buffer(&mut self, buffer: Vec<u8>) {
+        if self.buffers.len() < 2 * SPARE {
+            self.buffers.push(buffer);
         }
     }
 }
@@ -230,7 +317,11 @@ fn unpack(codec: Codec, packed: &[u8], limit: usize) -> Result<Vec<u8>, String> 
 }
 
 /// A block's rows as stored, made readable ([`super::rows::decode`] reads them).
-pub fn unpack_rows<'r>(first_seq: i64, codec: Codec, rows: &'r [u8]) -> Result<Cow<'r, [u8]>, BlockError> {
+pub fn unpack_rows<'r>(
+    first_seq: i64,
+    codec: Codec,
+    rows: &'r [u8],
+) -> Result<Cow<'r, [u8]>, BlockError> {
     match codec {
         Codec::Plain => Ok(Cow::Borrowed(rows)),
         _ => unpack(codec, rows, MAX_BLOCK_TEXT)
@@ -326,7 +417,10 @@ impl Block {
 
     /// Its documents' seqs and sources, in order.
     pub fn documents(&self) -> impl Iterator<Item = (i64, &str)> {
-        self.seqs.iter().enumerate().map(|(i, &seq)| (seq, self.nth(i)))
+        self.seqs
+            .iter()
+            .enumerate()
+            .map(|(i, &seq)| (seq, self.nth(i)))
     }
 }
 
@@ -359,7 +453,12 @@ mod tests {
         let docs = ["{\"a\":1}", "", "{\"é\":\"ü\"}", &"x".repeat(300)];
         let mut b = BlockBuilder::new(41);
         for (i, d) in docs.iter().enumerate() {
-            b.push(d.as_bytes(), &[i as u8], Some(i as i64 * 10), Some(i as i64));
+            b.push(
+                d.as_bytes(),
+                &[i as u8],
+                Some(i as i64 * 10),
+                Some(i as i64),
+            );
         }
         assert_eq!(b.last_seq(), 44);
         assert_eq!(b.bounds().time, Some((0, 30)));
@@ -413,7 +512,9 @@ mod tests {
         let one = || vec![1];
         assert!(Block::decode(1, one(), Codec::Lz4, &lengths, &body[..body.len() - 2]).is_err());
         // A size over the limit is refused before anything is allocated.
-        assert!(Block::decode(1, one(), Codec::Lz4, &lengths, &[0xff, 0xff, 0xff, 0x7f, 0]).is_err());
+        assert!(
+            Block::decode(1, one(), Codec::Lz4, &lengths, &[0xff, 0xff, 0xff, 0x7f, 0]).is_err()
+        );
         assert!(Block::decode(1, one(), Codec::Plain, &lengths, b"{}").is_err());
         assert!(Block::decode(1, one(), Codec::Plain, &[0xff; 12], b"").is_err());
         assert!(Block::decode(1, one(), Codec::Plain, &[0xff, 0xff, 0xff, 0x7f], b"").is_err());

@@ -60,6 +60,17 @@ pub struct TimeRange {
     pub until: Option<i64>,
 }
 
+impl TimeRange {
+    /// Whether a document of this `time` is in the range: a document without
+    /// one is only in the range open on both ends (as `time >= ?` in SQL).
+    pub fn contains(&self, time: Option<i64>) -> bool {
+        match time {
+            Some(t) => self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t < u),
+            None => self.since.is_none() && self.until.is_none(),
+        }
+    }
+}
+
 impl StoreReader {
     /// Opens the store at `path` read-only. A store of an older schema is
     /// first moved into the current one (which needs write access once).
@@ -109,8 +120,15 @@ impl StoreReader {
     /// ([`schema::document_columns`]). Queries on it still state the time
     /// range: a block reaching into it may hold documents outside it. Loaded
     /// once per range and indexes.
-    pub fn documents(&self, range: TimeRange, indexes: Option<&[&str]>) -> StoreResult<&Connection> {
-        let wanted = (range, indexes.map(|i| i.iter().map(|s| s.to_string()).collect()));
+    pub fn documents(
+        &self,
+        range: TimeRange,
+        indexes: Option<&[&str]>,
+    ) -> StoreResult<&Connection> {
+        let wanted = (
+            range,
+            indexes.map(|i| i.iter().map(|s| s.to_string()).collect()),
+        );
         if self.loaded.borrow().as_ref() != Some(&wanted) {
             *self.loaded.borrow_mut() = None;
             self.load_documents_into(&self.conn, range, indexes)?;
@@ -127,7 +145,8 @@ impl StoreReader {
         indexes: Option<&[&str]>,
     ) -> StoreResult<()> {
         let at = |e| StoreError::at(&self.path, e);
-        conn.execute_batch("DROP TABLE IF EXISTS temp.documents").map_err(at)?;
+        conn.execute_batch("DROP TABLE IF EXISTS temp.documents")
+            .map_err(at)?;
         conn.execute_batch(&schema::documents_table()).map_err(at)?;
         let columns = schema::document_columns();
         let names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
@@ -141,7 +160,7 @@ impl StoreReader {
                     slots.join(", ")
                 ))
                 .map_err(at)?;
-            self.each_row(range, |row| {
+            self.for_each_row(range, |row| {
                 if indexes.is_some_and(|wanted| !wanted.contains(&row.index.as_str())) {
                     return Ok(());
                 }
@@ -154,19 +173,61 @@ impl StoreReader {
         tx.commit().map_err(at)
     }
 
-    /// The oldest and newest `@timestamp` of the store (ms), from the
-    /// blocks' bounds.
-    pub fn time_extent(&self) -> StoreResult<(Option<i64>, Option<i64>)> {
-        self.conn
-            .query_row("SELECT min(min_time), max(max_time) FROM blocks", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .map_err(|e| StoreError::at(&self.path, e))
+    /// The oldest and newest `@timestamp` (ms) of the documents of
+    /// `indexes`: blocks are read from each end of `blocks_time` until the
+    /// next one cannot hold an older (newer) document than found.
+    pub fn time_extent(&self, indexes: &[&str]) -> StoreResult<(Option<i64>, Option<i64>)> {
+        let oldest = self.extreme(indexes, "min_time", "ASC", |a, b| a < b)?;
+        let newest = self.extreme(indexes, "max_time", "DESC", |a, b| a > b)?;
+        Ok((oldest, newest))
+    }
+
+    /// The time of `indexes` furthest in `order` of `bound`, the block
+    /// column that limits what a block holds on that side.
+    fn extreme(
+        &self,
+        indexes: &[&str],
+        bound: &str,
+        order: &str,
+        better: impl Fn(i64, i64) -> bool,
+    ) -> StoreResult<Option<i64>> {
+        let at = |e| StoreError::at(&self.path, e);
+        let mut read = self
+            .conn
+            .prepare(&format!(
+                "SELECT first_seq, codec, rows, {bound} FROM blocks
+                 WHERE {bound} IS NOT NULL ORDER BY {bound} {order}"
+            ))
+            .map_err(at)?;
+        let mut blocks = read.query([]).map_err(at)?;
+        let mut found: Option<i64> = None;
+        while let Some(block) = blocks.next().map_err(at)? {
+            let limit: i64 = block.get(3).map_err(at)?;
+            if found.is_some_and(|f| !better(limit, f) && limit != f) {
+                break;
+            }
+            let first_seq: i64 = block.get(0).map_err(at)?;
+            let codec: i64 = block.get(1).map_err(at)?;
+            let packed = block
+                .get_ref(2)
+                .map_err(at)?
+                .as_blob()
+                .map_err(|e| at(e.into()))?;
+            for row in decode_rows(&self.path, first_seq, codec, packed)? {
+                if let Some(t) = row.time.filter(|_| indexes.contains(&row.index.as_str()))
+                    && found.is_none_or(|f| better(t, f))
+                {
+                    found = Some(t);
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// Calls `f` with every document's row of the blocks that reach into
-    /// `range` (blocks without a time too), in seq order.
-    fn each_row(
+    /// `range` (blocks without a time too), in seq order: a block's rows may
+    /// be outside the range ([`TimeRange::contains`] says).
+    pub fn for_each_row(
         &self,
         range: TimeRange,
         mut f: impl FnMut(Row) -> StoreResult<()>,
@@ -189,7 +250,11 @@ impl StoreReader {
         while let Some(block) = blocks.next().map_err(at)? {
             let first_seq: i64 = block.get(0).map_err(at)?;
             let codec: i64 = block.get(1).map_err(at)?;
-            let packed = block.get_ref(2).map_err(at)?.as_blob().map_err(|e| at(e.into()))?;
+            let packed = block
+                .get_ref(2)
+                .map_err(at)?
+                .as_blob()
+                .map_err(|e| at(e.into()))?;
             for row in decode_rows(&self.path, first_seq, codec, packed)? {
                 f(row)?;
             }
@@ -235,7 +300,7 @@ impl StoreReader {
         transaction_id: &str,
     ) -> Result<Vec<(String, String, String)>, StoreError> {
         let mut found: Vec<(Option<i64>, String, String, i64)> = Vec::new();
-        self.each_row(TimeRange::default(), |row| {
+        self.for_each_row(TimeRange::default(), |row| {
             if row.transaction_id.as_deref() == Some(transaction_id) {
                 found.push((row.time, row.index, row.id, row.seq));
             }
@@ -324,7 +389,7 @@ impl StoreReader {
     /// Documents and time span per index (one pass over the blocks' rows).
     pub fn stats(&self) -> Result<Vec<IndexStats>, StoreError> {
         let mut per_index: BTreeMap<String, (u64, Option<i64>, Option<i64>)> = BTreeMap::new();
-        self.each_row(TimeRange::default(), |row| {
+        self.for_each_row(TimeRange::default(), |row| {
             let entry = per_index.entry(row.index).or_default();
             entry.0 += 1;
             if let Some(t) = row.time {
@@ -369,7 +434,12 @@ impl StoreReader {
 }
 
 /// The rows of a block as stored.
-pub(super) fn decode_rows(path: &Path, first_seq: i64, codec: i64, packed: &[u8]) -> StoreResult<Vec<Row>> {
+pub(super) fn decode_rows(
+    path: &Path,
+    first_seq: i64,
+    codec: i64,
+    packed: &[u8],
+) -> StoreResult<Vec<Row>> {
     let plain = Codec::from_code(codec)
         .and_then(|codec| unpack_rows(first_seq, codec, packed))
         .map_err(|source| StoreError::Block {
@@ -392,7 +462,10 @@ fn bind_row(insert: &mut rusqlite::Statement<'_>, row: &Row) -> rusqlite::Result
     insert.raw_bind_parameter(4, row.line_time)?;
     insert.raw_bind_parameter(5, row.time)?;
     insert.raw_bind_parameter(6, &row.transaction_id)?;
-    insert.raw_bind_parameter(7, row.transaction_id.as_deref().map(schema::transaction_key))?;
+    insert.raw_bind_parameter(
+        7,
+        row.transaction_id.as_deref().map(schema::transaction_key),
+    )?;
     insert.raw_bind_parameter(8, &row.level)?;
     insert.raw_bind_parameter(9, &row.http_method)?;
     insert.raw_bind_parameter(10, &row.http_path)?;
@@ -407,14 +480,23 @@ fn bind_row(insert: &mut rusqlite::Statement<'_>, row: &Row) -> rusqlite::Result
 
 /// The block holding `seq`.
 fn read_block(conn: &Connection, path: &Path, seq: i64) -> Result<Block, StoreError> {
-    let row: Option<(i64, i64, i64, Vec<u8>, Vec<u8>, Vec<u8>)> = conn
+    /// first_seq, last_seq, codec, rows, lengths, body.
+    type Stored = (i64, i64, i64, Vec<u8>, Vec<u8>, Vec<u8>);
+    let row: Option<Stored> = conn
         .prepare_cached(
             "SELECT first_seq, last_seq, codec, rows, lengths, body FROM blocks
              WHERE first_seq <= ?1 ORDER BY first_seq DESC LIMIT 1",
         )
         .and_then(|mut s| {
             s.query_row([seq], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
             })
             .optional()
         })

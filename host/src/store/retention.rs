@@ -235,7 +235,8 @@ fn prune_block(
         first_seq,
         source,
     })?;
-    let deleted: Vec<&(Row, std::ops::Range<usize>)> = records.iter().filter(|(r, _)| old(r)).collect();
+    let deleted: Vec<&(Row, std::ops::Range<usize>)> =
+        records.iter().filter(|(r, _)| old(r)).collect();
     tx.execute("DELETE FROM blocks WHERE first_seq = ?1", [first_seq])
         .map_err(at)?;
     let mut forget = tx

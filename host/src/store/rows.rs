@@ -180,7 +180,11 @@ impl Reader<'_> {
 
     fn text(&mut self) -> Result<String, RowsError> {
         let len = self.varint()? as usize;
-        let Some(bytes) = self.at.checked_add(len).and_then(|end| self.b.get(self.at..end)) else {
+        let Some(bytes) = self
+            .at
+            .checked_add(len)
+            .and_then(|end| self.b.get(self.at..end))
+        else {
             return self.fail("a text runs past the end");
         };
         let Ok(text) = std::str::from_utf8(bytes) else {
@@ -282,9 +286,30 @@ mod tests {
             encode_columns(&mut out, c);
             out
         };
-        push(&mut rows, 7, "ml-api-logs", "a", Some(20251121091203), &encoded(&line));
-        push(&mut rows, 8, "ml-api-message", "a", None, &encoded(&message));
-        push(&mut rows, 9, "x", "", Some(0), &encoded(&Columns::default()));
+        push(
+            &mut rows,
+            7,
+            "ml-api-logs",
+            "a",
+            Some(20251121091203),
+            &encoded(&line),
+        );
+        push(
+            &mut rows,
+            8,
+            "ml-api-message",
+            "a",
+            None,
+            &encoded(&message),
+        );
+        push(
+            &mut rows,
+            9,
+            "x",
+            "",
+            Some(0),
+            &encoded(&Columns::default()),
+        );
         let back = decode(&rows).unwrap();
         assert_eq!(back.len(), 3);
         assert_eq!(back[0].seq, 7);

@@ -55,9 +55,11 @@ impl Seen {
         let newest: Option<i64> =
             tx.query_row("SELECT max(max_line_time) FROM blocks", [], |r| r.get(0))?;
         let legacy = tx
-            .query_row("SELECT 1 FROM loose_ids WHERE legacy = 1 LIMIT 1", [], |_| {
-                Ok(())
-            })
+            .query_row(
+                "SELECT 1 FROM loose_ids WHERE legacy = 1 LIMIT 1",
+                [],
+                |_| Ok(()),
+            )
             .optional()?
             .is_some();
         Ok(Self {
@@ -109,8 +111,8 @@ impl Seen {
         for &(key, line_time) in docs {
             let bytes = key.to_be_bytes();
             let timed = line_time.filter(|t| *t > 0);
-            let in_loose = (timed.is_none() || self.legacy)
-                && loose_seen.exists([&bytes[..]]).map_err(at)?;
+            let in_loose =
+                (timed.is_none() || self.legacy) && loose_seen.exists([&bytes[..]]).map_err(at)?;
             let new = !in_loose
                 && match timed {
                     Some(t) => {
@@ -152,8 +154,11 @@ impl Seen {
             .map_err(at)?;
         let mut blocks = read.query(params![lo, self.floor]).map_err(at)?;
         while let Some(block) = blocks.next().map_err(at)? {
-            let (first_seq, codec, packed): (i64, i64, Vec<u8>) =
-                (block.get(0).map_err(at)?, block.get(1).map_err(at)?, block.get(2).map_err(at)?);
+            let (first_seq, codec, packed): (i64, i64, Vec<u8>) = (
+                block.get(0).map_err(at)?,
+                block.get(1).map_err(at)?,
+                block.get(2).map_err(at)?,
+            );
             let damaged = |source| StoreError::Block {
                 path: path.to_path_buf(),
                 source,

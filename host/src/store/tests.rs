@@ -262,9 +262,11 @@ fn retention_deletes_exactly_what_is_older_than_the_age() {
     assert_eq!(left, expected);
     // No block is left empty, and blocks count what they hold.
     let (blocks, counted): (i64, i64) = conn
-        .query_row("SELECT count(*), sum(count) FROM blocks WHERE count > 0", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT count(*), sum(count) FROM blocks WHERE count > 0",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap();
     let all: i64 = conn
         .query_row("SELECT count(*) FROM blocks", [], |r| r.get(0))
@@ -336,11 +338,58 @@ fn retention_by_size_deletes_the_oldest_first_and_shrinks_the_file() {
 
 #[test]
 fn older_stores_are_moved_and_their_ids_stay_known() {
-    for schema in [1, 2] {
+    for schema in [1, 2, 3] {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db");
         {
             let conn = Connection::open(&path).unwrap();
+            if schema == 3 {
+                // Schema 3: a row per document (only the columns the move
+                // reads), bodies in a zstd block of consecutive seqs; `b` came
+                // from schema 2 (no line time).
+                let a = r#"{"@timestamp":"2025-11-21T09:12:03Z","transaction_id":"t1"}"#;
+                let b = r#"{"@timestamp":"2025-11-21T09:12:04Z","transaction_id":"t2"}"#;
+                let body = zstd::bulk::compress(format!("{a}{b}").as_bytes(), 1).unwrap();
+                conn.execute_batch(
+                    "CREATE TABLE documents (seq INTEGER PRIMARY KEY, index_name TEXT NOT NULL,
+                        id TEXT NOT NULL, line_time INTEGER, time INTEGER, transaction_id TEXT);
+                     CREATE UNIQUE INDEX documents_id ON documents(line_time, index_name, id);
+                     CREATE INDEX documents_verdicts ON documents(time, index_name);
+                     CREATE TABLE blocks (first_seq INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL,
+                        codec INTEGER NOT NULL, lengths BLOB NOT NULL, body BLOB NOT NULL);
+                     INSERT INTO documents VALUES
+                        (1, 'ml-api-logs', 'a', 20251121091203, 1763716323000, 't1'),
+                        (2, 'ml-api-logs', 'b', NULL, 1763716324000, 't2');
+                     PRAGMA user_version = 3;",
+                )
+                .unwrap();
+                conn.execute(
+                    "INSERT INTO blocks VALUES (1, 2, 1, ?1, ?2)",
+                    rusqlite::params![vec![a.len() as u8, b.len() as u8], body],
+                )
+                .unwrap();
+                drop(conn);
+                let mut store = open(&path);
+                let again = store
+                    .write(&[
+                        doc("ml-api-logs", "a", a),
+                        doc("ml-api-logs", "b", b),
+                        doc("ml-api-logs", "c", r#"{"transaction_id":"t2"}"#),
+                    ])
+                    .unwrap();
+                assert_eq!(again.already_present, 2, "schema 3: moved ids are known");
+                drop(store);
+                let all = everything(&path);
+                assert_eq!(
+                    all.iter()
+                        .map(|d| (d.1.as_str(), d.2.as_str()))
+                        .collect::<Vec<_>>(),
+                    [("a", a), ("b", b), ("c", r#"{"transaction_id":"t2"}"#)]
+                );
+                let mut reader = StoreReader::open(&path).unwrap();
+                assert_eq!(reader.trace("t2").unwrap().len(), 2, "schema 3");
+                continue;
+            }
             let create = if schema == 1 {
                 r#"CREATE TABLE documents (
                     index_name TEXT NOT NULL, id TEXT NOT NULL, source TEXT NOT NULL,
@@ -444,7 +493,9 @@ fn the_retention_worker_deletes_in_the_background_while_writes_go_on() {
     let count = || -> i64 {
         Connection::open(&path)
             .unwrap()
-            .query_row("SELECT COALESCE(sum(count), 0) FROM blocks", [], |r| r.get(0))
+            .query_row("SELECT COALESCE(sum(count), 0) FROM blocks", [], |r| {
+                r.get(0)
+            })
             .unwrap()
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
@@ -485,4 +536,30 @@ fn many_tiny_writes_leave_a_bounded_number_of_fragments() {
         .map(|d| (d.index.to_string(), d.id.clone(), d.source.clone()))
         .collect();
     assert_eq!(everything(&path), expected);
+}
+
+#[test]
+fn two_writers_of_one_store_never_store_a_document_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let mut first = open(&path);
+    let mut second = open(&path);
+    let docs: Vec<Document> = (0..40)
+        .map(|n| timed("a", n, 1000 * n as i64, 10))
+        .collect();
+    first.write(&docs[..20]).unwrap();
+    // The second writer remembers nothing of the first's writes, and of the
+    // same line times.
+    let again = second.write(&docs[10..30]).unwrap();
+    assert_eq!((again.already_present, again.stored["a"]), (10, 10));
+    let again = first.write(&docs[25..40]).unwrap();
+    assert_eq!((again.already_present, again.stored["a"]), (5, 10));
+    drop((first, second));
+    let all = everything(&path);
+    assert_eq!(all.len(), 40);
+    let expected: Vec<_> = docs.iter().map(|d| d.id.clone()).collect();
+    assert_eq!(
+        all.iter().map(|d| d.1.clone()).collect::<Vec<_>>(),
+        expected
+    );
 }

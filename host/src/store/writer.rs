@@ -2,16 +2,14 @@
 //! columns (its row) and body appended to the newest block.
 
 use super::StoreError;
-use super::blocks::{BLOCK_BYTES, Block, BlockBuilder, Bounds, Codec};
+use super::blocks::{BLOCK_BYTES, Block, BlockBuilder, Bounds, Codec, Spare};
 use super::retention::{Retention, RetentionWorker};
 use super::rows;
 use super::schema::{self, Found, Older};
 use super::seen::{self, Seen};
 use crate::document::Document;
 use crate::document::columns::Columns;
-use rayon::prelude::*;
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
-use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 /// What one write did.
@@ -23,14 +21,19 @@ pub struct Written {
     pub already_present: u64,
 }
 
-/// Pages SQLite keeps in memory (negative: KiB): the indexes of a store of a
-/// few million documents stay cached, so inserts do not read pages back.
-const CACHE_KIB: i64 = 64 << 10;
+/// Pages SQLite keeps in memory (KiB): the tables' inner pages and the last
+/// fragments. Blocks are written once and read back only when gathered, so a
+/// larger cache only holds pages nobody reads again (and costs their
+/// allocation: BENCHMARKS.md).
+const CACHE_KIB: i64 = 4 << 10;
 
-/// WAL pages between two checkpoints (64 MiB of 4 KiB pages). Each checkpoint
+/// The page size of new stores, SQLite's largest (BENCHMARKS.md).
+const PAGE_BYTES: i64 = 64 << 10;
+
+/// WAL bytes between two checkpoints (64 MiB). Each checkpoint
 /// copies the WAL into the database and syncs it; at SQLite's default (1,000
 /// pages) checkpoints took over half the time of a file's import (BENCHMARKS.md).
-const WAL_CHECKPOINT_PAGES: i64 = 16_384;
+const WAL_CHECKPOINT_BYTES: i64 = 64 << 20;
 
 /// Size the WAL file is cut back to after a checkpoint, so it stays bounded.
 const WAL_LIMIT_BYTES: i64 = 64 << 20;
@@ -45,6 +48,10 @@ const MAX_FRAGMENTS: usize = 64;
 /// retention worker).
 pub fn connect(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
+    // Blocks are hundreds of KiB: with SQLite's 4 KiB pages each took a
+    // hundred WAL frames, each a system call, written again and read back by
+    // checkpoints. New stores only, set before `auto_vacuum` (which otherwise fixes it).
+    conn.pragma_update(None, "page_size", PAGE_BYTES)?;
     // Lets retention give deleted pages back to the file system. Only takes
     // effect on a new database (before WAL mode writes its header).
     conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
@@ -52,7 +59,13 @@ pub fn connect(path: &Path) -> rusqlite::Result<Connection> {
     // A write that returned is on disk: the checkpoint advances after it.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
-    conn.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES)?;
+    // In pages: those of this store (older stores keep 4 KiB pages).
+    let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+    conn.pragma_update(
+        None,
+        "wal_autocheckpoint",
+        WAL_CHECKPOINT_BYTES / page.max(512),
+    )?;
     conn.pragma_update(None, "journal_size_limit", WAL_LIMIT_BYTES)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     Ok(conn)
@@ -63,6 +76,11 @@ pub struct StoreWriter {
     path: PathBuf,
     conn: Connection,
     seen: Seen,
+    /// The store's last seq after this writer's last write: another value
+    /// at the next write means another process wrote, whose ids `seen` does
+    /// not know.
+    last_seq: i64,
+    spare: Spare,
     _retention: Option<RetentionWorker>,
 }
 
@@ -104,12 +122,15 @@ impl StoreWriter {
             tx.execute_batch(&schema::statements()).map_err(at)?;
             Seen::open(&tx).map_err(at)?
         };
+        let last_seq = store_last_seq(&tx).map_err(at)?;
         tx.commit().map_err(at)?;
         let retention = RetentionWorker::start(path, retention).map_err(at)?;
         Ok(Self {
             path: path.to_path_buf(),
             conn,
             seen,
+            last_seq,
+            spare: Spare::default(),
             _retention: retention,
         })
     }
@@ -137,13 +158,27 @@ impl StoreWriter {
                 columns: d.columns.as_deref(),
             })
             .collect();
-        let written = insert(&self.path, &tx, &mut self.seen, &incoming)
-            .and_then(|report| tx.commit().map(|()| report).map_err(at));
-        if written.is_err() {
-            // The ids it remembered were not stored.
+        if store_last_seq(&tx).map_err(at)? != self.last_seq {
             self.seen.forget();
         }
-        written
+        let written = insert(&self.path, &tx, &mut self.seen, &mut self.spare, &incoming).and_then(
+            |report| {
+                let last = store_last_seq(&tx).map_err(at)?;
+                tx.commit().map_err(at)?;
+                Ok((report, last))
+            },
+        );
+        match written {
+            Ok((report, last)) => {
+                self.last_seq = last;
+                Ok(report)
+            }
+            Err(e) => {
+                // The ids it remembered were not stored.
+                self.seen.forget();
+                Err(e)
+            }
+        }
     }
 }
 
@@ -181,7 +216,7 @@ fn move_older_documents(
                     columns: None,
                 })
                 .collect();
-            let report = insert(path, tx, seen, &docs)?;
+            let report = insert(path, tx, seen, &mut Spare::default(), &docs)?;
             moved += report.stored.values().sum::<u64>();
             chunk.clear();
         }
@@ -200,7 +235,9 @@ fn move_schema3_documents(
 ) -> Result<u64, StoreError> {
     let at = |e| StoreError::at(path, e);
     let mut blocks = tx
-        .prepare("SELECT first_seq, last_seq, codec, lengths, body FROM blocks_old ORDER BY first_seq")
+        .prepare(
+            "SELECT first_seq, last_seq, codec, lengths, body FROM blocks_old ORDER BY first_seq",
+        )
         .map_err(at)?;
     let mut ids = tx
         .prepare(
@@ -219,13 +256,17 @@ fn move_schema3_documents(
             row.get(4).map_err(at)?,
         );
         let block = Codec::from_code(codec)
-            .and_then(|codec| Block::decode(first, (first..=last).collect(), codec, &lengths, &body))
+            .and_then(|codec| {
+                Block::decode(first, (first..=last).collect(), codec, &lengths, &body)
+            })
             .map_err(|source| StoreError::Block {
                 path: path.to_path_buf(),
                 source,
             })?;
         let kept: Vec<(i64, String, String, Option<i64>)> = ids
-            .query_map([first, last], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .query_map([first, last], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
             .and_then(|rows| rows.collect())
             .map_err(at)?;
         let docs: Vec<Incoming<'_>> = kept
@@ -240,7 +281,7 @@ fn move_schema3_documents(
                 })
             })
             .collect();
-        let report = insert(path, tx, seen, &docs)?;
+        let report = insert(path, tx, seen, &mut Spare::default(), &docs)?;
         moved += report.stored.values().sum::<u64>();
     }
     Ok(moved)
@@ -253,6 +294,7 @@ fn insert(
     path: &Path,
     tx: &Transaction<'_>,
     seen: &mut Seen,
+    spare: &mut Spare,
     docs: &[Incoming<'_>],
 ) -> Result<Written, StoreError> {
     let keys: Vec<(u128, Option<i64>)> = docs
@@ -260,7 +302,7 @@ fn insert(
         .map(|d| (seen::key(d.index, d.id), d.line_time))
         .collect();
     let admitted = seen.admit(path, tx, &keys)?;
-    insert_rows(tx, docs, &admitted).map_err(|e| StoreError::at(path, e))
+    insert_rows(tx, spare, docs, &admitted).map_err(|e| StoreError::at(path, e))
 }
 
 /// A document to insert.
@@ -274,23 +316,29 @@ struct Incoming<'d> {
     columns: Option<&'d [u8]>,
 }
 
-fn insert_rows(
-    tx: &Transaction<'_>,
-    docs: &[Incoming<'_>],
-    admitted: &[bool],
-) -> rusqlite::Result<Written> {
-    let last_seq: i64 = tx.query_row(
+/// The seq of the store's newest document (0 when empty).
+fn store_last_seq(tx: &Transaction<'_>) -> rusqlite::Result<i64> {
+    tx.query_row(
         "SELECT COALESCE((SELECT last_seq FROM blocks ORDER BY first_seq DESC LIMIT 1), 0)",
         [],
         |r| r.get(0),
-    )?;
+    )
+}
+
+fn insert_rows(
+    tx: &Transaction<'_>,
+    spare: &mut Spare,
+    docs: &[Incoming<'_>],
+    admitted: &[bool],
+) -> rusqlite::Result<Written> {
+    let last_seq = store_last_seq(tx)?;
     let fragments = plain_fragments(tx, last_seq)?;
     let fragment_bytes: usize = fragments.iter().map(|f| f.2).sum();
-    let mut block = BlockBuilder::new(last_seq + 1);
+    let mut block = spare.builder(last_seq + 1);
     // Whether the fragments were taken into `block` (or there are none).
     let mut gathered = fragments.is_empty();
-    // Blocks that are full, compressed together at the end.
-    let mut full = Vec::new();
+    // Buffers of the compressed rows and body, reused block after block.
+    let (mut packed_rows, mut packed_body) = (spare.buffer(), spare.buffer());
     let mut report = Written::default();
     let mut row = Vec::with_capacity(256);
     let mut read = Vec::with_capacity(256);
@@ -310,7 +358,12 @@ fn insert_rows(
         };
         row.clear();
         rows::push(&mut row, seq, doc.index, doc.id, doc.line_time, columns);
-        block.push(doc.source.as_bytes(), &row, rows::time_of(columns), doc.line_time);
+        block.push(
+            doc.source.as_bytes(),
+            &row,
+            rows::time_of(columns),
+            doc.line_time,
+        );
         if !gathered
             && (fragment_bytes + block.text_bytes() >= BLOCK_BYTES
                 || fragments.len() >= MAX_FRAGMENTS)
@@ -325,27 +378,35 @@ fn insert_rows(
             }
         }
         if block.text_bytes() >= BLOCK_BYTES {
-            full.push(std::mem::replace(&mut block, BlockBuilder::new(seq + 1)));
+            // Stored as soon as full: a large write holds one block at a time.
+            block.pack_into(&mut packed_rows, &mut packed_body);
+            store_block(
+                tx,
+                &block,
+                block.last_seq(),
+                Codec::Lz4,
+                &packed_rows,
+                &packed_body,
+            )?;
+            block.reset(seq + 1);
         }
     }
+    spare.keep_buffer(packed_rows);
+    spare.keep_buffer(packed_body);
 
-    // Compression is the writer's largest CPU work besides SQLite's: full
-    // blocks are compressed on every core (the pipeline's workers mostly wait
-    // for the store when it is the slower stage).
-    type Packed<'b> = (Cow<'b, [u8]>, Cow<'b, [u8]>);
-    let compressed: Vec<Packed<'_>> = if full.len() > 1 {
-        full.par_iter().map(|b| b.encode(true)).collect()
-    } else {
-        full.iter().map(|b| b.encode(true)).collect()
-    };
-    for (b, (rows, body)) in full.iter().zip(&compressed) {
-        store_block(tx, b, b.last_seq(), Codec::Lz4, rows, body)?;
-    }
     // What does not fill a block yet is stored plain, a fragment per write,
     // until later writes fill one (when gathered, `block` holds the fragments).
     if !block.is_empty() {
-        store_block(tx, &block, block.last_seq(), Codec::Plain, block.rows(), block.text())?;
+        store_block(
+            tx,
+            &block,
+            block.last_seq(),
+            Codec::Plain,
+            block.rows(),
+            block.text(),
+        )?;
     }
+    spare.keep_builder(block);
     Ok(report)
 }
 
