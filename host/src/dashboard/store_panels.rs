@@ -26,7 +26,7 @@ pub fn extent(store: &StoreReader) -> Result<Value> {
 }
 
 /// Calls `f` with every document of the span (the rows of its blocks).
-fn each_in_span(store: &StoreReader, span: Span, mut f: impl FnMut(Row)) -> Result<()> {
+fn each_in_span(store: &StoreReader, span: Span, mut f: impl FnMut(&Row<'_>)) -> Result<()> {
     let range = span.range();
     Ok(store.for_each_row(range, |row| {
         if range.contains(row.time) {

@@ -161,10 +161,10 @@ impl StoreReader {
                 ))
                 .map_err(at)?;
             self.for_each_row(range, |row| {
-                if indexes.is_some_and(|wanted| !wanted.contains(&row.index.as_str())) {
+                if indexes.is_some_and(|wanted| !wanted.contains(&row.index)) {
                     return Ok(());
                 }
-                bind_row(&mut insert, &row).map_err(at)
+                bind_row(&mut insert, row).map_err(at)
             })?;
         }
         // Queries read ranges of time, most in time order.
@@ -213,8 +213,9 @@ impl StoreReader {
                 .map_err(at)?
                 .as_blob()
                 .map_err(|e| at(e.into()))?;
-            for row in decode_rows(&self.path, first_seq, codec, packed)? {
-                if let Some(t) = row.time.filter(|_| indexes.contains(&row.index.as_str()))
+            let plain = unpack(&self.path, first_seq, codec, packed)?;
+            for row in decode_rows(&self.path, first_seq, &plain)? {
+                if let Some(t) = row.time.filter(|_| indexes.contains(&row.index))
                     && found.is_none_or(|f| better(t, f))
                 {
                     found = Some(t);
@@ -230,7 +231,7 @@ impl StoreReader {
     pub fn for_each_row(
         &self,
         range: TimeRange,
-        mut f: impl FnMut(Row) -> StoreResult<()>,
+        mut f: impl FnMut(&Row<'_>) -> StoreResult<()>,
     ) -> StoreResult<()> {
         let at = |e| StoreError::at(&self.path, e);
         let mut read = self
@@ -255,8 +256,9 @@ impl StoreReader {
                 .map_err(at)?
                 .as_blob()
                 .map_err(|e| at(e.into()))?;
-            for row in decode_rows(&self.path, first_seq, codec, packed)? {
-                f(row)?;
+            let plain = unpack(&self.path, first_seq, codec, packed)?;
+            for row in decode_rows(&self.path, first_seq, &plain)? {
+                f(&row)?;
             }
         }
         Ok(())
@@ -301,8 +303,8 @@ impl StoreReader {
     ) -> Result<Vec<(String, String, String)>, StoreError> {
         let mut found: Vec<(Option<i64>, String, String, i64)> = Vec::new();
         self.for_each_row(TimeRange::default(), |row| {
-            if row.transaction_id.as_deref() == Some(transaction_id) {
-                found.push((row.time, row.index, row.id, row.seq));
+            if row.transaction_id == Some(transaction_id) {
+                found.push((row.time, row.index.to_string(), row.id.to_string(), row.seq));
             }
             Ok(())
         })?;
@@ -390,7 +392,10 @@ impl StoreReader {
     pub fn stats(&self) -> Result<Vec<IndexStats>, StoreError> {
         let mut per_index: BTreeMap<String, (u64, Option<i64>, Option<i64>)> = BTreeMap::new();
         self.for_each_row(TimeRange::default(), |row| {
-            let entry = per_index.entry(row.index).or_default();
+            let entry = match per_index.get_mut(row.index) {
+                Some(entry) => entry,
+                None => per_index.entry(row.index.to_string()).or_default(),
+            };
             entry.0 += 1;
             if let Some(t) = row.time {
                 entry.1 = Some(entry.1.map_or(t, |o: i64| o.min(t)));
@@ -433,20 +438,28 @@ impl StoreReader {
     }
 }
 
-/// The rows of a block as stored.
-pub(super) fn decode_rows(
+/// The rows of a block as stored, made plain.
+pub(super) fn unpack<'p>(
     path: &Path,
     first_seq: i64,
     codec: i64,
-    packed: &[u8],
-) -> StoreResult<Vec<Row>> {
-    let plain = Codec::from_code(codec)
+    packed: &'p [u8],
+) -> StoreResult<std::borrow::Cow<'p, [u8]>> {
+    Codec::from_code(codec)
         .and_then(|codec| unpack_rows(first_seq, codec, packed))
         .map_err(|source| StoreError::Block {
             path: path.to_path_buf(),
             source,
-        })?;
-    rows::decode(&plain).map_err(|source| StoreError::Rows {
+        })
+}
+
+/// The records of a block's plain rows.
+pub(super) fn decode_rows<'r>(
+    path: &Path,
+    first_seq: i64,
+    plain: &'r [u8],
+) -> StoreResult<Vec<Row<'r>>> {
+    rows::decode(plain).map_err(|source| StoreError::Rows {
         path: path.to_path_buf(),
         first_seq,
         source,
@@ -454,11 +467,11 @@ pub(super) fn decode_rows(
 }
 
 /// Binds one row to `INSERT INTO documents (seq, <document_columns>)` and runs it.
-fn bind_row(insert: &mut rusqlite::Statement<'_>, row: &Row) -> rusqlite::Result<()> {
+fn bind_row(insert: &mut rusqlite::Statement<'_>, row: &Row<'_>) -> rusqlite::Result<()> {
     // In the order of `schema::document_columns`.
     insert.raw_bind_parameter(1, row.seq)?;
-    insert.raw_bind_parameter(2, &row.index)?;
-    insert.raw_bind_parameter(3, &row.id)?;
+    insert.raw_bind_parameter(2, row.index)?;
+    insert.raw_bind_parameter(3, row.id)?;
     insert.raw_bind_parameter(4, row.line_time)?;
     insert.raw_bind_parameter(5, row.time)?;
     insert.raw_bind_parameter(6, &row.transaction_id)?;
@@ -509,7 +522,8 @@ fn read_block(conn: &Connection, path: &Path, seq: i64) -> Result<Block, StoreEr
     if last_seq < seq {
         return Err(missing());
     }
-    let seqs = decode_rows(path, first_seq, codec, &rows)?
+    let plain = unpack(path, first_seq, codec, &rows)?;
+    let seqs = decode_rows(path, first_seq, &plain)?
         .into_iter()
         .map(|r| r.seq)
         .collect();

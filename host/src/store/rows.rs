@@ -13,28 +13,29 @@
 use super::blocks::{push_varint, read_varint};
 use crate::document::columns::{Columns, FEATURES, MEASURES};
 
-/// The typed columns of one stored document, as read back.
+/// The typed columns of one stored document, as read back (its text
+/// borrowed from the block's rows: a million are read without allocating).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Row {
+pub struct Row<'a> {
     /// Arrival order in the store.
     pub seq: i64,
     /// Its index.
-    pub index: String,
+    pub index: &'a str,
     /// Its `_id`.
-    pub id: String,
+    pub id: &'a str,
     /// [`crate::document::Document::line_time`]; `None` for a document moved
     /// from a store of schema 1 or 2.
     pub line_time: Option<i64>,
     /// `@timestamp`, milliseconds since the Unix epoch.
     pub time: Option<i64>,
     /// `transaction_id`.
-    pub transaction_id: Option<String>,
+    pub transaction_id: Option<&'a str>,
     /// `level`.
-    pub level: Option<String>,
+    pub level: Option<&'a str>,
     /// `http_method`.
-    pub http_method: Option<String>,
+    pub http_method: Option<&'a str>,
     /// `http_path`.
-    pub http_path: Option<String>,
+    pub http_path: Option<&'a str>,
     /// `status_code`.
     pub status_code: Option<f64>,
     /// `result.prediction`.
@@ -143,12 +144,12 @@ pub fn time_of(columns: &[u8]) -> Option<i64> {
 }
 
 /// Every record of `rows`, in order.
-pub fn decode(rows: &[u8]) -> Result<Vec<Row>, RowsError> {
+pub fn decode(rows: &[u8]) -> Result<Vec<Row<'_>>, RowsError> {
     Ok(records(rows)?.into_iter().map(|(row, _)| row).collect())
 }
 
 /// Every record of `rows` with the bytes it takes, in order.
-pub fn records(rows: &[u8]) -> Result<Vec<(Row, std::ops::Range<usize>)>, RowsError> {
+pub fn records(rows: &[u8]) -> Result<Vec<(Row<'_>, std::ops::Range<usize>)>, RowsError> {
     let mut out = Vec::new();
     let mut r = Reader { b: rows, at: 0 };
     while r.at < rows.len() {
@@ -163,7 +164,7 @@ struct Reader<'b> {
     at: usize,
 }
 
-impl Reader<'_> {
+impl<'b> Reader<'b> {
     fn fail<T>(&self, what: &'static str) -> Result<T, RowsError> {
         Err(RowsError { at: self.at, what })
     }
@@ -178,7 +179,7 @@ impl Reader<'_> {
         }
     }
 
-    fn text(&mut self) -> Result<String, RowsError> {
+    fn text(&mut self) -> Result<&'b str, RowsError> {
         let len = self.varint()? as usize;
         let Some(bytes) = self
             .at
@@ -191,7 +192,7 @@ impl Reader<'_> {
             return self.fail("a text is not UTF-8");
         };
         self.at += len;
-        Ok(text.to_string())
+        Ok(text)
     }
 
     fn number(&mut self) -> Result<f64, RowsError> {
@@ -202,7 +203,7 @@ impl Reader<'_> {
         Ok(f64::from_le_bytes(bytes.try_into().expect("8 bytes")))
     }
 
-    fn row(&mut self) -> Result<Row, RowsError> {
+    fn row(&mut self) -> Result<Row<'b>, RowsError> {
         let seq = self.varint()? as i64;
         let index = self.text()?;
         let id = self.text()?;
@@ -315,8 +316,8 @@ mod tests {
         assert_eq!(back[0].seq, 7);
         assert_eq!(back[0].line_time, Some(20251121091203));
         assert_eq!(back[0].time, Some(1_763_716_323_250));
-        assert_eq!(back[0].transaction_id.as_deref(), Some("t1"));
-        assert_eq!(back[0].http_path.as_deref(), Some("/predict"));
+        assert_eq!(back[0].transaction_id, Some("t1"));
+        assert_eq!(back[0].http_path, Some("/predict"));
         assert_eq!(back[0].status_code, Some(200.0));
         assert_eq!(back[1].line_time, None);
         assert_eq!(back[1].time, Some(-1000));
