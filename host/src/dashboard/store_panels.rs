@@ -47,12 +47,7 @@ pub fn predictions(store: &StoreReader, span: Span) -> Result<Value> {
         let Some(time) = row.time else { return };
         // Calls, failed ones included, are lines of the line index; the
         // message index holds the calls that gave a prediction.
-        if row.index == LINE_INDEX
-            && row
-                .http_path
-                .as_deref()
-                .is_some_and(|p| p.starts_with("/predict"))
-        {
+        if row.index == LINE_INDEX && row.http_path.is_some_and(|p| p.starts_with("/predict")) {
             add_bucket(
                 &mut figures,
                 span.bucket(time),

@@ -474,14 +474,11 @@ fn bind_row(insert: &mut rusqlite::Statement<'_>, row: &Row<'_>) -> rusqlite::Re
     insert.raw_bind_parameter(3, row.id)?;
     insert.raw_bind_parameter(4, row.line_time)?;
     insert.raw_bind_parameter(5, row.time)?;
-    insert.raw_bind_parameter(6, &row.transaction_id)?;
-    insert.raw_bind_parameter(
-        7,
-        row.transaction_id.as_deref().map(schema::transaction_key),
-    )?;
-    insert.raw_bind_parameter(8, &row.level)?;
-    insert.raw_bind_parameter(9, &row.http_method)?;
-    insert.raw_bind_parameter(10, &row.http_path)?;
+    insert.raw_bind_parameter(6, row.transaction_id)?;
+    insert.raw_bind_parameter(7, row.transaction_id.map(schema::transaction_key))?;
+    insert.raw_bind_parameter(8, row.level)?;
+    insert.raw_bind_parameter(9, row.http_method)?;
+    insert.raw_bind_parameter(10, row.http_path)?;
     insert.raw_bind_parameter(11, row.status_code)?;
     insert.raw_bind_parameter(12, row.prediction)?;
     insert.raw_bind_parameter(13, row.probability)?;
