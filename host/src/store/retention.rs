@@ -244,7 +244,7 @@ fn prune_block(
         .map_err(at)?;
     for (row, _) in &deleted {
         if row.line_time.is_none_or(|t| t <= 0) {
-            let key = super::seen::key(&row.index, &row.id).to_be_bytes();
+            let key = super::seen::key(row.index, row.id).to_be_bytes();
             forget.execute([&key[..]]).map_err(at)?;
         }
     }

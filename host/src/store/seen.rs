@@ -172,7 +172,7 @@ impl Seen {
             })?;
             for row in rows {
                 if let Some(t) = row.line_time.filter(|t| *t >= lo && *t < self.floor) {
-                    let key = key(&row.index, &row.id);
+                    let key = key(row.index, row.id);
                     if self.keys.insert(key) {
                         self.by_line_time.entry(t).or_default().push(key);
                     }
