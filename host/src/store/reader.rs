@@ -226,8 +226,8 @@ impl StoreReader {
     }
 
     /// Calls `f` with every document's row of the blocks that reach into
-    /// `range` (blocks without a time too), in seq order: a block's rows may
-    /// be outside the range ([`TimeRange::contains`] says).
+    /// `range` (blocks without a time too), block by block in no set order:
+    /// a block's rows may be outside the range ([`TimeRange::contains`] says).
     pub fn for_each_row(
         &self,
         range: TimeRange,
@@ -237,9 +237,15 @@ impl StoreReader {
         let mut read = self
             .conn
             .prepare_cached(
-                "SELECT first_seq, codec, rows FROM blocks
-                 WHERE (max_time >= ?1 AND min_time < ?2) OR max_time IS NULL
-                 ORDER BY first_seq",
+                // Two ranges of `blocks_time`: an OR of both, or SQLite's
+                // pick of `blocks_min_time` for a range ending now, read
+                // every block's page (60 ms for the last hour of 1.5M
+                // documents).
+                "SELECT first_seq, codec, rows FROM blocks INDEXED BY blocks_time
+                 WHERE max_time >= ?1 AND min_time < ?2
+                 UNION ALL
+                 SELECT first_seq, codec, rows FROM blocks INDEXED BY blocks_time
+                 WHERE max_time IS NULL",
             )
             .map_err(at)?;
         let mut blocks = read

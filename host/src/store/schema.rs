@@ -52,7 +52,7 @@ pub fn document_columns() -> Vec<(String, &'static str)> {
 }
 
 /// The line index, predictions and performance documents under their default
-/// names, for the dashboard's covering indexes ([`statements`]).
+/// names, which the dashboard and drift read.
 pub const LINE_INDEX: &str = "ml-api-logs";
 /// See [`LINE_INDEX`].
 pub const MESSAGE_INDEX: &str = "ml-api-message";
@@ -60,28 +60,6 @@ pub const MESSAGE_INDEX: &str = "ml-api-message";
 pub const PERF_INDEX: &str = "ml-api-perfs";
 /// The drift verdicts `run` stores (one document per column and verdict).
 pub const DRIFT_INDEX: &str = "ml-api-drift";
-
-/// `text` as an SQL string literal. Index names go into queries as literals,
-/// not parameters, so that SQLite can match a partial index's condition.
-pub fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
-
-/// The condition of `documents_calls`: prediction calls of the line index.
-/// A query must state it word for word for SQLite to use the index.
-pub fn calls_condition() -> String {
-    format!("index_name = '{LINE_INDEX}' AND substr(http_path, 1, 8) = '/predict'")
-}
-
-/// The condition of `documents_predictions`.
-pub fn predictions_condition() -> String {
-    format!("index_name = '{MESSAGE_INDEX}' AND prediction IS NOT NULL")
-}
-
-/// The condition of `documents_measures`.
-pub fn measures_condition() -> String {
-    format!("index_name = '{PERF_INDEX}'")
-}
 
 /// The schema's statements.
 ///
