@@ -29,7 +29,7 @@ pub fn extent(store: &StoreReader) -> Result<Value> {
 fn each_in_span(store: &StoreReader, span: Span, mut f: impl FnMut(&Row<'_>)) -> Result<()> {
     let range = span.range();
     Ok(store.for_each_row(range, |row| {
-        if range.contains(row.time) {
+        if range.contains(row.columns.time_ms) {
             f(row);
         }
         Ok(())
@@ -44,36 +44,43 @@ pub fn predictions(store: &StoreReader, span: Span) -> Result<Value> {
     let mut tallies = vec![Tally::default(); FEATURES.len()];
     let mut latest = Newest::new(LATEST_PREDICTIONS);
     each_in_span(store, span, |row| {
-        let Some(time) = row.time else { return };
+        let Some(time) = row.columns.time_ms else {
+            return;
+        };
         // Calls, failed ones included, are lines of the line index; the
         // message index holds the calls that gave a prediction.
-        if row.index == LINE_INDEX && row.http_path.is_some_and(|p| p.starts_with("/predict")) {
+        if row.index == LINE_INDEX
+            && row
+                .columns
+                .http_path
+                .is_some_and(|p| p.starts_with("/predict"))
+        {
             add_bucket(
                 &mut figures,
                 span.bucket(time),
                 0,
-                row.status_code.is_some_and(|s| s >= 400.0),
+                row.columns.status_code.is_some_and(|s| s >= 400.0),
             );
         }
         if row.index != MESSAGE_INDEX {
             return;
         }
-        if let Some(prediction) = row.prediction {
+        if let Some(prediction) = row.columns.prediction {
             add_bucket(&mut figures, span.bucket(time), 2, prediction == 1.0);
-            if let Some(p) = row.probability {
+            if let Some(p) = row.columns.probability {
                 figures.probability.add(p);
             }
-            for (tally, value) in tallies.iter_mut().zip(row.features) {
+            for (tally, value) in tallies.iter_mut().zip(row.columns.features) {
                 tally.add(value);
             }
         }
         latest.offer(time, row.seq, || {
             json!({
                 "time": time,
-                "transaction_id": row.transaction_id,
-                "status_code": row.status_code.map(integral),
-                "prediction": row.prediction,
-                "probability": row.probability,
+                "transaction_id": row.columns.transaction_id,
+                "status_code": row.columns.status_code.map(integral),
+                "prediction": row.columns.prediction,
+                "probability": row.columns.probability,
             })
         });
     })?;
@@ -182,7 +189,9 @@ pub fn performance(store: &mut StoreReader, span: Span) -> Result<Value> {
     };
     let mut newest = Newest::new(TOP_FUNCTION_DOCUMENTS);
     each_in_span(store, span, |row| {
-        let Some(time) = row.time else { return };
+        let Some(time) = row.columns.time_ms else {
+            return;
+        };
         if row.index != PERF_INDEX {
             return;
         }
@@ -191,7 +200,7 @@ pub fn performance(store: &mut StoreReader, span: Span) -> Result<Value> {
             .entry(span.bucket(time))
             .or_insert_with(|| vec![Vec::new(); columns.len()]);
         for (slot, &m) in values.iter_mut().zip(&columns) {
-            if let Some(v) = row.measures[m] {
+            if let Some(v) = row.columns.measures[m] {
                 slot.push(v);
             }
         }
@@ -229,7 +238,7 @@ pub fn performance(store: &mut StoreReader, span: Span) -> Result<Value> {
 fn latest(store: &StoreReader, index: &str, span: Span, limit: usize) -> Result<Vec<i64>> {
     let mut newest = Newest::new(limit);
     each_in_span(store, span, |row| {
-        if let Some(time) = row.time.filter(|_| row.index == index) {
+        if let Some(time) = row.columns.time_ms.filter(|_| row.index == index) {
             newest.offer(time, row.seq, || row.seq);
         }
     })?;

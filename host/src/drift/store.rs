@@ -27,17 +27,18 @@ pub fn read_slice(
     let mut tallies = vec![Tally::default(); FEATURES.len() + 2];
     let mut rows_read = 0u64;
     store.for_each_row(range, |row| {
-        let in_range = range.contains(row.time);
+        let in_range = range.contains(row.columns.time_ms);
         let in_seqs = seqs.as_ref().is_none_or(|s| s.contains(&row.seq));
-        if row.index != index || row.prediction.is_none() || !in_range || !in_seqs {
+        if row.index != index || row.columns.prediction.is_none() || !in_range || !in_seqs {
             return Ok(());
         }
         rows_read += 1;
         let values = row
+            .columns
             .features
             .iter()
             .copied()
-            .chain([row.prediction, row.probability]);
+            .chain([row.columns.prediction, row.columns.probability]);
         for (tally, value) in tallies.iter_mut().zip(values) {
             tally.add(value);
         }

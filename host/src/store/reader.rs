@@ -206,21 +206,14 @@ impl StoreReader {
             if found.is_some_and(|f| !better(limit, f) && limit != f) {
                 break;
             }
-            let first_seq: i64 = block.get(0).map_err(at)?;
-            let codec: i64 = block.get(1).map_err(at)?;
-            let packed = block
-                .get_ref(2)
-                .map_err(at)?
-                .as_blob()
-                .map_err(|e| at(e.into()))?;
-            let plain = unpack(&self.path, first_seq, codec, packed)?;
-            for row in decode_rows(&self.path, first_seq, &plain)? {
-                if let Some(t) = row.time.filter(|_| indexes.contains(&row.index))
+            self.rows_of(block, |row| {
+                if let Some(t) = row.columns.time_ms.filter(|_| indexes.contains(&row.index))
                     && found.is_none_or(|f| better(t, f))
                 {
                     found = Some(t);
                 }
-            }
+                Ok(())
+            })?;
         }
         Ok(found)
     }
@@ -255,17 +248,28 @@ impl StoreReader {
             ])
             .map_err(at)?;
         while let Some(block) = blocks.next().map_err(at)? {
-            let first_seq: i64 = block.get(0).map_err(at)?;
-            let codec: i64 = block.get(1).map_err(at)?;
-            let packed = block
-                .get_ref(2)
-                .map_err(at)?
-                .as_blob()
-                .map_err(|e| at(e.into()))?;
-            let plain = unpack(&self.path, first_seq, codec, packed)?;
-            for row in decode_rows(&self.path, first_seq, &plain)? {
-                f(&row)?;
-            }
+            self.rows_of(block, &mut f)?;
+        }
+        Ok(())
+    }
+
+    /// Calls `f` with each row of `block`, read as `first_seq, codec, rows`.
+    fn rows_of(
+        &self,
+        block: &rusqlite::Row<'_>,
+        mut f: impl FnMut(&Row<'_>) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        let at = |e| StoreError::at(&self.path, e);
+        let first_seq: i64 = block.get(0).map_err(at)?;
+        let codec: i64 = block.get(1).map_err(at)?;
+        let packed = block
+            .get_ref(2)
+            .map_err(at)?
+            .as_blob()
+            .map_err(|e| at(e.into()))?;
+        let plain = unpack(&self.path, first_seq, codec, packed)?;
+        for row in decode_rows(&self.path, first_seq, &plain)? {
+            f(&row)?;
         }
         Ok(())
     }
@@ -309,8 +313,13 @@ impl StoreReader {
     ) -> Result<Vec<(String, String, String)>, StoreError> {
         let mut found: Vec<(Option<i64>, String, String, i64)> = Vec::new();
         self.for_each_row(TimeRange::default(), |row| {
-            if row.transaction_id == Some(transaction_id) {
-                found.push((row.time, row.index.to_string(), row.id.to_string(), row.seq));
+            if row.columns.transaction_id == Some(transaction_id) {
+                found.push((
+                    row.columns.time_ms,
+                    row.index.to_string(),
+                    row.id.to_string(),
+                    row.seq,
+                ));
             }
             Ok(())
         })?;
@@ -403,7 +412,7 @@ impl StoreReader {
                 None => per_index.entry(row.index.to_string()).or_default(),
             };
             entry.0 += 1;
-            if let Some(t) = row.time {
+            if let Some(t) = row.columns.time_ms {
                 entry.1 = Some(entry.1.map_or(t, |o: i64| o.min(t)));
                 entry.2 = Some(entry.2.map_or(t, |n: i64| n.max(t)));
             }
@@ -479,16 +488,21 @@ fn bind_row(insert: &mut rusqlite::Statement<'_>, row: &Row<'_>) -> rusqlite::Re
     insert.raw_bind_parameter(2, row.index)?;
     insert.raw_bind_parameter(3, row.id)?;
     insert.raw_bind_parameter(4, row.line_time)?;
-    insert.raw_bind_parameter(5, row.time)?;
-    insert.raw_bind_parameter(6, row.transaction_id)?;
-    insert.raw_bind_parameter(7, row.transaction_id.map(schema::transaction_key))?;
-    insert.raw_bind_parameter(8, row.level)?;
-    insert.raw_bind_parameter(9, row.http_method)?;
-    insert.raw_bind_parameter(10, row.http_path)?;
-    insert.raw_bind_parameter(11, row.status_code)?;
-    insert.raw_bind_parameter(12, row.prediction)?;
-    insert.raw_bind_parameter(13, row.probability)?;
-    for (i, value) in (14..).zip(row.measures.iter().chain(row.features.iter())) {
+    insert.raw_bind_parameter(5, row.columns.time_ms)?;
+    insert.raw_bind_parameter(6, row.columns.transaction_id)?;
+    insert.raw_bind_parameter(7, row.columns.transaction_id.map(schema::transaction_key))?;
+    insert.raw_bind_parameter(8, row.columns.level)?;
+    insert.raw_bind_parameter(9, row.columns.http_method)?;
+    insert.raw_bind_parameter(10, row.columns.http_path)?;
+    insert.raw_bind_parameter(11, row.columns.status_code)?;
+    insert.raw_bind_parameter(12, row.columns.prediction)?;
+    insert.raw_bind_parameter(13, row.columns.probability)?;
+    for (i, value) in (14..).zip(
+        row.columns
+            .measures
+            .iter()
+            .chain(row.columns.features.iter()),
+    ) {
         insert.raw_bind_parameter(i, value)?;
     }
     insert.raw_execute().map(|_| ())

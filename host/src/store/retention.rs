@@ -162,7 +162,7 @@ pub fn prune(
                     conn,
                     "SELECT first_seq FROM blocks WHERE min_time < ?1 ORDER BY min_time LIMIT 1",
                     cutoff,
-                    |row| row.time.is_some_and(|t| t < cutoff),
+                    |row| row.columns.time_ms.is_some_and(|t| t < cutoff),
                 )?;
                 let Some(n) = n else { break };
                 pruned.by_age += n;
@@ -265,7 +265,12 @@ fn prune_block(
             .collect();
         let mut rest = BlockBuilder::new(kept[0].0.seq);
         for (row, record, source) in &kept {
-            rest.push(source.as_bytes(), record, row.time, row.line_time);
+            rest.push(
+                source.as_bytes(),
+                record,
+                row.columns.time_ms,
+                row.line_time,
+            );
         }
         // A fragment stays one (the writer gathers it); a block is packed again.
         let codec = if codec == Codec::Plain as i64 {

@@ -11,10 +11,11 @@
 //! ([`super::reader::StoreReader::documents`]).
 
 use super::blocks::{push_varint, read_varint};
-use crate::document::columns::{Columns, FEATURES, MEASURES};
+use crate::document::columns::{Columns, MEASURES};
 
-/// The typed columns of one stored document, as read back (its text
-/// borrowed from the block's rows: a million are read without allocating).
+/// One stored document as read back: its place and its typed columns (their
+/// text borrowed from the block's rows: a million are read without
+/// allocating).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Row<'a> {
     /// Arrival order in the store.
@@ -26,26 +27,8 @@ pub struct Row<'a> {
     /// [`crate::document::Document::line_time`]; `None` for a document moved
     /// from a store of schema 1 or 2.
     pub line_time: Option<i64>,
-    /// `@timestamp`, milliseconds since the Unix epoch.
-    pub time: Option<i64>,
-    /// `transaction_id`.
-    pub transaction_id: Option<&'a str>,
-    /// `level`.
-    pub level: Option<&'a str>,
-    /// `http_method`.
-    pub http_method: Option<&'a str>,
-    /// `http_path`.
-    pub http_path: Option<&'a str>,
-    /// `status_code`.
-    pub status_code: Option<f64>,
-    /// `result.prediction`.
-    pub prediction: Option<f64>,
-    /// `result.probability` or `result.probabilities[1]`.
-    pub probability: Option<f64>,
-    /// The [`MEASURES`], in order.
-    pub measures: [Option<f64>; MEASURES.len()],
-    /// The [`FEATURES`], in order.
-    pub features: [Option<f64>; FEATURES.len()],
+    /// Its typed columns.
+    pub columns: Columns<'a>,
 }
 
 /// Bits of the presence bitmap, in the order values follow it.
@@ -218,36 +201,37 @@ impl<'b> Reader<'b> {
             index,
             id,
             line_time,
-            ..Row::default()
+            columns: Columns::default(),
         };
+        let c = &mut row.columns;
         if has(TIME) {
-            row.time = Some(unzigzag(self.varint()?));
+            c.time_ms = Some(unzigzag(self.varint()?));
         }
         for (bit, slot) in [
-            (TRANSACTION, &mut row.transaction_id),
-            (LEVEL, &mut row.level),
-            (METHOD, &mut row.http_method),
-            (PATH, &mut row.http_path),
+            (TRANSACTION, &mut c.transaction_id),
+            (LEVEL, &mut c.level),
+            (METHOD, &mut c.http_method),
+            (PATH, &mut c.http_path),
         ] {
             if has(bit) {
                 *slot = Some(self.text()?);
             }
         }
         for (bit, slot) in [
-            (STATUS, &mut row.status_code),
-            (PREDICTION, &mut row.prediction),
-            (PROBABILITY, &mut row.probability),
+            (STATUS, &mut c.status_code),
+            (PREDICTION, &mut c.prediction),
+            (PROBABILITY, &mut c.probability),
         ] {
             if has(bit) {
                 *slot = Some(self.number()?);
             }
         }
-        for (i, slot) in row.measures.iter_mut().enumerate() {
+        for (i, slot) in c.measures.iter_mut().enumerate() {
             if has(1 << (FIRST_MEASURE + i as u32)) {
                 *slot = Some(self.number()?);
             }
         }
-        for (i, slot) in row.features.iter_mut().enumerate() {
+        for (i, slot) in c.features.iter_mut().enumerate() {
             if has(1 << (FIRST_FEATURE + i as u32)) {
                 *slot = Some(self.number()?);
             }
@@ -315,20 +299,20 @@ mod tests {
         assert_eq!(back.len(), 3);
         assert_eq!(back[0].seq, 7);
         assert_eq!(back[0].line_time, Some(20251121091203));
-        assert_eq!(back[0].time, Some(1_763_716_323_250));
-        assert_eq!(back[0].transaction_id, Some("t1"));
-        assert_eq!(back[0].http_path, Some("/predict"));
-        assert_eq!(back[0].status_code, Some(200.0));
+        assert_eq!(back[0].columns.time_ms, Some(1_763_716_323_250));
+        assert_eq!(back[0].columns.transaction_id, Some("t1"));
+        assert_eq!(back[0].columns.http_path, Some("/predict"));
+        assert_eq!(back[0].columns.status_code, Some(200.0));
         assert_eq!(back[1].line_time, None);
-        assert_eq!(back[1].time, Some(-1000));
-        assert_eq!(back[1].features[1], Some(61.5));
-        assert_eq!(back[1].features[2], Some(2.0));
-        assert_eq!(back[1].features[0], None);
-        assert_eq!(back[1].prediction, Some(1.0));
-        assert_eq!(back[1].probability, Some(0.8));
-        assert_eq!(back[1].measures[0], Some(12.5));
+        assert_eq!(back[1].columns.time_ms, Some(-1000));
+        assert_eq!(back[1].columns.features[1], Some(61.5));
+        assert_eq!(back[1].columns.features[2], Some(2.0));
+        assert_eq!(back[1].columns.features[0], None);
+        assert_eq!(back[1].columns.prediction, Some(1.0));
+        assert_eq!(back[1].columns.probability, Some(0.8));
+        assert_eq!(back[1].columns.measures[0], Some(12.5));
         assert_eq!(back[2].line_time, Some(0));
-        assert_eq!(back[2].time, None);
+        assert_eq!(back[2].columns.time_ms, None);
     }
 
     #[test]
