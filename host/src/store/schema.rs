@@ -88,7 +88,7 @@ pub fn statements() -> String {
 );
 CREATE INDEX IF NOT EXISTS blocks_time ON blocks(max_time);
 CREATE INDEX IF NOT EXISTS blocks_min_time ON blocks(min_time);
-CREATE INDEX IF NOT EXISTS blocks_line_time ON blocks(max_line_time);
+CREATE INDEX IF NOT EXISTS blocks_line_time ON blocks(max_line_time, min_line_time);
 CREATE TABLE IF NOT EXISTS loose_ids (
     key    BLOB PRIMARY KEY,
     legacy INTEGER NOT NULL

@@ -6,11 +6,12 @@
 //! of a document carries the line time it was stored under. So the writer
 //! keeps in memory the ids of every stored document whose line time is at
 //! least a floor (the newest data: what a pipeline writes next is almost
-//! always there), and looks up an older document among the blocks whose
-//! line-time range holds it, read once per write (a replay after a restart
-//! reads the last blocks). Documents without a line time are in
-//! `loose_ids`, a table keyed by id. Ids are kept as 128-bit hashes of
-//! index and id, as line ids are.
+//! always there; at open, above the store's newest line time), and looks up
+//! an older document among the blocks whose line-time range meets the
+//! write's older line times, read for that write (a replay after a restart
+//! reads the last blocks; a replay of an old file, the blocks of its time).
+//! Documents without a line time are in `loose_ids`, a table keyed by id.
+//! Ids are kept as 128-bit hashes of index and id, as line ids are.
 //!
 //! Memory is bounded: past [`MAX_REMEMBERED`] ids the oldest line times are
 //! forgotten (the floor rises), but for one line time holding more ids
@@ -25,6 +26,16 @@ use std::path::Path;
 
 /// Ids remembered at most (16 bytes each, twice with the map's overhead).
 const MAX_REMEMBERED: usize = 1 << 20;
+
+/// The floor of a [`Seen`] that forgot: set again at the next write.
+const FORGOTTEN: i64 = i64::MAX;
+
+/// Just above the store's newest line time: nothing stored is there yet.
+fn above_newest(tx: &Transaction<'_>) -> rusqlite::Result<i64> {
+    let newest: Option<i64> =
+        tx.query_row("SELECT max(max_line_time) FROM blocks", [], |r| r.get(0))?;
+    Ok(newest.map_or(1, |t| t + 1))
+}
 
 /// The key of a document: a 128-bit hash of its index and id.
 pub fn key(index: &str, id: &str) -> u128 {
@@ -52,8 +63,6 @@ impl Seen {
     /// Nothing remembered: every document above the store's newest line
     /// time is new, the others are looked up in the blocks.
     pub fn open(tx: &Transaction<'_>) -> rusqlite::Result<Self> {
-        let newest: Option<i64> =
-            tx.query_row("SELECT max(max_line_time) FROM blocks", [], |r| r.get(0))?;
         let legacy = tx
             .query_row(
                 "SELECT 1 FROM loose_ids WHERE legacy = 1 LIMIT 1",
@@ -65,17 +74,18 @@ impl Seen {
         Ok(Self {
             keys: HashSet::new(),
             by_line_time: BTreeMap::new(),
-            floor: newest.map_or(1, |t| t + 1),
+            floor: above_newest(tx)?,
             legacy,
         })
     }
 
     /// Forgets everything (after a write that failed: its ids were not
-    /// stored).
+    /// stored; or another process wrote): the next write starts again above
+    /// the store's newest line time.
     pub fn forget(&mut self) {
         self.keys.clear();
         self.by_line_time.clear();
-        self.floor = i64::MAX;
+        self.floor = FORGOTTEN;
     }
 
     /// Of `docs` (`(key, line time)`, `None` for a document moved from an
@@ -90,17 +100,21 @@ impl Seen {
         docs: &[(u128, Option<i64>)],
     ) -> StoreResult<Vec<bool>> {
         let at = |e| StoreError::at(path, e);
-        // Ids of stored documents below the floor, from the blocks their line
-        // times fall in.
+        if self.floor == FORGOTTEN {
+            self.floor = above_newest(tx).map_err(at)?;
+        }
+        // Documents under the floor (a replay): looked up among the stored
+        // ids of the blocks their line times fall in, read for this write.
         let below = docs
             .iter()
             .filter_map(|&(_, t)| t.filter(|t| *t > 0 && *t < self.floor))
             .fold(None, |r: Option<(i64, i64)>, t| {
                 Some(r.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))))
             });
-        if let Some((lo, _)) = below {
-            self.recall(path, tx, lo)?;
-        }
+        let mut older = match below {
+            Some((lo, hi)) => stored_between(path, tx, lo, hi)?,
+            None => HashSet::new(),
+        };
         let mut loose_seen = tx
             .prepare_cached("SELECT 1 FROM loose_ids WHERE key = ?1")
             .map_err(at)?;
@@ -115,72 +129,26 @@ impl Seen {
                 (timed.is_none() || self.legacy) && loose_seen.exists([&bytes[..]]).map_err(at)?;
             let new = !in_loose
                 && match timed {
-                    Some(t) => {
-                        if t < self.floor {
-                            // `recall` lowered the floor to the lowest line time.
-                            unreachable!("line time {t} under the floor {}", self.floor)
+                    Some(t) if t >= self.floor => {
+                        let new = self.keys.insert(key);
+                        if new {
+                            self.by_line_time.entry(t).or_default().push(key);
                         }
-                        self.keys.insert(key)
+                        new
                     }
-                    None => true,
-                };
-            if new {
-                match timed {
-                    Some(t) => self.by_line_time.entry(t).or_default().push(key),
+                    Some(_) => older.insert(key),
                     None => {
                         loose_add
                             .execute(params![&bytes[..], line_time.is_none()])
                             .map_err(at)?;
                         self.legacy |= line_time.is_none();
+                        true
                     }
-                }
-            }
+                };
             admitted.push(new);
         }
         self.bound();
         Ok(admitted)
-    }
-
-    /// Remembers the ids of the blocks whose line times reach into
-    /// `lo..floor`: after it, every stored document of line time `lo` or more
-    /// is remembered.
-    fn recall(&mut self, path: &Path, tx: &Transaction<'_>, lo: i64) -> StoreResult<()> {
-        let at = |e| StoreError::at(path, e);
-        let mut read = tx
-            .prepare_cached(
-                "SELECT first_seq, codec, rows FROM blocks
-                 WHERE max_line_time >= ?1 AND min_line_time < ?2",
-            )
-            .map_err(at)?;
-        let mut blocks = read.query(params![lo, self.floor]).map_err(at)?;
-        while let Some(block) = blocks.next().map_err(at)? {
-            let (first_seq, codec, packed): (i64, i64, Vec<u8>) = (
-                block.get(0).map_err(at)?,
-                block.get(1).map_err(at)?,
-                block.get(2).map_err(at)?,
-            );
-            let damaged = |source| StoreError::Block {
-                path: path.to_path_buf(),
-                source,
-            };
-            let codec = Codec::from_code(codec).map_err(damaged)?;
-            let plain = unpack_rows(first_seq, codec, &packed).map_err(damaged)?;
-            let rows = rows::decode(&plain).map_err(|e| StoreError::Rows {
-                path: path.to_path_buf(),
-                first_seq,
-                source: e,
-            })?;
-            for row in rows {
-                if let Some(t) = row.line_time.filter(|t| *t >= lo && *t < self.floor) {
-                    let key = key(row.index, row.id);
-                    if self.keys.insert(key) {
-                        self.by_line_time.entry(t).or_default().push(key);
-                    }
-                }
-            }
-        }
-        self.floor = lo;
-        Ok(())
     }
 
     /// Forgets the oldest line times while more than [`MAX_REMEMBERED`]
@@ -194,4 +162,50 @@ impl Seen {
             self.floor = *self.by_line_time.keys().next().expect("one left");
         }
     }
+}
+
+/// The keys of the stored documents whose line time is in `lo..=hi`, from
+/// the blocks whose line-time range meets it (found from `blocks_line_time`
+/// alone, then read).
+fn stored_between(
+    path: &Path,
+    tx: &Transaction<'_>,
+    lo: i64,
+    hi: i64,
+) -> StoreResult<HashSet<u128>> {
+    let at = |e| StoreError::at(path, e);
+    let mut read = tx
+        .prepare_cached(
+            "SELECT first_seq, codec, rows FROM blocks WHERE first_seq IN
+                 (SELECT first_seq FROM blocks INDEXED BY blocks_line_time
+                  WHERE max_line_time >= ?1 AND min_line_time <= ?2)",
+        )
+        .map_err(at)?;
+    let mut blocks = read.query(params![lo, hi]).map_err(at)?;
+    let mut keys = HashSet::new();
+    while let Some(block) = blocks.next().map_err(at)? {
+        let (first_seq, codec): (i64, i64) = (block.get(0).map_err(at)?, block.get(1).map_err(at)?);
+        let packed = block
+            .get_ref(2)
+            .map_err(at)?
+            .as_blob()
+            .map_err(|e| at(e.into()))?;
+        let damaged = |source| StoreError::Block {
+            path: path.to_path_buf(),
+            source,
+        };
+        let codec = Codec::from_code(codec).map_err(damaged)?;
+        let plain = unpack_rows(first_seq, codec, packed).map_err(damaged)?;
+        let rows = rows::decode(&plain).map_err(|e| StoreError::Rows {
+            path: path.to_path_buf(),
+            first_seq,
+            source: e,
+        })?;
+        for row in rows {
+            if row.line_time.is_some_and(|t| t >= lo && t <= hi) {
+                keys.insert(key(row.index, row.id));
+            }
+        }
+    }
+    Ok(keys)
 }

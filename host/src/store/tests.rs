@@ -563,3 +563,33 @@ fn two_writers_of_one_store_never_store_a_document_twice() {
         expected
     );
 }
+
+#[test]
+fn replays_of_older_line_times_are_found_in_the_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let at = |line_time: i64, id: &str| Document {
+        line_time,
+        ..doc("a", id, &format!(r#"{{"id":"{id}"}}"#))
+    };
+    let old: Vec<Document> = (0..3000)
+        .map(|n| at(20250101000000 + n / 10, &format!("old{n}")))
+        .collect();
+    let mut store = open(&path);
+    store.write(&old).unwrap();
+    store.write(&[at(20251121000000, "new")]).unwrap();
+    drop(store);
+    // A new writer remembers nothing: the replay is under its floor; so is
+    // one more document of an old second, which is new.
+    let mut store = open(&path);
+    let mut replay = old[1000..2000].to_vec();
+    replay.push(at(20250101000150, "late"));
+    replay.push(at(20250101000150, "late"));
+    let report = store.write(&replay).unwrap();
+    assert_eq!((report.already_present, report.stored["a"]), (1001, 1));
+    // And the same replay again, now that this writer stored some of it.
+    let report = store.write(&replay).unwrap();
+    assert_eq!(report.already_present, 1002);
+    drop(store);
+    assert_eq!(everything(&path).len(), 3002);
+}
