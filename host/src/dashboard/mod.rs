@@ -2,7 +2,7 @@
 //! store or Elasticsearch: predictions, drift, performance, the pipeline (when
 //! served by `run`) and traces. The page ([`assets`]) is a thin client of a
 //! small JSON API ([`server`]); each answer's figures ([`panels`]) come from
-//! the store's covering indexes ([`store_panels`]) or from Elasticsearch's
+//! the rows of the store's blocks ([`store_panels`]) or from Elasticsearch's
 //! aggregations ([`search_panels`]), drawn by plotly.js, served from the copy
 //! the `plotly` crate embeds (nothing is fetched from the network).
 

@@ -1,18 +1,20 @@
-//! Blocks: the bodies of consecutive documents, stored together so that they
-//! compress well (documents of one API repeat each other; one zstd frame over
-//! a few hundred of them is about a twentieth of their size, one per document
-//! barely shrinks).
+//! Blocks: consecutive documents stored together, so that they compress
+//! well (documents of one API repeat each other; one LZ4 block over a few
+//! hundred of them is about a sixth of their size, one per document barely
+//! shrinks).
 //!
-//! A block holds documents `first_seq..=last_seq`, every one of them: its
-//! `lengths` are the byte length of each document's source, as LEB128
-//! varints in seq order, and its `body` their sources concatenated, plain
-//! (codec 0, the newest block while it fills) or one zstd frame (codec 1).
+//! A block holds documents from `first_seq` to `last_seq` (all of them, but
+//! those retention deleted): their `rows` ([`super::rows`]), the byte length
+//! of each document's source as LEB128 varints (`lengths`), and their
+//! sources concatenated (`body`); rows and body plain (codec 0, the newest
+//! block while it fills) or LZ4 (codec 2; codec 1, zstd, is schema 3's, read
+//! when such a store is moved).
 
 use std::borrow::Cow;
 use thiserror::Error;
 
 /// Bytes of sources gathered before a block is compressed: large enough to
-/// compress to ~5 % of the JSON, small enough that reading one document
+/// compress to a sixth of the JSON, small enough that reading one document
 /// decompresses a fraction of a millisecond of data.
 pub const BLOCK_BYTES: usize = 256 << 10;
 
@@ -47,7 +49,7 @@ impl Codec {
 /// A block that cannot be read.
 #[derive(Debug, Error)]
 pub enum BlockError {
-    /// Neither plain nor zstd.
+    /// Neither plain, zstd nor LZ4.
     #[error("unknown block codec {0}")]
     UnknownCodec(i64),
     /// The lengths are not varints, or do not add up to the body.
@@ -167,9 +169,8 @@ impl BlockBuilder {
         );
     }
 
-    /// Adds the next document: its source and its row (encoded by the
-    /// caller into [`Self::rows_mut`] beforehand is not needed: `row` is
-    /// copied).
+    /// Adds the next document: its source, its row ([`super::rows::push`])
+    /// and its times, which widen the block's bounds.
     pub fn push(&mut self, source: &[u8], row: &[u8], time: Option<i64>, line_time: Option<i64>) {
         push_varint(&mut self.lengths, source.len() as u64);
         self.body.extend_from_slice(source);

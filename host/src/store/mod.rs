@@ -2,13 +2,15 @@
 //! indices, documents and ids as Elasticsearch would, written at the
 //! pipeline's speed and read by `trace`, `export`, `store` and dashboards.
 //!
-//! Two tables (`docs/store.md` has the whole schema and how to read it):
-//! - `documents`: a row per document in arrival order (`seq`), with its
-//!   index, `_id`, time (ms since the epoch) and the typed columns readers
-//!   filter and aggregate on ([`crate::document::columns`]), written at insert time;
-//! - `blocks`: the documents' bodies, a few hundred consecutive documents per
-//!   zstd frame ([`blocks`]). `logpipe store sql` adds a `source(seq)`
-//!   function to SQL that gives back a document's exact JSON.
+//! Documents are stored in blocks of consecutive ones ([`blocks`]), each
+//! with their typed columns as compact records ([`rows`]: index, `_id`, time
+//! and what readers filter and aggregate on, read by the pipeline's workers),
+//! their bodies (LZ4) and the bounds that pick blocks for a time range
+//! without reading them. Which ids are stored is known without an index
+//! entry per document ([`seen`]). Readers decode the rows of the blocks of
+//! their range; `logpipe store sql` loads them into a `documents` table and
+//! adds a `source(seq)` function that gives back a document's exact JSON.
+//! `docs/store.md` has the whole format.
 //!
 //! Each write is one transaction in WAL mode with `synchronous = FULL`: a
 //! crash mid-write leaves the previous state, and a write that returned is on

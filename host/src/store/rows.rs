@@ -1,6 +1,6 @@
 //! Rows: the typed columns of a block's documents, one compact record per
 //! document, stored next to their bodies (plain while the block fills, then
-//! one zstd frame).
+//! LZ4).
 //!
 //! A record is the seq, index and `_id`, the line time, a bitmap of the
 //! typed columns present and their values (times and seqs as varints, text
