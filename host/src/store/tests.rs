@@ -593,3 +593,23 @@ fn replays_of_older_line_times_are_found_in_the_blocks() {
     drop(store);
     assert_eq!(everything(&path).len(), 3002);
 }
+
+#[test]
+fn documents_without_a_line_time_are_stored_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let untimed = |id: &str| Document {
+        line_time: 0,
+        ..doc("a", id, r#"{"n":1}"#)
+    };
+    let docs: Vec<Document> = (0..50).map(|n| untimed(&format!("u{n}"))).collect();
+    let mut store = open(&path);
+    assert_eq!(store.write(&docs[..30]).unwrap().stored["a"], 30);
+    drop(store);
+    let mut store = open(&path);
+    let report = store.write(&docs).unwrap();
+    assert_eq!((report.already_present, report.stored["a"]), (30, 20));
+    assert_eq!(store.write(&docs).unwrap().already_present, 50);
+    drop(store);
+    assert_eq!(everything(&path).len(), 50);
+}
