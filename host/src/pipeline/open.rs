@@ -6,7 +6,7 @@ use super::collect::Collector;
 use super::plan::Plan;
 use super::poll::WindowSource;
 use super::{Execution, RunOptions};
-use crate::config::{Config, EsAddress, SourceSpec, environment};
+use crate::config::{Config, EsAddress, SinkSpec, SourceSpec, environment};
 use crate::es::EsConfig;
 use crate::ids::Checkpoint;
 use crate::ids::checkpoint::CheckpointError;
@@ -91,13 +91,18 @@ pub fn config_engine(config: &Config) -> Result<PluginEngine, OpenError> {
 
 /// Loads the configured stages' plugins and builds the plan.
 pub fn plan(config: &Config, engine: &PluginEngine) -> anyhow::Result<Plan> {
-    build_plan(
+    let mut plan = build_plan(
         engine,
         &config.stages(),
         config.plugins_dir.as_deref(),
         &config.line_index,
         config.filter_pattern.as_deref(),
-    )
+    )?;
+    plan.typed_columns = config
+        .sinks
+        .iter()
+        .any(|s| matches!(s, SinkSpec::Sqlite(_)));
+    Ok(plan)
 }
 
 /// The page fetcher of a `gradio:` or `rest:` source (`HF_TOKEN` as its

@@ -79,6 +79,8 @@ pub struct Worker {
     predictions: Option<(Arc<str>, PredictionReader)>,
     /// Fields later stages need from the documents merged into the line.
     needed: Vec<String>,
+    /// Whether documents get their typed columns ([`crate::pipeline::Plan::typed_columns`]).
+    typed_columns: bool,
     timestamps: TimestampConverter,
     scratch: String,
     /// The events of the stage being run, reused from batch to batch.
@@ -144,6 +146,7 @@ impl Worker {
                 .clone()
                 .map(|index| (index, PredictionReader::default())),
             needed,
+            typed_columns: plan.typed_columns,
             timestamps,
             scratch: String::new(),
             batch: EventBatch::new(0),
@@ -333,7 +336,9 @@ impl Worker {
                 &merged[i],
                 &mut errors[i],
             );
-            let columns = encoded_columns(&Columns::of_skipping(&source, text));
+            let columns = self
+                .typed_columns
+                .then(|| encoded_columns(&Columns::of_skipping(&source, text)));
             documents.push(Document {
                 index: self.line_index.clone(),
                 id: id.clone(),
@@ -364,7 +369,9 @@ impl Worker {
                 };
                 let mut src = String::with_capacity(doc.json().len() + 40);
                 write_derived_document(&mut src, &stamps[i], doc);
-                let columns = encoded_columns(&Columns::of(&src));
+                let columns = self
+                    .typed_columns
+                    .then(|| encoded_columns(&Columns::of(&src)));
                 documents.push(Document {
                     index: index.clone(),
                     id: if n == 0 {
@@ -424,10 +431,10 @@ fn field_value<'a>(
 
 /// A document's typed columns encoded for the embedded store, read here on
 /// the worker's thread rather than on the sink's.
-fn encoded_columns(columns: &Columns<'_>) -> Option<Box<[u8]>> {
+fn encoded_columns(columns: &Columns<'_>) -> Box<[u8]> {
     let mut out = Vec::with_capacity(64);
     crate::store::rows::encode_columns(&mut out, columns);
-    Some(out.into_boxed_slice())
+    out.into_boxed_slice()
 }
 
 #[cfg(test)]
@@ -440,6 +447,7 @@ mod tests {
     fn documents(predictions: Option<&str>) -> Vec<Document> {
         let mut plan = super::super::build::default_plan();
         plan.predictions = predictions.map(Arc::from);
+        plan.typed_columns = true;
         let mut source =
             crate::source::FileSource::open(super::super::build::SAMPLE.as_ref()).unwrap();
         let lines = super::super::IdAssigner::default().assign(source.next_batch(10_000).unwrap());
@@ -461,6 +469,20 @@ mod tests {
             timed += usize::from(crate::store::rows::time_of(&whole).is_some());
         }
         assert!(timed > docs.len() / 2, "{timed} of {}", docs.len());
+        // Without a sink storing them, they are not read.
+        let mut plan = super::super::build::default_plan();
+        plan.typed_columns = false;
+        let mut source =
+            crate::source::FileSource::open(super::super::build::SAMPLE.as_ref()).unwrap();
+        let lines = super::super::IdAssigner::default().assign(source.next_batch(64).unwrap());
+        let mut worker = Worker::new(&plan, TimestampConverter::utc()).unwrap();
+        assert!(
+            worker
+                .process(&lines)
+                .documents
+                .iter()
+                .all(|d| d.columns.is_none())
+        );
     }
 
     #[test]
