@@ -317,7 +317,7 @@ fn unpack(codec: Codec, packed: &[u8], limit: usize) -> Result<Vec<u8>, String> 
     }
 }
 
-/// A block's rows as stored, made readable ([`super::rows::decode`] reads them).
+/// A block's rows as stored, made readable ([`super::rows::records`] reads them).
 pub fn unpack_rows<'r>(
     first_seq: i64,
     codec: Codec,

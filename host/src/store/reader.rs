@@ -3,7 +3,7 @@
 //! `documents` table queries run on, and the `source(seq)` SQL function of
 //! `logpipe store sql`.
 
-use super::blocks::{Block, Codec, unpack_rows};
+use super::blocks::{Block, Codec};
 use super::rows::{self, Row};
 use super::schema::{self, Found};
 use super::{StoreError, StoreResult};
@@ -206,7 +206,7 @@ impl StoreReader {
             if found.is_some_and(|f| !better(limit, f) && limit != f) {
                 break;
             }
-            self.rows_of(block, |row| {
+            rows::for_each_in(&self.path, block, |row| {
                 if let Some(t) = row.columns.time_ms.filter(|_| indexes.contains(&row.index))
                     && found.is_none_or(|f| better(t, f))
                 {
@@ -248,28 +248,7 @@ impl StoreReader {
             ])
             .map_err(at)?;
         while let Some(block) = blocks.next().map_err(at)? {
-            self.rows_of(block, &mut f)?;
-        }
-        Ok(())
-    }
-
-    /// Calls `f` with each row of `block`, read as `first_seq, codec, rows`.
-    fn rows_of(
-        &self,
-        block: &rusqlite::Row<'_>,
-        mut f: impl FnMut(&Row<'_>) -> StoreResult<()>,
-    ) -> StoreResult<()> {
-        let at = |e| StoreError::at(&self.path, e);
-        let first_seq: i64 = block.get(0).map_err(at)?;
-        let codec: i64 = block.get(1).map_err(at)?;
-        let packed = block
-            .get_ref(2)
-            .map_err(at)?
-            .as_blob()
-            .map_err(|e| at(e.into()))?;
-        let plain = unpack(&self.path, first_seq, codec, packed)?;
-        for row in decode_rows(&self.path, first_seq, &plain)? {
-            f(&row)?;
+            rows::for_each_in(&self.path, block, &mut f)?;
         }
         Ok(())
     }
@@ -453,34 +432,6 @@ impl StoreReader {
     }
 }
 
-/// The rows of a block as stored, made plain.
-pub(super) fn unpack<'p>(
-    path: &Path,
-    first_seq: i64,
-    codec: i64,
-    packed: &'p [u8],
-) -> StoreResult<std::borrow::Cow<'p, [u8]>> {
-    Codec::from_code(codec)
-        .and_then(|codec| unpack_rows(first_seq, codec, packed))
-        .map_err(|source| StoreError::Block {
-            path: path.to_path_buf(),
-            source,
-        })
-}
-
-/// The records of a block's plain rows.
-pub(super) fn decode_rows<'r>(
-    path: &Path,
-    first_seq: i64,
-    plain: &'r [u8],
-) -> StoreResult<Vec<Row<'r>>> {
-    rows::decode(plain).map_err(|source| StoreError::Rows {
-        path: path.to_path_buf(),
-        first_seq,
-        source,
-    })
-}
-
 /// Binds one row to `INSERT INTO documents (seq, <document_columns>)` and runs it.
 fn bind_row(insert: &mut rusqlite::Statement<'_>, row: &Row<'_>) -> rusqlite::Result<()> {
     // In the order of `schema::document_columns`.
@@ -539,10 +490,10 @@ fn read_block(conn: &Connection, path: &Path, seq: i64) -> Result<Block, StoreEr
     if last_seq < seq {
         return Err(missing());
     }
-    let plain = unpack(path, first_seq, codec, &rows)?;
-    let seqs = decode_rows(path, first_seq, &plain)?
+    let plain = rows::unpack(path, first_seq, codec, &rows)?;
+    let seqs = rows::records_at(path, first_seq, &plain)?
         .into_iter()
-        .map(|r| r.seq)
+        .map(|(r, _)| r.seq)
         .collect();
     Codec::from_code(codec)
         .and_then(|codec| Block::decode(first_seq, seqs, codec, &lengths, &body))

@@ -11,7 +11,7 @@
 //! left, written again without the old ones otherwise; the file gives freed pages back to the file system (stores created
 //! by this version; older ones reuse them).
 
-use super::blocks::{Block, BlockBuilder, Codec, unpack_rows};
+use super::blocks::{Block, BlockBuilder, Codec};
 use super::rows::{self, Row};
 use super::writer::store_block;
 use super::{StoreError, StoreResult};
@@ -224,17 +224,8 @@ fn prune_block(
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .map_err(at)?;
-    let plain = Codec::from_code(codec)
-        .and_then(|c| unpack_rows(first_seq, c, &packed))
-        .map_err(|source| StoreError::Block {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    let records = rows::records(&plain).map_err(|source| StoreError::Rows {
-        path: path.to_path_buf(),
-        first_seq,
-        source,
-    })?;
+    let plain = rows::unpack(path, first_seq, codec, &packed)?;
+    let records = rows::records_at(path, first_seq, &plain)?;
     let deleted: Vec<&(Row, std::ops::Range<usize>)> =
         records.iter().filter(|(r, _)| old(r)).collect();
     tx.execute("DELETE FROM blocks WHERE first_seq = ?1", [first_seq])

@@ -6,12 +6,14 @@
 //! typed columns present and their values (times and seqs as varints, text
 //! as a varint length and its bytes, numbers as 8 bytes). Records are
 //! self-contained, so the rows of two fragments are one block's rows once
-//! concatenated. Readers decode a block's rows in one pass
-//! ([`decode`]); queries run on them loaded into a table
-//! ([`super::reader::StoreReader::documents`]).
+//! concatenated. Readers decode a block's rows in one pass ([`records`],
+//! [`for_each_in`]), their text borrowed from the block.
 
-use super::blocks::{push_varint, read_varint};
+use super::blocks::{Codec, push_varint, read_varint, unpack_rows};
+use super::{StoreError, StoreResult};
 use crate::document::columns::{Columns, MEASURES};
+use std::borrow::Cow;
+use std::path::Path;
 
 /// One stored document as read back: its place and its typed columns (their
 /// text borrowed from the block's rows: a million are read without
@@ -126,11 +128,6 @@ pub fn time_of(columns: &[u8]) -> Option<i64> {
     r.varint().ok().map(unzigzag)
 }
 
-/// Every record of `rows`, in order.
-pub fn decode(rows: &[u8]) -> Result<Vec<Row<'_>>, RowsError> {
-    Ok(records(rows)?.into_iter().map(|(row, _)| row).collect())
-}
-
 /// Every record of `rows` with the bytes it takes, in order.
 pub fn records(rows: &[u8]) -> Result<Vec<(Row<'_>, std::ops::Range<usize>)>, RowsError> {
     let mut out = Vec::new();
@@ -140,6 +137,57 @@ pub fn records(rows: &[u8]) -> Result<Vec<(Row<'_>, std::ops::Range<usize>)>, Ro
         out.push((r.row()?, start..r.at));
     }
     Ok(out)
+}
+
+/// A block's rows as stored (`codec`, `packed`) made plain; errors name the
+/// store and the block.
+pub(super) fn unpack<'p>(
+    path: &Path,
+    first_seq: i64,
+    codec: i64,
+    packed: &'p [u8],
+) -> StoreResult<Cow<'p, [u8]>> {
+    Codec::from_code(codec)
+        .and_then(|codec| unpack_rows(first_seq, codec, packed))
+        .map_err(|source| StoreError::Block {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// [`records`] of a block's plain rows; errors name the store and the block.
+pub(super) fn records_at<'r>(
+    path: &Path,
+    first_seq: i64,
+    plain: &'r [u8],
+) -> StoreResult<Vec<(Row<'r>, std::ops::Range<usize>)>> {
+    records(plain).map_err(|source| StoreError::Rows {
+        path: path.to_path_buf(),
+        first_seq,
+        source,
+    })
+}
+
+/// Calls `f` with each row of `block`, a query's row whose first three
+/// columns are a block's `first_seq, codec, rows`.
+pub(super) fn for_each_in(
+    path: &Path,
+    block: &rusqlite::Row<'_>,
+    mut f: impl FnMut(&Row<'_>) -> StoreResult<()>,
+) -> StoreResult<()> {
+    let at = |e| StoreError::at(path, e);
+    let first_seq: i64 = block.get(0).map_err(at)?;
+    let codec: i64 = block.get(1).map_err(at)?;
+    let packed = block
+        .get_ref(2)
+        .map_err(at)?
+        .as_blob()
+        .map_err(|e| at(e.into()))?;
+    let plain = unpack(path, first_seq, codec, packed)?;
+    for (row, _) in records_at(path, first_seq, &plain)? {
+        f(&row)?;
+    }
+    Ok(())
 }
 
 struct Reader<'b> {
@@ -256,6 +304,10 @@ fn unzigzag(v: u64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn decode(rows: &[u8]) -> Result<Vec<Row<'_>>, RowsError> {
+        Ok(records(rows)?.into_iter().map(|(row, _)| row).collect())
+    }
 
     #[test]
     fn records_read_back_as_written() {

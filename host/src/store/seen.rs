@@ -17,7 +17,6 @@
 //! forgotten (the floor rises), but for one line time holding more ids
 //! than that on its own.
 
-use super::blocks::{Codec, unpack_rows};
 use super::rows;
 use super::{StoreError, StoreResult};
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -184,28 +183,12 @@ fn stored_between(
     let mut blocks = read.query(params![lo, hi]).map_err(at)?;
     let mut keys = HashSet::new();
     while let Some(block) = blocks.next().map_err(at)? {
-        let (first_seq, codec): (i64, i64) = (block.get(0).map_err(at)?, block.get(1).map_err(at)?);
-        let packed = block
-            .get_ref(2)
-            .map_err(at)?
-            .as_blob()
-            .map_err(|e| at(e.into()))?;
-        let damaged = |source| StoreError::Block {
-            path: path.to_path_buf(),
-            source,
-        };
-        let codec = Codec::from_code(codec).map_err(damaged)?;
-        let plain = unpack_rows(first_seq, codec, packed).map_err(damaged)?;
-        let rows = rows::decode(&plain).map_err(|e| StoreError::Rows {
-            path: path.to_path_buf(),
-            first_seq,
-            source: e,
-        })?;
-        for row in rows {
+        rows::for_each_in(path, block, |row| {
             if row.line_time.is_some_and(|t| t >= lo && t <= hi) {
                 keys.insert(key(row.index, row.id));
             }
-        }
+            Ok(())
+        })?;
     }
     Ok(keys)
 }

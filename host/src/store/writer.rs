@@ -158,16 +158,13 @@ impl StoreWriter {
                 columns: d.columns.as_deref(),
             })
             .collect();
-        if store_last_seq(&tx).map_err(at)? != self.last_seq {
+        let last_seq = store_last_seq(&tx).map_err(at)?;
+        if last_seq != self.last_seq {
             self.seen.forget();
         }
-        let written = insert(&self.path, &tx, &mut self.seen, &mut self.spare, &incoming).and_then(
-            |report| {
-                let last = store_last_seq(&tx).map_err(at)?;
-                tx.commit().map_err(at)?;
-                Ok((report, last))
-            },
-        );
+        let seen = &mut self.seen;
+        let written = insert(&self.path, &tx, seen, &mut self.spare, last_seq, &incoming)
+            .and_then(|written| tx.commit().map(|()| written).map_err(at));
         match written {
             Ok((report, last)) => {
                 self.last_seq = last;
@@ -216,7 +213,8 @@ fn move_older_documents(
                     columns: None,
                 })
                 .collect();
-            let report = insert(path, tx, seen, &mut Spare::default(), &docs)?;
+            let last_seq = store_last_seq(tx).map_err(at)?;
+            let (report, _) = insert(path, tx, seen, &mut Spare::default(), last_seq, &docs)?;
             moved += report.stored.values().sum::<u64>();
             chunk.clear();
         }
@@ -281,28 +279,31 @@ fn move_schema3_documents(
                 })
             })
             .collect();
-        let report = insert(path, tx, seen, &mut Spare::default(), &docs)?;
+        let last_seq = store_last_seq(tx).map_err(at)?;
+        let (report, _) = insert(path, tx, seen, &mut Spare::default(), last_seq, &docs)?;
         moved += report.stored.values().sum::<u64>();
     }
     Ok(moved)
 }
 
-/// Inserts documents in `tx`, unless their index and id are present: rows
-/// and bodies appended to the newest block, which is compressed once it
-/// holds [`BLOCK_BYTES`] and stays plain until then.
+/// Inserts documents in `tx` after the store's `last_seq`, unless their
+/// index and id are present: rows and bodies appended to the newest block,
+/// which is compressed once it holds [`BLOCK_BYTES`] and stays plain until
+/// then. Returns what it did and the store's last seq after it.
 fn insert(
     path: &Path,
     tx: &Transaction<'_>,
     seen: &mut Seen,
     spare: &mut Spare,
+    last_seq: i64,
     docs: &[Incoming<'_>],
-) -> Result<Written, StoreError> {
+) -> Result<(Written, i64), StoreError> {
     let keys: Vec<(u128, Option<i64>)> = docs
         .iter()
         .map(|d| (seen::key(d.index, d.id), d.line_time))
         .collect();
     let admitted = seen.admit(path, tx, &keys)?;
-    insert_rows(tx, spare, docs, &admitted).map_err(|e| StoreError::at(path, e))
+    insert_rows(tx, spare, last_seq, docs, &admitted).map_err(|e| StoreError::at(path, e))
 }
 
 /// A document to insert.
@@ -328,10 +329,10 @@ fn store_last_seq(tx: &Transaction<'_>) -> rusqlite::Result<i64> {
 fn insert_rows(
     tx: &Transaction<'_>,
     spare: &mut Spare,
+    last_seq: i64,
     docs: &[Incoming<'_>],
     admitted: &[bool],
-) -> rusqlite::Result<Written> {
-    let last_seq = store_last_seq(tx)?;
+) -> rusqlite::Result<(Written, i64)> {
     let fragments = plain_fragments(tx, last_seq)?;
     let fragment_bytes: usize = fragments.iter().map(|f| f.2).sum();
     let mut block = spare.builder(last_seq + 1);
@@ -406,8 +407,9 @@ fn insert_rows(
             block.text(),
         )?;
     }
+    let last_seq = block.last_seq();
     spare.keep_builder(block);
-    Ok(report)
+    Ok((report, last_seq))
 }
 
 /// Inserts (or replaces, for gathered fragments) one block, whose last
