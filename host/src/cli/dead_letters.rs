@@ -118,6 +118,7 @@ async fn replay(service: &EsService, dry_run: bool) -> anyhow::Result<usize> {
             line_time: 0,
             prediction: None,
             columns: None,
+            block: None,
         })
         .collect();
     // In slices, so that a long replay shows its progress.

@@ -105,7 +105,7 @@ impl DemoCommand {
         if self.dashboard {
             // The drift monitor below watches it.
             plan.predictions = Some(MESSAGE_INDEX.into());
-            plan.typed_columns = true;
+            plan.for_store = true;
         }
         let mut worker = Worker::new(&plan, settings.timestamps.clone())?;
         let mut sinks = vec![Sink::Sqlite(Box::new(

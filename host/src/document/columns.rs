@@ -10,7 +10,7 @@
 //! (a number, or a string holding one, for numeric columns; a plain string for
 //! text columns), leaves its column NULL; the document itself keeps the truth.
 
-use logpipe_json::{JsonError, ObjectFields, skip_value, skip_ws};
+use logpipe_json::{JsonError, ObjectFields, decode_key, skip_value, skip_ws};
 
 /// The model's 15 features, in training order: training name (the Parquet
 /// column of `export`) and key in `input_data`. Each is a store column named
@@ -75,28 +75,36 @@ impl<'a> Columns<'a> {
     /// gives the columns read before the fault (the sinks only receive checked
     /// documents, so this is for robustness, not a path taken).
     pub fn of(source: &'a str) -> Self {
-        Self::of_skipping(source, 0..0)
-    }
-
-    /// [`Self::of`], not looking at `skip`: the values of consecutive fields
-    /// of `source` that no column reads (a line document's own text, which is
-    /// most of it: [`super::write_line_document`]). `skip` must start where
-    /// a top-level value starts and end where one ends.
-    pub fn of_skipping(source: &'a str, skip: std::ops::Range<usize>) -> Self {
         let mut columns = Columns::default();
-        let _ = columns.read(source, skip);
+        let _ = columns.read(source);
         columns
     }
 
-    fn read(&mut self, source: &'a str, skip: std::ops::Range<usize>) -> Result<(), JsonError> {
+    /// Takes in one top-level field of a document: its key (decoded) and its
+    /// raw JSON value, as [`Self::of`] reads it. The workers call it for each
+    /// field as they write a document ([`super::write_line_document`]): they
+    /// know where its values are, so the document is not walked again.
+    pub fn field(&mut self, key: &str, value: &'a str) {
+        match key {
+            "input_data" => {
+                let _ = read_features(value, 0, &mut self.features);
+            }
+            "result" => {
+                if let Ok(Some(result)) = read_result(value, 0) {
+                    self.prediction = result.prediction;
+                    self.probability = result.probability;
+                }
+            }
+            _ => self.scalar(key, value),
+        }
+    }
+
+    fn read(&mut self, source: &'a str) -> Result<(), JsonError> {
         let mut fields = ObjectFields::new(source.as_bytes(), 0)?;
         while let Some(key) = fields.next_key() {
             let key = key?;
-            if key.value == skip.start && !skip.is_empty() {
-                fields.value_ends(skip.end);
-                continue;
-            }
-            match &source[key.key] {
+            let name = decode_key(source, key.key, key.escaped)?;
+            match name.as_ref() {
                 // Objects read once, by their own reader, which says where they end.
                 "input_data" => match read_features(source, key.value, &mut self.features)? {
                     Some(end) => fields.value_ends(end),
@@ -116,23 +124,28 @@ impl<'a> Columns<'a> {
                 },
                 name => {
                     let value = &source[fields.skip_value()?];
-                    match name {
-                        "@timestamp" => self.time_ms = plain_string(value).and_then(epoch_ms),
-                        "transaction_id" => self.transaction_id = plain_string(value),
-                        "level" => self.level = plain_string(value),
-                        "http_method" => self.http_method = plain_string(value),
-                        "http_path" => self.http_path = plain_string(value),
-                        "status_code" => self.status_code = number(value),
-                        key => {
-                            if let Some(i) = MEASURES.iter().position(|m| *m == key) {
-                                self.measures[i] = number(value);
-                            }
-                        }
-                    }
+                    self.scalar(name, value);
                 }
             }
         }
         Ok(())
+    }
+
+    /// A field that is neither `input_data` nor `result`.
+    fn scalar(&mut self, key: &str, value: &'a str) {
+        match key {
+            "@timestamp" => self.time_ms = plain_string(value).and_then(epoch_ms),
+            "transaction_id" => self.transaction_id = plain_string(value),
+            "level" => self.level = plain_string(value),
+            "http_method" => self.http_method = plain_string(value),
+            "http_path" => self.http_path = plain_string(value),
+            "status_code" => self.status_code = number(value),
+            key => {
+                if let Some(i) = MEASURES.iter().position(|m| *m == key) {
+                    self.measures[i] = number(value);
+                }
+            }
+        }
     }
 }
 

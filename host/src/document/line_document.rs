@@ -1,6 +1,7 @@
 //! Building the documents of one line: its own (`ml-api-logs`) and the derived
 //! ones (`ml-api-message`, `ml-api-perfs`…), as compact JSON text.
 
+use super::columns::{Columns, epoch_ms};
 use super::timestamp::TimestampConverter;
 use super::validate::{CheckedDocument, KeySet};
 use crate::source::record::Record;
@@ -72,22 +73,26 @@ pub fn host_field<'a>(
 
 /// Writes the line's own document into `out`. Plugin fields come after the host's;
 /// a clash is skipped and described in `errors`, which are written last.
-/// Returns where the line's own text is in `out`: from the value of
-/// `message` to the end of `raw_log` (or `data`), fields no typed column
-/// reads ([`super::columns::Columns::of_skipping`]).
-pub fn write_line_document(
+/// `columns`, when given, takes in the fields written as
+/// [`Columns::of`] would read them from `out` (without walking it again:
+/// the line's own text is most of it, and no column reads it).
+pub fn write_line_document<'a>(
     out: &mut String,
     scratch: &mut String,
-    record: &Record,
-    stamp: &LineStamp,
-    merged: &[CheckedDocument],
+    record: &'a Record,
+    stamp: &'a LineStamp,
+    merged: &'a [CheckedDocument],
     errors: &mut Vec<String>,
-) -> std::ops::Range<usize> {
+    mut columns: Option<&mut Columns<'a>>,
+) {
     out.push('{');
     if let Some(ts) = &stamp.timestamp {
         out.push_str("\"@timestamp\":\"");
         out.push_str(ts);
         out.push_str("\",");
+        if let Some(c) = columns.as_deref_mut() {
+            c.time_ms = epoch_ms(ts);
+        }
     } else if let Some(raw) = record.timestamp() {
         out.push_str("\"timestamp_raw\":");
         push_str(out, raw);
@@ -95,7 +100,14 @@ pub fn write_line_document(
     }
     if let Some(level) = record.level() {
         out.push_str("\"level\":");
+        let start = out.len();
         push_str(out, level);
+        // A column holds text written without escapes only.
+        if let Some(c) = columns.as_deref_mut()
+            && out.len() - start == level.len() + 2
+        {
+            c.level = Some(level);
+        }
         out.push(',');
     }
     if let Some(logger) = record.logger() {
@@ -106,9 +118,7 @@ pub fn write_line_document(
     // The message is escaped once and written twice: alone, and as the end of `raw_log`.
     scratch.clear();
     push_escaped(scratch, record.message());
-    out.push_str("\"message\":");
-    let text_start = out.len();
-    out.push('"');
+    out.push_str("\"message\":\"");
     out.push_str(scratch);
     out.push_str("\",\"raw_log\":");
     match record.raw_header() {
@@ -124,7 +134,6 @@ pub fn write_line_document(
         out.push_str(",\"data\":");
         out.push_str(data.get());
     }
-    let text = text_start..out.len();
     let mut clashes: Vec<&str> = Vec::new();
     let mut written = KeySet::with_capacity(merged.iter().map(CheckedDocument::len).sum());
     for doc in merged {
@@ -137,6 +146,9 @@ pub fn write_line_document(
             push_str(out, key);
             out.push(':');
             out.push_str(value);
+            if let Some(c) = columns.as_deref_mut() {
+                c.field(key, value);
+            }
         }
     }
     if !clashes.is_empty() {
@@ -151,7 +163,6 @@ pub fn write_line_document(
         push_strs(out, errors.iter().map(String::as_str));
     }
     out.push('}');
-    text
 }
 
 /// Flag of a line document sent again without its plugins' fields after the
@@ -206,11 +217,29 @@ fn clash_report(clashes: &[&str]) -> String {
 }
 
 /// Writes a derived document: the plugin's fields, with the line's `@timestamp`
-/// first unless the plugin set one.
-pub fn write_derived_document(out: &mut String, stamp: &LineStamp, doc: &CheckedDocument) {
+/// first unless the plugin set one; `columns`, when given, takes them in as
+/// [`write_line_document`]'s does.
+pub fn write_derived_document<'a>(
+    out: &mut String,
+    stamp: &'a LineStamp,
+    doc: &'a CheckedDocument,
+    columns: Option<&mut Columns<'a>>,
+) {
     let json = doc.json();
+    let stamped = stamp
+        .timestamp
+        .as_deref()
+        .filter(|_| !doc.has("@timestamp"));
+    if let Some(c) = columns {
+        if let Some(ts) = stamped {
+            c.time_ms = epoch_ms(ts);
+        }
+        for (key, value) in doc.fields() {
+            c.field(key, value);
+        }
+    }
     match &stamp.timestamp {
-        Some(ts) if !doc.has("@timestamp") => {
+        Some(ts) if stamped.is_some() => {
             out.push_str("{\"@timestamp\":\"");
             out.push_str(ts);
             out.push('"');
@@ -240,20 +269,18 @@ mod tests {
         let merged = [check_document(r#"{"status_code": 200, "message": "nope"}"#.into()).unwrap()];
         let mut errors = Vec::new();
         let mut out = String::new();
-        let text = write_line_document(
+        let mut columns = Columns::default();
+        write_line_document(
             &mut out,
             &mut String::new(),
             &record,
             &stamp,
             &merged,
             &mut errors,
+            Some(&mut columns),
         );
         let v: Value = serde_json::from_str(&out).unwrap();
-        // The span returned is the line's own text, which no column reads.
-        assert!(out[text.clone()].starts_with("\"x - y\",\"raw_log\":"));
-        assert!(out[text.clone()].ends_with("INFO - x - y\""));
-        let columns = super::super::columns::Columns::of_skipping(&out, text);
-        assert_eq!(columns, super::super::columns::Columns::of(&out));
+        assert_eq!(columns, Columns::of(&out));
         assert_eq!(columns.status_code, Some(200.0));
         assert!(columns.time_ms.is_some());
         assert_eq!(v["@timestamp"], "2025-11-21T09:12:03Z");
@@ -277,6 +304,7 @@ mod tests {
             &stamp,
             &[],
             &mut Vec::new(),
+            None,
         );
         let v: Value = serde_json::from_str(&out).unwrap();
         assert!(v.get("@timestamp").is_none());
@@ -291,6 +319,7 @@ mod tests {
             &stamp,
             &[],
             &mut Vec::new(),
+            None,
         );
         let v: Value = serde_json::from_str(&out).unwrap();
         assert!(v.get("@timestamp").is_none());
@@ -329,10 +358,67 @@ mod tests {
             &mut out,
             &stamp,
             &check_document(r#"{"a":1}"#.into()).unwrap(),
+            None,
         );
         assert_eq!(out, r#"{"@timestamp":"2025-11-21T09:12:03Z","a":1}"#);
         out.clear();
-        write_derived_document(&mut out, &stamp, &check_document("{}".into()).unwrap());
+        write_derived_document(
+            &mut out,
+            &stamp,
+            &check_document("{}".into()).unwrap(),
+            None,
+        );
         assert_eq!(out, r#"{"@timestamp":"2025-11-21T09:12:03Z"}"#);
+    }
+
+    /// The columns the writers take in as they write are those read from
+    /// the whole document afterwards, whatever the plugins sent: escaped
+    /// keys, clashes with host fields, a `@timestamp` of their own, a level
+    /// that needs escapes, values of the wrong kind.
+    #[test]
+    fn columns_taken_in_while_writing_are_those_of_the_written_document() {
+        let mut conv = TimestampConverter::default();
+        let lines = [
+            "2025-11-21 09:12:03 - api - INFO - x - y",
+            "2025-11-21 09:12:03 - api - IN\"FO - quoted level",
+            "2025-02-30 10:00:00 - api - INFO - bad date",
+            "no header at all",
+        ];
+        let plugin_docs = [
+            r#"{"status_code": 200, "message": "nope", "level": "DEBUG"}"#,
+            r#"{"transaction\u005fid": "t-1", "input_data": {"AGE": 61, "SMOKING": "1"}, "result": {"prediction": 1, "probability": 0.9}}"#,
+            r#"{"@timestamp": "2024-01-01T00:00:00Z", "latency_ms": "12.5", "http_path": "/p\u00e9", "top_functions": [{"a": [1, {"b": 2}]}]}"#,
+            r#"{"input_data": "not an object", "result": "text", "status_code": true}"#,
+            r#"{"http_method": "POST", "http_method2": 1, "memory_mb": "1e400"}"#,
+        ];
+        for line in lines {
+            let record = Record::from_line(line.into());
+            let stamp = LineStamp::of(&record, &mut conv);
+            for doc in plugin_docs {
+                let merged = [
+                    check_document(doc.into()).unwrap(),
+                    check_document(r#"{"status_code": 404, "transaction_id": "t-2"}"#.into())
+                        .unwrap(),
+                ];
+                let mut out = String::new();
+                let mut columns = Columns::default();
+                write_line_document(
+                    &mut out,
+                    &mut String::new(),
+                    &record,
+                    &stamp,
+                    &merged,
+                    &mut Vec::new(),
+                    Some(&mut columns),
+                );
+                assert_eq!(columns, Columns::of(&out), "line document {out}");
+                for checked in &merged {
+                    let mut out = String::new();
+                    let mut columns = Columns::default();
+                    write_derived_document(&mut out, &stamp, checked, Some(&mut columns));
+                    assert_eq!(columns, Columns::of(&out), "derived document {out}");
+                }
+            }
+        }
     }
 }

@@ -38,4 +38,9 @@ pub struct Document {
     /// wrote it (which knows where the line's own text is and skips it);
     /// `None` and the store reads them itself.
     pub columns: Option<Box<[u8]>>,
+    /// Its source and those of the documents after it, packed as one block
+    /// of the embedded store by the worker (on the first document of each
+    /// full block, when a sink stores typed columns); `None` and the store
+    /// packs them itself.
+    pub block: Option<Box<crate::store::blocks::PackedSources>>,
 }

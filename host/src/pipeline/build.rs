@@ -36,7 +36,7 @@ pub fn build_plan(
         stages: resolved,
         line_index: Arc::from(line_index),
         predictions: None,
-        typed_columns: false,
+        for_store: false,
     })
 }
 

@@ -98,7 +98,7 @@ pub fn plan(config: &Config, engine: &PluginEngine) -> anyhow::Result<Plan> {
         &config.line_index,
         config.filter_pattern.as_deref(),
     )?;
-    plan.typed_columns = config
+    plan.for_store = config
         .sinks
         .iter()
         .any(|s| matches!(s, SinkSpec::Sqlite(_)));

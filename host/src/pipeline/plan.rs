@@ -44,10 +44,11 @@ pub struct Plan {
     /// ([`crate::document::Document::prediction`]), read by the workers while
     /// they check them: set when a drift monitor watches that index.
     pub predictions: Option<Arc<str>>,
-    /// Whether the workers read each document's typed columns
-    /// ([`crate::document::Document::columns`]): set when a sink stores
-    /// them (the embedded store); other sinks would only pay for them.
-    pub typed_columns: bool,
+    /// Whether the workers prepare documents for the embedded store: read
+    /// their typed columns ([`crate::document::Document::columns`]) and pack
+    /// full blocks of them ([`crate::document::Document::block`]). Set when a
+    /// sink is the embedded store; other sinks would only pay for them.
+    pub for_store: bool,
 }
 
 /// Problems resolving a stage.

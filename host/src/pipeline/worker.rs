@@ -12,6 +12,7 @@ use crate::plugin::{
     CallError, EventBatch, Kind, LoadError, PluginInfo, PluginRunner, Problem, StageRunner,
 };
 use crate::source::record::Record;
+use crate::store::blocks::{PackScratch, PackedSources};
 use std::sync::Arc;
 
 /// A line with its id, ready for the plugins.
@@ -79,10 +80,14 @@ pub struct Worker {
     predictions: Option<(Arc<str>, PredictionReader)>,
     /// Fields later stages need from the documents merged into the line.
     needed: Vec<String>,
-    /// Whether documents get their typed columns ([`crate::pipeline::Plan::typed_columns`]).
-    typed_columns: bool,
+    /// Whether documents are prepared for the embedded store ([`crate::pipeline::Plan::for_store`]).
+    for_store: bool,
     timestamps: TimestampConverter,
     scratch: String,
+    /// A document's typed columns while they are encoded.
+    column_scratch: Vec<u8>,
+    /// Buffers of the blocks it packs.
+    packing: PackScratch,
     /// The events of the stage being run, reused from batch to batch.
     batch: EventBatch,
     /// The text of needed scalar fields, reused from batch to batch.
@@ -146,9 +151,11 @@ impl Worker {
                 .clone()
                 .map(|index| (index, PredictionReader::default())),
             needed,
-            typed_columns: plan.typed_columns,
+            for_store: plan.for_store,
             timestamps,
             scratch: String::new(),
+            column_scratch: Vec::new(),
+            packing: PackScratch::default(),
             batch: EventBatch::new(0),
             scalar_text: String::new(),
         })
@@ -328,17 +335,19 @@ impl Worker {
             let merged_len: usize = merged[i].iter().map(|d| d.json().len()).sum();
             let mut source =
                 String::with_capacity(line.record.raw().len() * 5 / 2 + merged_len + 256);
-            let text = write_line_document(
+            let mut columns = Columns::default();
+            write_line_document(
                 &mut source,
                 &mut self.scratch,
                 &line.record,
                 &stamps[i],
                 &merged[i],
                 &mut errors[i],
+                self.for_store.then_some(&mut columns),
             );
             let columns = self
-                .typed_columns
-                .then(|| encoded_columns(&Columns::of_skipping(&source, text)));
+                .for_store
+                .then(|| encoded_columns(&mut self.column_scratch, &columns));
             documents.push(Document {
                 index: self.line_index.clone(),
                 id: id.clone(),
@@ -346,6 +355,7 @@ impl Worker {
                 line_time: stamps[i].line_time,
                 prediction: None,
                 columns,
+                block: None,
             });
             if !accepted[i] {
                 continue;
@@ -368,10 +378,16 @@ impl Worker {
                     }
                 };
                 let mut src = String::with_capacity(doc.json().len() + 40);
-                write_derived_document(&mut src, &stamps[i], doc);
+                let mut columns = Columns::default();
+                write_derived_document(
+                    &mut src,
+                    &stamps[i],
+                    doc,
+                    self.for_store.then_some(&mut columns),
+                );
                 let columns = self
-                    .typed_columns
-                    .then(|| encoded_columns(&Columns::of(&src)));
+                    .for_store
+                    .then(|| encoded_columns(&mut self.column_scratch, &columns));
                 documents.push(Document {
                     index: index.clone(),
                     id: if n == 0 {
@@ -383,10 +399,15 @@ impl Worker {
                     line_time: stamps[i].line_time,
                     prediction: prediction.map(Box::new),
                     columns,
+                    block: None,
                 });
             }
         }
         self.scalar_text = scalars.text;
+        if self.for_store {
+            // Here rather than on the sink's thread, which writes for every worker.
+            PackedSources::pack_blocks(&mut documents, &mut self.packing);
+        }
         BatchOutput {
             documents,
             problems,
@@ -431,10 +452,12 @@ fn field_value<'a>(
 
 /// A document's typed columns encoded for the embedded store, read here on
 /// the worker's thread rather than on the sink's.
-fn encoded_columns(columns: &Columns<'_>) -> Box<[u8]> {
-    let mut out = Vec::with_capacity(64);
-    crate::store::rows::encode_columns(&mut out, columns);
-    out.into_boxed_slice()
+fn encoded_columns(scratch: &mut Vec<u8>, columns: &Columns<'_>) -> Box<[u8]> {
+    // Encoded into a reused buffer, then one allocation of the exact size (a
+    // `Vec` cut to size afterwards is a reallocation per document).
+    scratch.clear();
+    crate::store::rows::encode_columns(scratch, columns);
+    Box::from(&scratch[..])
 }
 
 #[cfg(test)]
@@ -447,7 +470,7 @@ mod tests {
     fn documents(predictions: Option<&str>) -> Vec<Document> {
         let mut plan = super::super::build::default_plan();
         plan.predictions = predictions.map(Arc::from);
-        plan.typed_columns = true;
+        plan.for_store = true;
         let mut source =
             crate::source::FileSource::open(super::super::build::SAMPLE.as_ref()).unwrap();
         let lines = super::super::IdAssigner::default().assign(source.next_batch(10_000).unwrap());
@@ -471,7 +494,7 @@ mod tests {
         assert!(timed > docs.len() / 2, "{timed} of {}", docs.len());
         // Without a sink storing them, they are not read.
         let mut plan = super::super::build::default_plan();
-        plan.typed_columns = false;
+        plan.for_store = false;
         let mut source =
             crate::source::FileSource::open(super::super::build::SAMPLE.as_ref()).unwrap();
         let lines = super::super::IdAssigner::default().assign(source.next_batch(64).unwrap());

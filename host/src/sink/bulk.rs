@@ -54,6 +54,7 @@ mod tests {
             line_time: 0,
             prediction: None,
             columns: None,
+            block: None,
         };
         let mut out = String::new();
         encode(&doc, &mut out);

@@ -119,6 +119,7 @@ pub fn verdict_documents(at: jiff::Timestamp, report: &Report) -> Vec<Document> 
                 line_time,
                 prediction: None,
                 columns: None,
+                block: None,
             }
         })
         .collect()

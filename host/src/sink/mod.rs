@@ -221,6 +221,7 @@ mod tests {
             line_time: 0,
             prediction: None,
             columns: None,
+            block: None,
         }];
         let handle = runtime.handle().clone();
         let written = wait(&handle, write_all(&mut sinks, &docs)).unwrap();

@@ -10,6 +10,7 @@
 //! block while it fills) or LZ4 (codec 2; codec 1, zstd, is schema 3's, read
 //! when such a store is moved).
 
+use crate::document::Document;
 use std::borrow::Cow;
 use thiserror::Error;
 
@@ -172,8 +173,20 @@ impl BlockBuilder {
     /// Adds the next document: its source, its row ([`super::rows::push`])
     /// and its times, which widen the block's bounds.
     pub fn push(&mut self, source: &[u8], row: &[u8], time: Option<i64>, line_time: Option<i64>) {
-        push_varint(&mut self.lengths, source.len() as u64);
+        self.push_row(source.len(), row, time, line_time);
         self.body.extend_from_slice(source);
+    }
+
+    /// [`Self::push`] without the source, for a block whose sources come
+    /// packed ([`PackedSources`]): its length, row and times only.
+    pub fn push_row(
+        &mut self,
+        length: usize,
+        row: &[u8],
+        time: Option<i64>,
+        line_time: Option<i64>,
+    ) {
+        push_varint(&mut self.lengths, length as u64);
         self.rows.extend_from_slice(row);
         self.bounds.add(time, line_time);
         self.count += 1;
@@ -228,9 +241,12 @@ impl BlockBuilder {
     /// (the writer's codec for full blocks).
     pub fn encode(&self, compressed: bool) -> (Cow<'_, [u8]>, Cow<'_, [u8]>) {
         if compressed {
-            let (mut rows, mut body) = (Vec::new(), Vec::new());
+            let (mut rows, mut body) = (PackBuffer::default(), PackBuffer::default());
             self.pack_into(&mut rows, &mut body);
-            (Cow::Owned(rows), Cow::Owned(body))
+            (
+                Cow::Owned(rows.bytes().to_vec()),
+                Cow::Owned(body.bytes().to_vec()),
+            )
         } else {
             (Cow::Borrowed(&self.rows[..]), Cow::Borrowed(&self.body[..]))
         }
@@ -238,21 +254,120 @@ impl BlockBuilder {
 
     /// The block's rows and body compressed with LZ4, into `rows` and `body`
     /// (their buffers reused).
-    pub fn pack_into(&self, rows: &mut Vec<u8>, body: &mut Vec<u8>) {
-        lz4_into(&self.rows, rows);
-        lz4_into(&self.body, body);
+    pub fn pack_into(&self, rows: &mut PackBuffer, body: &mut PackBuffer) {
+        self.pack_rows_into(rows);
+        body.pack(&self.body);
+    }
+
+    /// The block's rows compressed with LZ4, into `rows` (for a block whose
+    /// body came packed).
+    pub fn pack_rows_into(&self, rows: &mut PackBuffer) {
+        rows.pack(&self.rows);
     }
 }
 
-/// `plain` compressed into `out`: its size (4 bytes, little-endian), then
-/// one LZ4 block.
-fn lz4_into(plain: &[u8], out: &mut Vec<u8>) {
-    out.clear();
-    out.extend_from_slice(&(plain.len() as u32).to_le_bytes());
-    out.resize(4 + lz4_flex::block::get_maximum_output_size(plain.len()), 0);
-    let n = lz4_flex::block::compress_into(plain, &mut out[4..])
-        .expect("the output has the maximum size");
-    out.truncate(4 + n);
+/// The sources of consecutive documents, concatenated and compressed as a
+/// block's body (LZ4, [`Codec::Lz4`]) by the worker that wrote them: the
+/// writer then only adds their rows. Full blocks are the most work a
+/// write does; packed on the workers, they are packed on every core.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackedSources {
+    /// Documents whose sources it holds: the one it comes with and those
+    /// after it.
+    pub count: usize,
+    /// Their sources' bytes, plain.
+    pub plain_bytes: usize,
+    /// The body as stored.
+    pub body: Vec<u8>,
+}
+
+impl PackedSources {
+    /// Packs `sources`.
+    pub fn pack<'s>(sources: impl Iterator<Item = &'s str>, scratch: &mut PackScratch) -> Self {
+        let plain = &mut scratch.plain;
+        plain.clear();
+        let mut count = 0;
+        for source in sources {
+            plain.extend_from_slice(source.as_bytes());
+            count += 1;
+        }
+        scratch.packed.pack(plain);
+        Self {
+            count,
+            plain_bytes: plain.len(),
+            // Its own allocation, of its size: the room LZ4 asks for is
+            // that of the plain text, seven times more.
+            body: scratch.packed.bytes().to_vec(),
+        }
+    }
+
+    /// Packs the full blocks of consecutive documents (a batch the pipeline
+    /// made) into the first document of each ([`Document::block`]).
+    pub fn pack_blocks(documents: &mut [Document], scratch: &mut PackScratch) {
+        for (first, count) in Self::groups(documents.iter().map(|d| d.source.len())) {
+            let sources = documents[first..first + count]
+                .iter()
+                .map(|d| d.source.as_str());
+            documents[first].block = Some(Box::new(Self::pack(sources, scratch)));
+        }
+    }
+
+    /// Splits consecutive documents of `lengths` bytes into the groups
+    /// worth packing, as `(first, count)`: about [`BLOCK_BYTES`] each; a
+    /// rest under a quarter of that is left to the writer, which gathers
+    /// small writes into full blocks (a few lines polled at a time).
+    pub fn groups(lengths: impl Iterator<Item = usize>) -> Vec<(usize, usize)> {
+        let mut groups = Vec::new();
+        let (mut first, mut count, mut bytes) = (0, 0, 0);
+        for length in lengths {
+            count += 1;
+            bytes += length;
+            if bytes >= BLOCK_BYTES {
+                groups.push((first, count));
+                (first, count, bytes) = (first + count, 0, 0);
+            }
+        }
+        if bytes >= BLOCK_BYTES / 4 {
+            groups.push((first, count));
+        }
+        groups
+    }
+}
+
+/// Buffers a worker packs blocks with, kept from batch to batch.
+#[derive(Debug, Default)]
+pub struct PackScratch {
+    plain: Vec<u8>,
+    packed: PackBuffer,
+}
+
+/// Where blocks are compressed, one after the other: LZ4 asks for room for
+/// its worst case, zeroed, which this keeps (a `Vec` cut to the packed size
+/// would be zeroed again for the next block: a quarter MiB each time).
+#[derive(Debug, Default)]
+pub struct PackBuffer {
+    room: Vec<u8>,
+    len: usize,
+}
+
+impl PackBuffer {
+    /// What the last [`Self::pack`] wrote.
+    pub fn bytes(&self) -> &[u8] {
+        &self.room[..self.len]
+    }
+
+    /// `plain` compressed: its size (4 bytes, little-endian), then one LZ4
+    /// block.
+    fn pack(&mut self, plain: &[u8]) {
+        let room = 4 + lz4_flex::block::get_maximum_output_size(plain.len());
+        if self.room.len() < room {
+            self.room.resize(room, 0);
+        }
+        self.room[..4].copy_from_slice(&(plain.len() as u32).to_le_bytes());
+        let n = lz4_flex::block::compress_into(plain, &mut self.room[4..room])
+            .expect("the output has the maximum size");
+        self.len = 4 + n;
+    }
 }
 
 /// Builders and buffers kept from one write to the next: allocating them
@@ -261,7 +376,7 @@ fn lz4_into(plain: &[u8], out: &mut Vec<u8>) {
 #[derive(Debug, Default)]
 pub struct Spare {
     builders: Vec<BlockBuilder>,
-    buffers: Vec<Vec<u8>>,
+    buffers: Vec<PackBuffer>,
 }
 
 /// Builders and buffers kept at most (a few MiB).
@@ -280,7 +395,7 @@ impl Spare {
     }
 
     /// A buffer for compressed bytes.
-    pub fn buffer(&mut self) -> Vec<u8> {
+    pub fn buffer(&mut self) -> PackBuffer {
         self.buffers.pop().unwrap_or_default()
     }
 
@@ -292,7 +407,7 @@ impl Spare {
     }
 
     /// Keeps `buffer` for a later write.
-    pub fn keep_buffer(&mut self, buffer: Vec<u8>) {
+    pub fn keep_buffer(&mut self, buffer: PackBuffer) {
         if self.buffers.len() < 2 * SPARE {
             self.buffers.push(buffer);
         }

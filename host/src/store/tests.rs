@@ -17,6 +17,7 @@ fn doc(index: &str, id: &str, source: &str) -> Document {
         line_time: 20251121091203,
         prediction: None,
         columns: None,
+        block: None,
     }
 }
 
@@ -104,6 +105,59 @@ fn small_and_large_writes_give_back_every_document_exactly_once() {
         plain.iter().map(|b| b.3 as usize).sum::<usize>() < BLOCK_BYTES,
         "only the last, unfilled documents stay plain: {blocks:?}"
     );
+}
+
+/// Blocks the pipeline packed are stored as they came when all their
+/// documents are new, after whatever the store or the write held before
+/// them; a replay's, or one whose sources do not add up, are packed again.
+#[test]
+fn blocks_packed_by_the_pipeline_keep_every_document_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let mut store = open(&path);
+    let docs: Vec<Document> = (0..4000)
+        .map(|n| timed(["a", "b"][n % 2], n, n as i64, n % 900))
+        .collect();
+    let packed = |docs: &[Document]| {
+        let mut docs = docs.to_vec();
+        super::blocks::PackedSources::pack_blocks(&mut docs, &mut Default::default());
+        docs
+    };
+    // A fragment first (the store ends with plain documents), then a
+    // packed write that starts with five documents already stored.
+    store.write(&docs[..10]).unwrap();
+    let report = store.write(&packed(&docs[5..2000])).unwrap();
+    assert_eq!(
+        (report.stored.values().sum::<u64>(), report.already_present),
+        (1990, 5)
+    );
+    let whole = packed(&docs[2000..]);
+    assert!(whole.iter().filter(|d| d.block.is_some()).count() >= 3);
+    // One block whose sources do not add up is ignored.
+    let mut broken = whole.clone();
+    let first = broken.iter().position(|d| d.block.is_some()).unwrap();
+    broken[first].block.as_mut().unwrap().plain_bytes += 1;
+    let report = store.write(&broken).unwrap();
+    assert_eq!(report.stored.values().sum::<u64>(), 2000);
+    // A replay of packed blocks adds nothing.
+    let again = store.write(&whole).unwrap();
+    assert_eq!((again.stored.len(), again.already_present), (0, 2000));
+    drop(store);
+
+    let expected: Vec<(String, String, String)> = docs
+        .iter()
+        .map(|d| (d.index.to_string(), d.id.clone(), d.source.clone()))
+        .collect();
+    assert_eq!(everything(&path), expected);
+    let conn = Connection::open(&path).unwrap();
+    let (blocks, plain): (i64, i64) = conn
+        .query_row(
+            "SELECT count(*), count(*) FILTER (WHERE codec = 0) FROM blocks",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(blocks > 5 && plain <= 1, "{blocks} blocks, {plain} plain");
 }
 
 #[test]

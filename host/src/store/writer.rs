@@ -2,7 +2,7 @@
 //! columns (its row) and body appended to the newest block.
 
 use super::StoreError;
-use super::blocks::{BLOCK_BYTES, Block, BlockBuilder, Bounds, Codec, Spare};
+use super::blocks::{BLOCK_BYTES, Block, BlockBuilder, Bounds, Codec, PackedSources, Spare};
 use super::retention::{Retention, RetentionWorker};
 use super::rows;
 use super::schema::{self, Found, Older};
@@ -156,6 +156,7 @@ impl StoreWriter {
                 source: &d.source,
                 line_time: Some(d.line_time),
                 columns: d.columns.as_deref(),
+                block: d.block.as_deref(),
             })
             .collect();
         let last_seq = store_last_seq(&tx).map_err(at)?;
@@ -211,6 +212,7 @@ fn move_older_documents(
                     source,
                     line_time: None,
                     columns: None,
+                    block: None,
                 })
                 .collect();
             let last_seq = store_last_seq(tx).map_err(at)?;
@@ -276,6 +278,7 @@ fn move_schema3_documents(
                     source: block.document(*seq)?,
                     line_time: *line_time,
                     columns: None,
+                    block: None,
                 })
             })
             .collect();
@@ -315,6 +318,8 @@ struct Incoming<'d> {
     line_time: Option<i64>,
     /// Its typed columns, encoded, when the pipeline read them.
     columns: Option<&'d [u8]>,
+    /// The block it starts, packed by the pipeline.
+    block: Option<&'d PackedSources>,
 }
 
 /// The seq of the store's newest document (0 when empty).
@@ -343,28 +348,55 @@ fn insert_rows(
     let mut report = Written::default();
     let mut row = Vec::with_capacity(256);
     let mut read = Vec::with_capacity(256);
-    for (doc, &new) in docs.iter().zip(admitted) {
-        if !new {
+    let mut i = 0;
+    while i < docs.len() {
+        // A block the pipeline packed, all of it new: only its rows are added.
+        if let Some(packed) = packed_block(docs, admitted, i) {
+            if !gathered || !block.is_empty() {
+                // What came before it (fragments, documents of a replay)
+                // is a block of its own.
+                if !gathered {
+                    block = gather(tx, &fragments, &block)?;
+                    gathered = true;
+                }
+                block.pack_into(&mut packed_rows, &mut packed_body);
+                store_block(
+                    tx,
+                    &block,
+                    block.last_seq(),
+                    Codec::Lz4,
+                    packed_rows.bytes(),
+                    packed_body.bytes(),
+                )?;
+                block.reset(block.last_seq() + 1);
+            }
+            for doc in &docs[i..i + packed.count] {
+                let time = push_row(&mut row, &mut read, block.last_seq() + 1, doc);
+                block.push_row(doc.source.len(), &row, time, doc.line_time);
+                count_stored(&mut report, doc.index);
+            }
+            block.pack_rows_into(&mut packed_rows);
+            store_block(
+                tx,
+                &block,
+                block.last_seq(),
+                Codec::Lz4,
+                packed_rows.bytes(),
+                &packed.body,
+            )?;
+            block.reset(block.last_seq() + 1);
+            i += packed.count;
+            continue;
+        }
+        let doc = &docs[i];
+        i += 1;
+        if !admitted[i - 1] {
             report.already_present += 1;
             continue;
         }
         let seq = block.last_seq() + 1;
-        let columns = match doc.columns {
-            Some(columns) => columns,
-            None => {
-                read.clear();
-                rows::encode_columns(&mut read, &Columns::of(doc.source));
-                &read
-            }
-        };
-        row.clear();
-        rows::push(&mut row, seq, doc.index, doc.id, doc.line_time, columns);
-        block.push(
-            doc.source.as_bytes(),
-            &row,
-            rows::time_of(columns),
-            doc.line_time,
-        );
+        let time = push_row(&mut row, &mut read, seq, doc);
+        block.push(doc.source.as_bytes(), &row, time, doc.line_time);
         if !gathered
             && (fragment_bytes + block.text_bytes() >= BLOCK_BYTES
                 || fragments.len() >= MAX_FRAGMENTS)
@@ -372,12 +404,7 @@ fn insert_rows(
             block = gather(tx, &fragments, &block)?;
             gathered = true;
         }
-        match report.stored.get_mut(doc.index) {
-            Some(n) => *n += 1,
-            None => {
-                report.stored.insert(doc.index.to_string(), 1);
-            }
-        }
+        count_stored(&mut report, doc.index);
         if block.text_bytes() >= BLOCK_BYTES {
             // Stored as soon as full: a large write holds one block at a time.
             block.pack_into(&mut packed_rows, &mut packed_body);
@@ -386,8 +413,8 @@ fn insert_rows(
                 &block,
                 block.last_seq(),
                 Codec::Lz4,
-                &packed_rows,
-                &packed_body,
+                packed_rows.bytes(),
+                packed_body.bytes(),
             )?;
             block.reset(seq + 1);
         }
@@ -410,6 +437,47 @@ fn insert_rows(
     let last_seq = block.last_seq();
     spare.keep_builder(block);
     Ok((report, last_seq))
+}
+
+/// The block the pipeline packed that starts at `docs[i]`, when all its
+/// documents are there and new (a replay's are packed again by the writer,
+/// without those already stored).
+fn packed_block<'d>(
+    docs: &[Incoming<'d>],
+    admitted: &[bool],
+    i: usize,
+) -> Option<&'d PackedSources> {
+    let packed = docs[i].block.filter(|p| p.count > 0)?;
+    let group = docs.get(i..i + packed.count)?;
+    let complete = admitted[i..i + packed.count].iter().all(|new| *new)
+        && group.iter().map(|d| d.source.len()).sum::<usize>() == packed.plain_bytes;
+    complete.then_some(packed)
+}
+
+/// Writes the row of `doc`, stored as `seq`, into `row`; returns its time.
+/// Its columns are read from its source when the pipeline did not (`read`
+/// holds them then).
+fn push_row(row: &mut Vec<u8>, read: &mut Vec<u8>, seq: i64, doc: &Incoming<'_>) -> Option<i64> {
+    let columns = match doc.columns {
+        Some(columns) => columns,
+        None => {
+            read.clear();
+            rows::encode_columns(read, &Columns::of(doc.source));
+            read
+        }
+    };
+    row.clear();
+    rows::push(row, seq, doc.index, doc.id, doc.line_time, columns);
+    rows::time_of(columns)
+}
+
+fn count_stored(report: &mut Written, index: &str) {
+    match report.stored.get_mut(index) {
+        Some(n) => *n += 1,
+        None => {
+            report.stored.insert(index.to_string(), 1);
+        }
+    }
 }
 
 /// Inserts (or replaces, for gathered fragments) one block, whose last

@@ -212,6 +212,7 @@ mod tests {
             line_time: 0,
             prediction: None,
             columns: None,
+            block: None,
         }
     }
 

@@ -260,6 +260,7 @@ impl EsService {
                                         line_time: doc.line_time,
                                         prediction: None,
                                         columns: None,
+                                        block: None,
                                     });
                                 }
                                 rejected.push((*doc, status, reason))
@@ -397,6 +398,7 @@ mod tests {
             line_time: 0,
             prediction: None,
             columns: None,
+            block: None,
         };
         let docs: Vec<Document> = (0..10).map(doc).collect();
         assert_eq!(
