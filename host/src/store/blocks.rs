@@ -313,11 +313,12 @@ impl PackedSources {
     }
 
     /// Splits consecutive documents of `lengths` bytes into the groups
-    /// worth packing, as `(first, count)`: about [`BLOCK_BYTES`] each; a
-    /// rest under a quarter of that is left to the writer, which gathers
-    /// small writes into full blocks (a few lines polled at a time).
+    /// worth packing, as `(first, count)`: [`BLOCK_BYTES`] each, the rest
+    /// in the last one when it is under a quarter of that. Fewer than that
+    /// in all are left to the writer, which gathers small writes into full
+    /// blocks (a few lines polled at a time).
     pub fn groups(lengths: impl Iterator<Item = usize>) -> Vec<(usize, usize)> {
-        let mut groups = Vec::new();
+        let mut groups: Vec<(usize, usize)> = Vec::new();
         let (mut first, mut count, mut bytes) = (0, 0, 0);
         for length in lengths {
             count += 1;
@@ -327,8 +328,10 @@ impl PackedSources {
                 (first, count, bytes) = (first + count, 0, 0);
             }
         }
-        if bytes >= BLOCK_BYTES / 4 {
-            groups.push((first, count));
+        match groups.last_mut() {
+            _ if bytes >= BLOCK_BYTES / 4 => groups.push((first, count)),
+            Some(last) => last.1 += count,
+            None => {}
         }
         groups
     }
@@ -610,6 +613,21 @@ mod tests {
     fn plain_and_zstd_blocks_give_back_each_document() {
         round_trip(Codec::Plain);
         round_trip(Codec::Lz4);
+    }
+
+    /// Groups of a block's worth; a small rest joins the last group, a
+    /// batch under a quarter block is left to the writer.
+    #[test]
+    fn batches_are_packed_in_groups_of_a_block() {
+        let groups = |lengths: &[usize]| PackedSources::groups(lengths.iter().copied());
+        let k = BLOCK_BYTES / 8;
+        assert_eq!(groups(&[k; 1]), []);
+        assert_eq!(groups(&[k; 2]), [(0, 2)]);
+        assert_eq!(groups(&[k; 8]), [(0, 8)]);
+        assert_eq!(groups(&[k; 9]), [(0, 9)]);
+        assert_eq!(groups(&[k; 10]), [(0, 8), (8, 2)]);
+        assert_eq!(groups(&[k; 17]), [(0, 8), (8, 9)]);
+        assert_eq!(groups(&[BLOCK_BYTES * 3, 1, k * 3]), [(0, 1), (1, 2)]);
     }
 
     #[test]

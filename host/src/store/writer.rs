@@ -27,8 +27,10 @@ pub struct Written {
 /// allocation: BENCHMARKS.md).
 const CACHE_KIB: i64 = 4 << 10;
 
-/// The page size of new stores, SQLite's largest (BENCHMARKS.md).
-const PAGE_BYTES: i64 = 64 << 10;
+/// The page size of new stores (BENCHMARKS.md): a block is a few dozen KiB
+/// once packed; with 4 KiB pages each took a dozen WAL frames, with 64 KiB
+/// pages most took a page of their own, half empty.
+const PAGE_BYTES: i64 = 32 << 10;
 
 /// WAL bytes between two checkpoints (64 MiB). Each checkpoint
 /// copies the WAL into the database and syncs it; at SQLite's default (1,000
