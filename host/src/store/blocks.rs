@@ -296,7 +296,7 @@ impl PackedSources {
             count,
             plain_bytes: plain.len(),
             // Its own allocation, of its size: the room LZ4 asks for is
-            // that of the plain text, seven times more.
+            // the plain text's size, about seven times the packed one.
             body: scratch.packed.bytes().to_vec(),
         }
     }
