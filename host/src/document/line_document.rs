@@ -261,24 +261,33 @@ mod tests {
     use super::*;
     use serde_json::Value;
 
+    /// The line document of `record` and the columns taken in while it was written.
+    fn line_document<'a>(
+        record: &'a Record,
+        stamp: &'a LineStamp,
+        merged: &'a [CheckedDocument],
+    ) -> (String, Columns<'a>) {
+        let mut out = String::new();
+        let mut columns = Columns::default();
+        write_line_document(
+            &mut out,
+            &mut String::new(),
+            record,
+            stamp,
+            merged,
+            &mut Vec::new(),
+            Some(&mut columns),
+        );
+        (out, columns)
+    }
+
     #[test]
     fn line_document_has_host_fields_then_plugin_fields() {
         let record = Record::from_line("2025-11-21 09:12:03 - api - INFO - x - y".into());
         let mut conv = TimestampConverter::default();
         let stamp = LineStamp::of(&record, &mut conv);
         let merged = [check_document(r#"{"status_code": 200, "message": "nope"}"#.into()).unwrap()];
-        let mut errors = Vec::new();
-        let mut out = String::new();
-        let mut columns = Columns::default();
-        write_line_document(
-            &mut out,
-            &mut String::new(),
-            &record,
-            &stamp,
-            &merged,
-            &mut errors,
-            Some(&mut columns),
-        );
+        let (out, columns) = line_document(&record, &stamp, &merged);
         let v: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(columns, Columns::of(&out));
         assert_eq!(columns.status_code, Some(200.0));
@@ -400,17 +409,7 @@ mod tests {
                     check_document(r#"{"status_code": 404, "transaction_id": "t-2"}"#.into())
                         .unwrap(),
                 ];
-                let mut out = String::new();
-                let mut columns = Columns::default();
-                write_line_document(
-                    &mut out,
-                    &mut String::new(),
-                    &record,
-                    &stamp,
-                    &merged,
-                    &mut Vec::new(),
-                    Some(&mut columns),
-                );
+                let (out, columns) = line_document(&record, &stamp, &merged);
                 assert_eq!(columns, Columns::of(&out), "line document {out}");
                 for checked in &merged {
                     let mut out = String::new();

@@ -56,6 +56,15 @@ fn everything(path: &std::path::Path) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// The store holds `docs`, in order, each once.
+fn assert_holds_exactly(path: &std::path::Path, docs: &[Document]) {
+    let expected: Vec<(String, String, String)> = docs
+        .iter()
+        .map(|d| (d.index.to_string(), d.id.clone(), d.source.clone()))
+        .collect();
+    assert_eq!(everything(path), expected);
+}
+
 #[test]
 fn small_and_large_writes_give_back_every_document_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -77,11 +86,7 @@ fn small_and_large_writes_give_back_every_document_exactly_once() {
     assert_eq!((again.stored.len(), again.already_present), (0, 300));
     drop(store);
 
-    let expected: Vec<(String, String, String)> = docs
-        .iter()
-        .map(|d| (d.index.to_string(), d.id.clone(), d.source.clone()))
-        .collect();
-    assert_eq!(everything(&path), expected);
+    assert_holds_exactly(&path, &docs);
 
     let conn = Connection::open(&path).unwrap();
     let blocks: Vec<(i64, i64, i64, i64)> = conn
@@ -144,11 +149,7 @@ fn blocks_packed_by_the_pipeline_keep_every_document_exactly_once() {
     assert_eq!((again.stored.len(), again.already_present), (0, 2000));
     drop(store);
 
-    let expected: Vec<(String, String, String)> = docs
-        .iter()
-        .map(|d| (d.index.to_string(), d.id.clone(), d.source.clone()))
-        .collect();
-    assert_eq!(everything(&path), expected);
+    assert_holds_exactly(&path, &docs);
     let conn = Connection::open(&path).unwrap();
     let (blocks, plain): (i64, i64) = conn
         .query_row(
@@ -585,11 +586,7 @@ fn many_tiny_writes_leave_a_bounded_number_of_fragments() {
         })
         .unwrap();
     assert!((1..=64).contains(&fragments), "{fragments} fragments");
-    let expected: Vec<(String, String, String)> = docs
-        .iter()
-        .map(|d| (d.index.to_string(), d.id.clone(), d.source.clone()))
-        .collect();
-    assert_eq!(everything(&path), expected);
+    assert_holds_exactly(&path, &docs);
 }
 
 #[test]

@@ -2,7 +2,9 @@
 //! columns (its row) and body appended to the newest block.
 
 use super::StoreError;
-use super::blocks::{BLOCK_BYTES, Block, BlockBuilder, Bounds, Codec, PackedSources, Spare};
+use super::blocks::{
+    BLOCK_BYTES, Block, BlockBuilder, Bounds, Codec, PackBuffer, PackedSources, Spare,
+};
 use super::retention::{Retention, RetentionWorker};
 use super::rows;
 use super::schema::{self, Found, Older};
@@ -361,32 +363,15 @@ fn insert_rows(
                     block = gather(tx, &fragments, &block)?;
                     gathered = true;
                 }
-                block.pack_into(&mut packed_rows, &mut packed_body);
-                store_block(
-                    tx,
-                    &block,
-                    block.last_seq(),
-                    Codec::Lz4,
-                    packed_rows.bytes(),
-                    packed_body.bytes(),
-                )?;
-                block.reset(block.last_seq() + 1);
+                store_full(tx, &mut block, &mut packed_rows, &mut packed_body, None)?;
             }
             for doc in &docs[i..i + packed.count] {
                 let time = push_row(&mut row, &mut read, block.last_seq() + 1, doc);
                 block.push_row(doc.source.len(), &row, time, doc.line_time);
                 count_stored(&mut report, doc.index);
             }
-            block.pack_rows_into(&mut packed_rows);
-            store_block(
-                tx,
-                &block,
-                block.last_seq(),
-                Codec::Lz4,
-                packed_rows.bytes(),
-                &packed.body,
-            )?;
-            block.reset(block.last_seq() + 1);
+            let body = Some(&packed.body[..]);
+            store_full(tx, &mut block, &mut packed_rows, &mut packed_body, body)?;
             i += packed.count;
             continue;
         }
@@ -409,16 +394,7 @@ fn insert_rows(
         count_stored(&mut report, doc.index);
         if block.text_bytes() >= BLOCK_BYTES {
             // Stored as soon as full: a large write holds one block at a time.
-            block.pack_into(&mut packed_rows, &mut packed_body);
-            store_block(
-                tx,
-                &block,
-                block.last_seq(),
-                Codec::Lz4,
-                packed_rows.bytes(),
-                packed_body.bytes(),
-            )?;
-            block.reset(seq + 1);
+            store_full(tx, &mut block, &mut packed_rows, &mut packed_body, None)?;
         }
     }
     spare.keep_buffer(packed_rows);
@@ -439,6 +415,30 @@ fn insert_rows(
     let last_seq = block.last_seq();
     spare.keep_builder(block);
     Ok((report, last_seq))
+}
+
+/// Stores `block` compressed, its body packed here or by the pipeline
+/// (`packed_body`), then empties it for the documents after it.
+fn store_full(
+    tx: &Transaction<'_>,
+    block: &mut BlockBuilder,
+    rows: &mut PackBuffer,
+    body: &mut PackBuffer,
+    packed_body: Option<&[u8]>,
+) -> rusqlite::Result<()> {
+    let body = match packed_body {
+        Some(packed) => {
+            block.pack_rows_into(rows);
+            packed
+        }
+        None => {
+            block.pack_into(rows, body);
+            body.bytes()
+        }
+    };
+    store_block(tx, block, block.last_seq(), Codec::Lz4, rows.bytes(), body)?;
+    block.reset(block.last_seq() + 1);
+    Ok(())
 }
 
 /// The block the pipeline packed that starts at `docs[i]`, when all its
