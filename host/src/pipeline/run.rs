@@ -294,8 +294,10 @@ fn run_file_on_this_thread(
 }
 
 /// Documents gathered on one thread before they are written to a sink that
-/// prefers large writes.
-const ONE_THREAD_WRITE_DOCUMENTS: usize = 8192;
+/// prefers large writes: as many as a coalesced write of the threaded run
+/// (half as many cost the store up to 5 % more, a transaction and a sync
+/// each; twice as many, 50 MB more memory for nothing: BENCHMARKS.md).
+const ONE_THREAD_WRITE_DOCUMENTS: usize = MAX_WRITE_DOCUMENTS;
 
 /// Batches that finished while the sinks write, beyond two per worker, that
 /// can wait for the next write (a slow sink then gets fewer, larger writes).
