@@ -34,13 +34,14 @@ pub struct Document {
     /// plan reads predictions from ([`crate::pipeline::Plan::predictions`]).
     pub prediction: Option<Box<Prediction>>,
     /// Its typed columns ([`columns::Columns`]) encoded for the embedded
-    /// store ([`crate::store::rows::encode_columns`]), by the worker that
-    /// wrote it (which knows where the line's own text is and skips it);
-    /// `None` and the store reads them itself.
+    /// store ([`crate::store::rows::encode_columns`]), taken in by the worker
+    /// while it wrote the document (no second reading of its JSON) when a
+    /// sink is the store ([`crate::pipeline::Plan::for_store`]); `None` and
+    /// the store reads them itself.
     pub columns: Option<Box<[u8]>>,
     /// Its source and those of the documents after it, packed as one block
     /// of the embedded store by the worker (on the first document of each
-    /// full block, when a sink stores typed columns); `None` and the store
-    /// packs them itself.
+    /// full block, when a sink is the store); `None` and the store packs
+    /// them itself.
     pub block: Option<Box<crate::store::blocks::PackedSources>>,
 }
