@@ -354,7 +354,7 @@ pub struct PackBuffer {
 }
 
 impl PackBuffer {
-    /// What the last [`Self::pack`] wrote.
+    /// What the last packing wrote.
     pub fn bytes(&self) -> &[u8] {
         &self.room[..self.len]
     }

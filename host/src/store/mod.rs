@@ -7,7 +7,7 @@
 //! and what readers filter and aggregate on, read by the pipeline's workers),
 //! their bodies (LZ4) and the bounds that pick blocks for a time range
 //! without reading them. Which ids are stored is known without an index
-//! entry per document ([`seen`]). Readers decode the rows of the blocks of
+//! entry per document (`seen.rs`). Readers decode the rows of the blocks of
 //! their range; `logpipe store sql` loads them into a `documents` table and
 //! adds a `source(seq)` function that gives back a document's exact JSON.
 //! `docs/store.md` has the whole format.

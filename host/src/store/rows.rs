@@ -7,7 +7,7 @@
 //! as a varint length and its bytes, numbers as 8 bytes). Records are
 //! self-contained, so the rows of two fragments are one block's rows once
 //! concatenated. Readers decode a block's rows in one pass ([`records`],
-//! [`for_each_in`]), their text borrowed from the block.
+//! `for_each_in`), their text borrowed from the block.
 
 use super::blocks::{Codec, push_varint, read_varint, unpack_rows};
 use super::{StoreError, StoreResult};
