@@ -210,18 +210,9 @@ fn move_older_documents(
         if chunk.len() == 10_000 || (row.is_none() && !chunk.is_empty()) {
             let docs: Vec<Incoming<'_>> = chunk
                 .iter()
-                .map(|(index, id, source)| Incoming {
-                    index,
-                    id,
-                    source,
-                    line_time: None,
-                    columns: None,
-                    block: None,
-                })
+                .map(|(index, id, source)| Incoming::moved(index, id, source, None))
                 .collect();
-            let last_seq = store_last_seq(tx).map_err(at)?;
-            let (report, _) = insert(path, tx, seen, &mut Spare::default(), last_seq, &docs)?;
-            moved += report.stored.values().sum::<u64>();
+            moved += insert_moved(path, tx, seen, &docs)?;
             chunk.clear();
         }
         if row.is_none() {
@@ -276,21 +267,30 @@ fn move_schema3_documents(
         let docs: Vec<Incoming<'_>> = kept
             .iter()
             .filter_map(|(seq, index, id, line_time)| {
-                Some(Incoming {
+                Some(Incoming::moved(
                     index,
                     id,
-                    source: block.document(*seq)?,
-                    line_time: *line_time,
-                    columns: None,
-                    block: None,
-                })
+                    block.document(*seq)?,
+                    *line_time,
+                ))
             })
             .collect();
-        let last_seq = store_last_seq(tx).map_err(at)?;
-        let (report, _) = insert(path, tx, seen, &mut Spare::default(), last_seq, &docs)?;
-        moved += report.stored.values().sum::<u64>();
+        moved += insert_moved(path, tx, seen, &docs)?;
     }
     Ok(moved)
+}
+
+/// Inserts documents moved from an older store after the store's last;
+/// returns how many were stored.
+fn insert_moved(
+    path: &Path,
+    tx: &Transaction<'_>,
+    seen: &mut Seen,
+    docs: &[Incoming<'_>],
+) -> Result<u64, StoreError> {
+    let last_seq = store_last_seq(tx).map_err(|e| StoreError::at(path, e))?;
+    let (report, _) = insert(path, tx, seen, &mut Spare::default(), last_seq, docs)?;
+    Ok(report.stored.values().sum())
 }
 
 /// Inserts documents in `tx` after the store's `last_seq`, unless their
@@ -324,6 +324,20 @@ struct Incoming<'d> {
     columns: Option<&'d [u8]>,
     /// The block it starts, packed by the pipeline.
     block: Option<&'d PackedSources>,
+}
+
+impl<'d> Incoming<'d> {
+    /// A document of an older store: no columns or block read by a pipeline.
+    fn moved(index: &'d str, id: &'d str, source: &'d str, line_time: Option<i64>) -> Self {
+        Incoming {
+            index,
+            id,
+            source,
+            line_time,
+            columns: None,
+            block: None,
+        }
+    }
 }
 
 /// The seq of the store's newest document (0 when empty).
