@@ -71,11 +71,27 @@ pub fn host_field<'a>(
     }
 }
 
+/// Where a line document holds its line's text, escaped twice: `message`
+/// (the message), then `raw_log` (the header and the message). The embedded
+/// store keeps the header and the message once, unescaped, instead
+/// ([`crate::store::blocks::PackedSources`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineText {
+    /// Where the message's escaped text starts: the document's text before
+    /// it ends with `"message":"`, and after it comes `","raw_log":"`, the
+    /// header escaped, and the message's escaped text again.
+    pub message: usize,
+    /// Where the quote closing `raw_log` is.
+    pub raw_log_end: usize,
+}
+
 /// Writes the line's own document into `out`. Plugin fields come after the host's;
 /// a clash is skipped and described in `errors`, which are written last.
 /// `columns`, when given, takes in the fields written as
 /// [`Columns::of`] would read them from `out` (without walking it again:
 /// the line's own text is most of it, and no column reads it).
+/// Returns where the line's text is in `out` when it is there as
+/// [`LineText`] says (a line with a header; `out` empty at first).
 pub fn write_line_document<'a>(
     out: &mut String,
     scratch: &mut String,
@@ -84,7 +100,8 @@ pub fn write_line_document<'a>(
     merged: &'a [CheckedDocument],
     errors: &mut Vec<String>,
     mut columns: Option<&mut Columns<'a>>,
-) {
+) -> Option<LineText> {
+    let mut line_text = None;
     out.push('{');
     if let Some(ts) = &stamp.timestamp {
         out.push_str("\"@timestamp\":\"");
@@ -119,6 +136,7 @@ pub fn write_line_document<'a>(
     scratch.clear();
     push_escaped(scratch, record.message());
     out.push_str("\"message\":\"");
+    let message = out.len();
     out.push_str(scratch);
     out.push_str("\",\"raw_log\":");
     match record.raw_header() {
@@ -126,6 +144,10 @@ pub fn write_line_document<'a>(
             out.push('"');
             push_escaped(out, header);
             out.push_str(scratch);
+            line_text = Some(LineText {
+                message,
+                raw_log_end: out.len(),
+            });
             out.push('"');
         }
         None => push_str(out, record.raw()),
@@ -163,6 +185,7 @@ pub fn write_line_document<'a>(
         push_strs(out, errors.iter().map(String::as_str));
     }
     out.push('}');
+    line_text
 }
 
 /// Flag of a line document sent again without its plugins' fields after the

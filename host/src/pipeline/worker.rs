@@ -12,7 +12,7 @@ use crate::plugin::{
     CallError, EventBatch, Kind, LoadError, PluginInfo, PluginRunner, Problem, StageRunner,
 };
 use crate::source::record::Record;
-use crate::store::blocks::{PackScratch, PackedSources};
+use crate::store::blocks::{DocumentLine, PackScratch, PackedSources};
 use std::sync::Arc;
 
 /// A line with its id, ready for the plugins.
@@ -328,6 +328,8 @@ impl Worker {
         }
 
         let mut documents = Vec::with_capacity(n * 2);
+        // The line of each line document, at its place, for the store.
+        let mut texts: Vec<Option<DocumentLine<'_>>> = Vec::new();
         for (i, line) in lines.iter().enumerate() {
             let id = String::from(line.id.hex().as_str());
             // The message twice (`message`, `raw_log`) with room for its escapes,
@@ -336,7 +338,7 @@ impl Worker {
             let mut source =
                 String::with_capacity(line.record.raw().len() * 5 / 2 + merged_len + 256);
             let mut columns = Columns::default();
-            write_line_document(
+            let text = write_line_document(
                 &mut source,
                 &mut self.scratch,
                 &line.record,
@@ -345,6 +347,17 @@ impl Worker {
                 &mut errors[i],
                 self.for_store.then_some(&mut columns),
             );
+            if self.for_store {
+                texts.resize(documents.len(), None);
+                texts.push(
+                    text.zip(line.record.raw_header())
+                        .map(|(text, header)| DocumentLine {
+                            text,
+                            header,
+                            message: line.record.message(),
+                        }),
+                );
+            }
             let columns = self
                 .for_store
                 .then(|| encoded_columns(&mut self.column_scratch, &columns));
@@ -406,7 +419,7 @@ impl Worker {
         self.scalar_text = scalars.text;
         if self.for_store {
             // Here rather than on the sink's thread, which writes for every worker.
-            PackedSources::pack_blocks(&mut documents, &mut self.packing);
+            PackedSources::pack_blocks(&mut documents, &texts, &mut self.packing);
         }
         BatchOutput {
             documents,

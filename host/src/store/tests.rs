@@ -125,7 +125,7 @@ fn blocks_packed_by_the_pipeline_keep_every_document_exactly_once() {
         .collect();
     let packed = |docs: &[Document]| {
         let mut docs = docs.to_vec();
-        super::blocks::PackedSources::pack_blocks(&mut docs, &mut Default::default());
+        super::blocks::PackedSources::pack_blocks(&mut docs, &[], &mut Default::default());
         docs
     };
     // A fragment first (the store ends with plain documents), then a
