@@ -68,6 +68,25 @@ pub struct Columns<'a> {
     pub features: [Option<f64>; 15],
     /// The [`MEASURES`], in order.
     pub measures: [Option<f64>; 7],
+    /// The objects read into these columns, for the next document's
+    /// ([`Self::reusing`]).
+    read: ObjectsRead<'a>,
+}
+
+/// The `input_data` and `result` objects read into a document's columns,
+/// with what they held: a line's document and its message's hold the same
+/// text, read once for both ([`Columns::reusing`]).
+#[derive(Debug, Default, Clone)]
+struct ObjectsRead<'a> {
+    input_data: Option<(&'a str, [Option<f64>; 15])>,
+    result: Option<(&'a str, ResultValues)>,
+}
+
+/// A cache, not part of what the columns are.
+impl PartialEq for ObjectsRead<'_> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl<'a> Columns<'a> {
@@ -86,16 +105,35 @@ impl<'a> Columns<'a> {
     /// know where its values are, so the document is not walked again.
     pub fn field(&mut self, key: &str, value: &'a str) {
         match key {
-            "input_data" => {
-                let _ = read_features(value, 0, &mut self.features);
-            }
+            "input_data" => match self.read.input_data {
+                Some((text, features)) if text == value => self.features = features,
+                _ => {
+                    if let Ok(Some(_)) = read_features(value, 0, &mut self.features) {
+                        self.read.input_data = Some((value, self.features));
+                    }
+                }
+            },
             "result" => {
-                if let Ok(Some(result)) = read_result(value, 0) {
+                let result = match self.read.result {
+                    Some((text, result)) if text == value => Some(result),
+                    _ => read_result(value, 0).ok().flatten(),
+                };
+                if let Some(result) = result {
                     self.prediction = result.prediction;
                     self.probability = result.probability;
+                    self.read.result = Some((value, result));
                 }
             }
             _ => self.scalar(key, value),
+        }
+    }
+
+    /// Empty columns for the next document of a line, which reuse what
+    /// these read when it holds the same `input_data` or `result` text.
+    pub fn reusing(&self) -> Self {
+        Columns {
+            read: self.read.clone(),
+            ..Columns::default()
         }
     }
 
@@ -355,6 +393,44 @@ mod tests {
         assert_eq!(c.features[14], Some(1.0), "true");
         assert_eq!(c.features[3], None, "absent");
         assert_eq!(c.measures[6], Some(51.43), "execution_time_ms");
+    }
+
+    /// Columns reusing another document's read the same values as columns
+    /// of their own: the objects read before count only for the same text.
+    #[test]
+    fn columns_reusing_a_line_s_read_what_their_own_text_holds() {
+        let fields = |c: &mut Columns<'static>, input: &'static str, result: &'static str| {
+            c.field("input_data", input);
+            c.field("result", result);
+        };
+        let mut line = Columns::default();
+        fields(
+            &mut line,
+            r#"{"AGE":26,"SMOKING":1}"#,
+            r#"{"prediction":1,"probability":0.75}"#,
+        );
+        for (input, result) in [
+            (
+                r#"{"AGE":26,"SMOKING":1}"#,
+                r#"{"prediction":1,"probability":0.75}"#,
+            ),
+            (
+                r#"{"AGE":27}"#,
+                r#"{"prediction":0,"probabilities":[0.6,0.4]}"#,
+            ),
+            (r#""not an object""#, r#""a text result""#),
+        ] {
+            let mut reused = line.reusing();
+            assert_eq!(reused, Columns::default(), "nothing of the line's columns");
+            fields(&mut reused, input, result);
+            let mut own = Columns::default();
+            fields(&mut own, input, result);
+            assert_eq!(
+                (reused.features, reused.prediction, reused.probability),
+                (own.features, own.prediction, own.probability),
+                "{input} {result}"
+            );
+        }
     }
 
     #[test]

@@ -358,9 +358,10 @@ impl Worker {
                         }),
                 );
             }
+            let line_columns = columns;
             let columns = self
                 .for_store
-                .then(|| encoded_columns(&mut self.column_scratch, &columns));
+                .then(|| encoded_columns(&mut self.column_scratch, &line_columns));
             documents.push(Document {
                 index: self.line_index.clone(),
                 id: id.clone(),
@@ -391,7 +392,7 @@ impl Worker {
                     }
                 };
                 let mut src = String::with_capacity(doc.json().len() + 40);
-                let mut columns = Columns::default();
+                let mut columns = line_columns.reusing();
                 write_derived_document(
                     &mut src,
                     &stamps[i],
