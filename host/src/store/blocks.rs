@@ -459,6 +459,11 @@ impl Form {
                     at = next;
                 }
                 let [a, h, s, c] = lengths;
+                // Escaping never shortens: a damaged form is refused before
+                // it is expanded far past its length.
+                if a + 2 * s + RAW_LOG.len() + h + c > length {
+                    return None;
+                }
                 let (a_at, h_at, s_at, c_at) = (at, at + a, at + a + h, at + a + h + s);
                 out.push_str(text(a_at, a)?);
                 let message = out.len();
@@ -903,6 +908,15 @@ mod tests {
         // Forms that are not: an unknown tag, lengths past the end.
         assert_eq!(Form::expand(&[7, b'{', b'}'], 2), None);
         assert_eq!(Form::expand(&[1, 1, 1, 1, 9, b'a', b'b', b'c'], 40), None);
+        // A message of five quotes: ten bytes escaped, twice, and `raw_log`'s key.
+        let quotes = [1, 0, 0, 5, 0, b'"', b'"', b'"', b'"', b'"'];
+        let expanded = format!("{q}\",\"raw_log\":\"{q}", q = r#"\"\"\"\"\""#);
+        assert_eq!(
+            Form::expand(&quotes, 33).as_deref(),
+            Some(expanded.as_str())
+        );
+        assert_eq!(Form::expand(&quotes, 40), None);
+        assert_eq!(Form::expand(&quotes, 14), None, "shorter than its parts");
         assert_eq!(Form::expand(&[0, b'{', b'}'], 2).as_deref(), Some("{}"));
     }
 
