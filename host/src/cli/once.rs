@@ -31,7 +31,7 @@ impl OnceCommand {
         // Sinks open and write on it (Elasticsearch's client is async), and
         // window sources poll on it.
         let runtime = super::runtime()?;
-        let mut sinks = runtime.block_on(crate::pipeline::open::sinks(&settings, &plan))?;
+        let mut sinks = runtime.block_on(crate::pipeline::open::sinks(&settings, &plan, true))?;
         let mut checkpoint_failed = false;
         let summary = if let SourceSpec::File(path) = &source {
             let file = FileSource::open(path)

@@ -282,7 +282,7 @@ impl Running {
         })?;
         let engine = engine.with_limits(settings.limits);
         let mut plan = crate::pipeline::open::plan(&settings, &engine)?;
-        let mut sinks = crate::pipeline::open::sinks(&settings, &plan).await?;
+        let mut sinks = crate::pipeline::open::sinks(&settings, &plan, false).await?;
         let mut drift_reference = None;
         if let Some(drift) = &settings.drift {
             let (sink, reference) = drift_sink(drift, &settings.env.elasticsearch, metrics)?;

@@ -153,10 +153,7 @@ impl SqlArgs {
     fn execute(self) -> anyhow::Result<ExitCode> {
         let (path, _) = store_path(self.pipeline)?;
         let reader = open(&path)?;
-        let conn = rusqlite::Connection::open_with_flags(
-            &path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )?;
+        let conn = crate::store::reader::open_read_only(&path)?;
         reader.load_documents_into(&conn, Default::default(), None)?;
         reader.install_source_function(&conn)?;
         let mut stmt = conn

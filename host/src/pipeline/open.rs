@@ -145,13 +145,17 @@ pub fn sink_context(config: &Config, plan: &Plan) -> SinkContext {
         line_index: plan.line_index.to_string(),
         retention: config.retention,
         es: config.env.elasticsearch.clone(),
+        import: false,
     }
 }
 
 /// Opens the configured sinks (installing Elasticsearch mappings for the
-/// plan's indices).
-pub async fn sinks(config: &Config, plan: &Plan) -> Result<Vec<Sink>, OpenError> {
-    let context = sink_context(config, plan);
+/// plan's indices); `import` for `once` ([`SinkContext::import`]).
+pub async fn sinks(config: &Config, plan: &Plan, import: bool) -> Result<Vec<Sink>, OpenError> {
+    let context = SinkContext {
+        import,
+        ..sink_context(config, plan)
+    };
     let mut sinks = Vec::with_capacity(config.sinks.len());
     for spec in &config.sinks {
         sinks.push(Sink::open(spec, &context).await?);

@@ -124,6 +124,9 @@ pub struct SinkContext {
     pub retention: crate::store::Retention,
     /// Elasticsearch's credentials and options from the environment.
     pub es: crate::config::EsEnvironment,
+    /// Written by an import (`once`), which can wait for readers: the
+    /// embedded store takes its rollback journal ([`crate::store::journal`]).
+    pub import: bool,
 }
 
 impl Sink {
@@ -140,9 +143,13 @@ impl Sink {
                     error,
                 })
             }),
-            SinkSpec::Sqlite(path) => crate::store::StoreWriter::open(path, context.retention)
-                .map(|store| Sink::Sqlite(Box::new(store)))
-                .map_err(|e| err(SinkFailure::Store(e))),
+            SinkSpec::Sqlite(path) => if context.import {
+                crate::store::StoreWriter::import(path, context.retention)
+            } else {
+                crate::store::StoreWriter::open(path, context.retention)
+            }
+            .map(|store| Sink::Sqlite(Box::new(store)))
+            .map_err(|e| err(SinkFailure::Store(e))),
             SinkSpec::Null => Ok(Sink::Null(null::NullSink::default())),
             SinkSpec::Es(address) => elasticsearch::open(
                 address,

@@ -19,6 +19,7 @@
 //! the background.
 
 pub mod blocks;
+pub mod journal;
 pub mod reader;
 pub mod retention;
 pub mod rows;

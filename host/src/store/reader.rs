@@ -71,6 +71,20 @@ impl TimeRange {
     }
 }
 
+/// A read-only connection to the store at `path`. It waits for a write in
+/// progress to commit (an import's, in rollback-journal mode).
+pub fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
+    // A reader belongs to one thread at a time (`Connection` is not
+    // `Sync`): without SQLite's own mutex, which otherwise every column
+    // read takes (a fifth of a panel's time over a million rows).
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(conn)
+}
+
 impl StoreReader {
     /// Opens the store at `path` read-only. A store of an older schema is
     /// first moved into the current one (which needs write access once).
@@ -81,18 +95,25 @@ impl StoreReader {
             });
         }
         let at = |e| StoreError::at(path, e);
-        // A reader belongs to one thread at a time (`Connection` is not
-        // `Sync`): without SQLite's own mutex, which otherwise every column
-        // read takes (a fifth of a panel's time over a million rows).
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(at)?;
-        let found = schema::inspect(&conn).map_err(|source| StoreError::Schema {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let conn = open_read_only(path).map_err(at)?;
+        let found = match schema::inspect(&conn) {
+            // An import killed mid-write left its rollback journal, which a
+            // read-only connection cannot play back: a writer does, once.
+            Err(schema::SchemaError::Sqlite(rusqlite::Error::SqliteFailure(e, _)))
+                if e.extended_code == rusqlite::ffi::SQLITE_READONLY_ROLLBACK =>
+            {
+                drop(conn);
+                drop(super::StoreWriter::open(
+                    path,
+                    super::Retention::keep_all(),
+                )?);
+                return Self::open(path);
+            }
+            found => found.map_err(|source| StoreError::Schema {
+                path: path.to_path_buf(),
+                source,
+            })?,
+        };
         match found {
             Found::Current => Ok(Self {
                 path: path.to_path_buf(),

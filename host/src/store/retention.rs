@@ -319,11 +319,16 @@ pub struct RetentionWorker {
 
 impl RetentionWorker {
     /// Starts the worker on its own connection (none when nothing is limited).
-    pub fn start(path: &Path, retention: Retention) -> rusqlite::Result<Option<Self>> {
+    /// `journal` is the store's mode, which its writer set.
+    pub fn start(
+        path: &Path,
+        retention: Retention,
+        journal: super::journal::Journal,
+    ) -> rusqlite::Result<Option<Self>> {
         if retention.is_off() {
             return Ok(None);
         }
-        let mut conn = super::writer::connect(path)?;
+        let (mut conn, _) = super::writer::connect_journaled(path, journal)?;
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let stopped = stop.clone();
         let store = path.display().to_string();

@@ -664,3 +664,98 @@ fn documents_without_a_line_time_are_stored_once() {
     drop(store);
     assert_eq!(everything(&path).len(), 50);
 }
+
+/// The journal mode another connection sees: `wal`, or the rollback
+/// journal's default (`delete`: a connection's own mode is not stored).
+fn journal_mode(path: &std::path::Path) -> String {
+    Connection::open(path)
+        .unwrap()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// An import writes with the rollback journal and leaves the store in WAL;
+/// beside a reader (or any connection in WAL mode) it stays in WAL; a live
+/// writer opened beside an import puts the store back to WAL at once (the
+/// import's connection holds nothing between writes, and follows).
+#[test]
+fn imports_take_the_rollback_journal_and_give_the_store_back_in_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let docs: Vec<Document> = (0..3000).map(|n| timed("a", n, n as i64, 200)).collect();
+    let mut import = StoreWriter::import(&path, Retention::default()).unwrap();
+    assert_eq!(import.journal(), journal::Journal::Rollback);
+    import.write(&docs[..1000]).unwrap();
+    assert_ne!(journal_mode(&path), "wal");
+    drop(import);
+    assert_eq!(journal_mode(&path), "wal");
+
+    // Beside a reader: WAL throughout.
+    let reader = StoreReader::open(&path).unwrap();
+    let mut import = StoreWriter::import(&path, Retention::keep_all()).unwrap();
+    assert_eq!(import.journal(), journal::Journal::Wal);
+    import.write(&docs[1000..2000]).unwrap();
+    drop(import);
+    drop(reader);
+
+    // A live writer opened beside an import.
+    let mut import = StoreWriter::import(&path, Retention::keep_all()).unwrap();
+    assert_eq!(import.journal(), journal::Journal::Rollback);
+    let mut live = open(&path);
+    assert_eq!(live.journal(), journal::Journal::Wal);
+    assert_eq!(journal_mode(&path), "wal");
+    import.write(&docs[2000..2500]).unwrap();
+    live.write(&docs[2000..2600]).unwrap();
+    drop(import);
+    live.write(&docs[2600..]).unwrap();
+    drop(live);
+    assert_eq!(journal_mode(&path), "wal");
+    assert_holds_exactly(&path, &docs);
+}
+
+/// A write killed mid-commit in rollback-journal mode leaves a hot journal,
+/// which read-only connections cannot play back: a reader has a writer
+/// play it back, and sees the store as it was before the write.
+#[test]
+fn readers_play_back_the_journal_an_interrupted_import_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let docs: Vec<Document> = (0..3000).map(|n| timed("a", n, n as i64, 200)).collect();
+    let mut store = open(&path);
+    store.write(&docs).unwrap();
+    drop(store);
+
+    // A write in progress, its changes spilled to the file (a cache of one
+    // page): the files copied then are what a crash leaves.
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch("PRAGMA journal_mode = TRUNCATE; PRAGMA cache_size = 1; BEGIN IMMEDIATE; DELETE FROM blocks;")
+        .unwrap();
+    let crashed = dir.path().join("crashed");
+    std::fs::create_dir(&crashed).unwrap();
+    let copy = crashed.join("s.db");
+    std::fs::copy(&path, &copy).unwrap();
+    std::fs::copy(
+        dir.path().join("s.db-journal"),
+        crashed.join("s.db-journal"),
+    )
+    .unwrap();
+    conn.execute_batch("ROLLBACK").unwrap();
+    drop(conn);
+    assert!(
+        std::fs::metadata(crashed.join("s.db-journal"))
+            .unwrap()
+            .len()
+            > 0
+    );
+    // What a bare read-only connection makes of it.
+    let raw = Connection::open_with_flags(&copy, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .unwrap()
+        .query_row("SELECT count(*) FROM blocks", [], |r| r.get::<_, i64>(0))
+        .unwrap_err();
+    assert_eq!(
+        raw.sqlite_error().map(|e| e.extended_code),
+        Some(rusqlite::ffi::SQLITE_READONLY_ROLLBACK),
+        "{raw}"
+    );
+    assert_holds_exactly(&copy, &docs);
+}

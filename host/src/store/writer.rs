@@ -5,6 +5,7 @@ use super::StoreError;
 use super::blocks::{
     BLOCK_BYTES, Block, BlockBuilder, Bounds, Codec, PackBuffer, PackedSources, Spare,
 };
+use super::journal::{CHANGE_WAIT, Journal};
 use super::retention::{Retention, RetentionWorker};
 use super::rows;
 use super::schema::{self, Found, Older};
@@ -13,6 +14,7 @@ use crate::document::Document;
 use crate::document::columns::Columns;
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// What one write did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -48,9 +50,19 @@ const WAL_LIMIT_BYTES: i64 = 64 << 20;
 /// otherwise leave thousands before a block fills).
 const MAX_FRAGMENTS: usize = 64;
 
-/// Opens `path` with the store's settings (shared by the writer and the
-/// retention worker).
+/// Opens `path` with the store's settings, in WAL mode.
 pub fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    connect_journaled(path, Journal::Wal).map(|(conn, _)| conn)
+}
+
+/// How long a write waits for readers to let go in rollback-journal mode:
+/// an import's file waits, and a large store's reader reads for seconds.
+const IMPORT_BUSY_WAIT: Duration = Duration::from_secs(60);
+
+/// Opens `path` with the store's settings (shared by the writer and the
+/// retention worker), in `journal` mode if it can change to it; returns the
+/// mode in effect.
+pub fn connect_journaled(path: &Path, journal: Journal) -> rusqlite::Result<(Connection, Journal)> {
     let conn = Connection::open(path)?;
     // Blocks are hundreds of KiB: with SQLite's 4 KiB pages each took a
     // hundred WAL frames, each a system call, written again and read back by
@@ -59,7 +71,7 @@ pub fn connect(path: &Path) -> rusqlite::Result<Connection> {
     // Lets retention give deleted pages back to the file system. Only takes
     // effect on a new database (before WAL mode writes its header).
     conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+    let journal = switch(&conn, journal, CHANGE_WAIT)?;
     // A write that returned is on disk: the checkpoint advances after it.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
@@ -74,8 +86,19 @@ pub fn connect(path: &Path) -> rusqlite::Result<Connection> {
         WAL_CHECKPOINT_BYTES / page.max(512),
     )?;
     conn.pragma_update(None, "journal_size_limit", WAL_LIMIT_BYTES)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    Ok(conn)
+    Ok((conn, journal))
+}
+
+/// Sets `conn`'s store to `journal` if it can within `wait` (see
+/// [`Journal::set`]), and `conn`'s busy timeout for the mode in effect,
+/// which it returns.
+fn switch(conn: &Connection, journal: Journal, wait: Duration) -> rusqlite::Result<Journal> {
+    let now = journal.set(conn, wait)?;
+    conn.busy_timeout(match now {
+        Journal::Wal => Duration::from_secs(10),
+        Journal::Rollback => IMPORT_BUSY_WAIT,
+    })?;
+    Ok(now)
 }
 
 /// The embedded store, open for writing.
@@ -88,13 +111,30 @@ pub struct StoreWriter {
     /// not know.
     last_seq: i64,
     spare: Spare,
-    _retention: Option<RetentionWorker>,
+    /// The store's journal mode, and the one this writer wants.
+    journal: Journal,
+    wanted: Journal,
+    retention: Option<RetentionWorker>,
 }
 
 impl StoreWriter {
     /// Opens the store at `path` (creating it, or moving an older store into
     /// the current schema) and starts its retention worker.
     pub fn open(path: &Path, retention: Retention) -> Result<Self, StoreError> {
+        Self::open_journaled(path, retention, Journal::Wal)
+    }
+
+    /// [`Self::open`] for a file import: in rollback-journal mode while it
+    /// writes, when nothing else has the store open ([`super::journal`]).
+    pub fn import(path: &Path, retention: Retention) -> Result<Self, StoreError> {
+        Self::open_journaled(path, retention, Journal::Rollback)
+    }
+
+    fn open_journaled(
+        path: &Path,
+        retention: Retention,
+        wanted: Journal,
+    ) -> Result<Self, StoreError> {
         let at = |e: rusqlite::Error| StoreError::at(path, e);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Io {
@@ -102,7 +142,7 @@ impl StoreWriter {
                 source: e,
             })?;
         }
-        let mut conn = connect(path).map_err(at)?;
+        let (mut conn, journal) = connect_journaled(path, wanted).map_err(at)?;
         let found = schema::inspect(&conn).map_err(|e| StoreError::Schema {
             path: path.to_path_buf(),
             source: e,
@@ -131,14 +171,16 @@ impl StoreWriter {
         };
         let last_seq = store_last_seq(&tx).map_err(at)?;
         tx.commit().map_err(at)?;
-        let retention = RetentionWorker::start(path, retention).map_err(at)?;
+        let retention = RetentionWorker::start(path, retention, journal).map_err(at)?;
         Ok(Self {
             path: path.to_path_buf(),
             conn,
             seen,
             last_seq,
             spare: Spare::default(),
-            _retention: retention,
+            journal,
+            wanted,
+            retention,
         })
     }
 
@@ -147,10 +189,20 @@ impl StoreWriter {
         &self.path
     }
 
+    /// The store's journal mode as this writer last set or found it.
+    pub fn journal(&self) -> Journal {
+        self.journal
+    }
+
     /// Stores the documents in one transaction; a document whose index and id
     /// are already present is left as it is (a replay adds nothing).
     pub fn write(&mut self, docs: &[Document]) -> Result<Written, StoreError> {
         let at = |e: rusqlite::Error| StoreError::at(&self.path, e);
+        if self.journal != self.wanted && self.wanted == Journal::Wal {
+            // Left in rollback mode by an import that ran beside this writer:
+            // back to WAL once it is gone, without waiting for it.
+            self.journal = switch(&self.conn, Journal::Wal, Duration::ZERO).map_err(at)?;
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -182,6 +234,28 @@ impl StoreWriter {
                 // The ids it remembered were not stored.
                 self.seen.forget();
                 Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for StoreWriter {
+    fn drop(&mut self) {
+        if self.journal == Journal::Wal {
+            return;
+        }
+        // Back to WAL for the readers and live writers to come: the
+        // retention worker's connection closed first (the change needs the
+        // store to itself).
+        drop(self.retention.take());
+        match switch(&self.conn, Journal::Wal, CHANGE_WAIT) {
+            Ok(Journal::Wal) => {}
+            Ok(Journal::Rollback) => tracing::warn!(
+                store = %self.path.display(),
+                "the store stays in rollback-journal mode: another process has it open; the next writer puts it back to WAL"
+            ),
+            Err(e) => {
+                tracing::warn!(store = %self.path.display(), error = %e, "could not put the store back to WAL mode")
             }
         }
     }
