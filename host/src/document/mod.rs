@@ -22,7 +22,9 @@ pub struct Document {
     pub index: Arc<str>,
     /// Deterministic `_id`.
     pub id: String,
-    /// The `_source`, one compact JSON object.
+    /// The `_source`, one compact JSON object; empty once packed into its
+    /// [`Self::block`] when the embedded store is the only sink
+    /// ([`crate::pipeline::Plan::store_only`]), which reads it from there.
     pub source: String,
     /// The time written in the header of the document's line, its digits as
     /// one number (`2025-11-21 09:12:03` → 20251121091203; 0 without one). Like

@@ -37,6 +37,7 @@ pub fn build_plan(
         line_index: Arc::from(line_index),
         predictions: None,
         for_store: false,
+        store_only: false,
     })
 }
 

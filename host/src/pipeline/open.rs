@@ -102,6 +102,12 @@ pub fn plan(config: &Config, engine: &PluginEngine) -> anyhow::Result<Plan> {
         .sinks
         .iter()
         .any(|s| matches!(s, SinkSpec::Sqlite(_)));
+    // The drift monitor, a sink of its own, reads predictions, not sources.
+    plan.store_only = plan.for_store
+        && config
+            .sinks
+            .iter()
+            .all(|s| matches!(s, SinkSpec::Sqlite(_)));
     Ok(plan)
 }
 

@@ -49,6 +49,11 @@ pub struct Plan {
     /// full blocks of them ([`crate::document::Document::block`]). Set when a
     /// sink is the embedded store; other sinks would only pay for them.
     pub for_store: bool,
+    /// Whether the embedded store is the only sink that reads documents'
+    /// sources: the workers then drop the sources of the documents they
+    /// packed, which the store reads from the packed block (a third less
+    /// memory held until the write, freed on the thread that allocated it).
+    pub store_only: bool,
 }
 
 /// Problems resolving a stage.

@@ -82,6 +82,8 @@ pub struct Worker {
     needed: Vec<String>,
     /// Whether documents are prepared for the embedded store ([`crate::pipeline::Plan::for_store`]).
     for_store: bool,
+    /// Whether packed documents' sources are dropped ([`crate::pipeline::Plan::store_only`]).
+    store_only: bool,
     timestamps: TimestampConverter,
     scratch: String,
     /// A document's typed columns while they are encoded.
@@ -152,6 +154,7 @@ impl Worker {
                 .map(|index| (index, PredictionReader::default())),
             needed,
             for_store: plan.for_store,
+            store_only: plan.store_only,
             timestamps,
             scratch: String::new(),
             column_scratch: Vec::new(),
@@ -420,7 +423,7 @@ impl Worker {
         self.scalar_text = scalars.text;
         if self.for_store {
             // Here rather than on the sink's thread, which writes for every worker.
-            PackedSources::pack_blocks(&mut documents, &texts, &mut self.packing);
+            PackedSources::pack_blocks(&mut documents, &texts, &mut self.packing, self.store_only);
         }
         BatchOutput {
             documents,

@@ -79,6 +79,13 @@ pub enum SinkFailure {
     /// Elasticsearch (the sink's label names the nodes).
     #[error("{}", .0.detail())]
     Elasticsearch(crate::es::EsError),
+    /// Documents whose text the workers dropped for the embedded store
+    /// ([`crate::pipeline::Plan::store_only`]) came to a sink that reads it:
+    /// refused rather than written empty.
+    #[error(
+        "documents without their text (the pipeline was prepared for the embedded store alone)"
+    )]
+    SourcesDropped,
 }
 
 impl SinkError {
@@ -87,7 +94,7 @@ impl SinkError {
     pub fn is_bad_input(&self) -> bool {
         match &self.failure {
             SinkFailure::Dir { .. } | SinkFailure::Store(_) => true,
-            SinkFailure::Elasticsearch(_) => false,
+            SinkFailure::Elasticsearch(_) | SinkFailure::SourcesDropped => false,
         }
     }
 
@@ -173,6 +180,22 @@ impl Sink {
 
     /// Stores documents; returns when they are durable in the sink.
     pub async fn write(&mut self, docs: &[Document]) -> Result<WriteReport, SinkError> {
+        let reads_sources = !matches!(self, Sink::Sqlite(_) | Sink::Drift(_));
+        if reads_sources
+            && docs
+                .iter()
+                .any(|d| d.block.as_ref().is_some_and(|b| b.dropped))
+        {
+            return Err(SinkError {
+                sink: match self {
+                    Sink::Dir(_) => "dir:",
+                    Sink::Elasticsearch(_) => "es:",
+                    _ => "null:",
+                }
+                .to_string(),
+                failure: SinkFailure::SourcesDropped,
+            });
+        }
         match self {
             Sink::Dir(s) => s.write(docs),
             Sink::Sqlite(s) => s.write(docs).map(WriteReport::from).map_err(|e| SinkError {
@@ -251,5 +274,48 @@ mod tests {
         assert_eq!(written.stored["logs"], 1);
         let text = std::fs::read_to_string(dir.path().join("logs.ndjson")).unwrap();
         assert_eq!(text.lines().count(), 3);
+    }
+
+    /// Documents whose text was dropped for the store alone are refused by a
+    /// sink that reads it (not written empty), and taken by the store.
+    #[test]
+    fn documents_packed_for_the_store_alone_are_refused_by_other_sinks() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut docs: Vec<Document> = (0..2000)
+            .map(|n| Document {
+                index: "logs".into(),
+                id: format!("id-{n}"),
+                source: format!(r#"{{"message":"{}"}}"#, "x".repeat(300)),
+                line_time: 20251121091203,
+                prediction: None,
+                columns: None,
+                block: None,
+            })
+            .collect();
+        crate::store::blocks::PackedSources::pack_blocks(
+            &mut docs,
+            &[],
+            &mut Default::default(),
+            true,
+        );
+        assert!(docs.iter().any(|d| d.source.is_empty()));
+        let mut files = Sink::Dir(dir::DirSink::open(&dir.path().join("out")).unwrap());
+        let refused = runtime.block_on(files.write(&docs)).unwrap_err();
+        assert!(
+            matches!(refused.failure, SinkFailure::SourcesDropped),
+            "{refused}"
+        );
+        assert!(!dir.path().join("out/logs.ndjson").exists());
+        let store = crate::store::StoreWriter::open(
+            &dir.path().join("s.db"),
+            crate::store::Retention::keep_all(),
+        )
+        .unwrap();
+        let mut store = Sink::Sqlite(Box::new(store));
+        assert_eq!(
+            runtime.block_on(store.write(&docs)).unwrap().stored["logs"],
+            2000
+        );
     }
 }

@@ -283,8 +283,13 @@ pub struct PackedSources {
     pub count: usize,
     /// Their sources' bytes, plain.
     pub plain_bytes: usize,
+    /// Each one's source's length, as the block's `lengths` (LEB128).
+    pub lengths: Vec<u8>,
     /// The body as stored.
     pub body: Vec<u8>,
+    /// Whether their sources were dropped once packed (the documents'
+    /// `source` is then empty: the store reads them from `body`).
+    pub dropped: bool,
 }
 
 impl PackedSources {
@@ -296,11 +301,12 @@ impl PackedSources {
     ) -> Self {
         let plain = &mut scratch.plain;
         plain.clear();
-        let (mut count, mut plain_bytes) = (0, 0);
+        let (mut count, mut plain_bytes, mut lengths) = (0, 0, Vec::new());
         for (source, line) in sources {
             Form::push(plain, source, line);
             count += 1;
             plain_bytes += source.len();
+            push_varint(&mut lengths, source.len() as u64);
         }
         scratch.packed.pack(plain);
         Self {
@@ -309,16 +315,43 @@ impl PackedSources {
             // Its own allocation, of its size: the room LZ4 asks for is
             // the plain text's size, about seven times the packed one.
             body: scratch.packed.bytes().to_vec(),
+            lengths,
+            dropped: false,
         }
+    }
+
+    /// Each document's source's length.
+    pub fn source_lengths(&self) -> impl Iterator<Item = u64> + '_ {
+        let mut at = 0;
+        std::iter::from_fn(move || {
+            let (n, next) = read_varint(&self.lengths, at)?;
+            at = next;
+            Some(n)
+        })
+    }
+
+    /// The documents' sources, unpacked (for a block whose sources were
+    /// dropped, when the store cannot take it whole: a replay).
+    pub fn unpack(&self) -> Result<Block, BlockError> {
+        Block::decode(
+            0,
+            (0..self.count as i64).collect(),
+            Codec::Lz4Lines,
+            &self.lengths,
+            &self.body,
+        )
     }
 
     /// Packs the full blocks of consecutive documents (a batch the pipeline
     /// made) into the first document of each ([`Document::block`]). `lines`
     /// has the line of each line document, at its place (empty: none).
+    /// With `drop_sources`, the packed documents' sources are dropped (no
+    /// sink but the store reads them).
     pub fn pack_blocks(
         documents: &mut [Document],
         lines: &[Option<DocumentLine<'_>>],
         scratch: &mut PackScratch,
+        drop_sources: bool,
     ) {
         for (first, count) in Self::groups(documents.iter().map(|d| d.source.len())) {
             let sources = documents[first..first + count]
@@ -330,7 +363,14 @@ impl PackedSources {
                         lines.get(first + k).and_then(Option::as_ref),
                     )
                 });
-            documents[first].block = Some(Box::new(Self::pack(sources, scratch)));
+            let mut packed = Self::pack(sources, scratch);
+            if drop_sources {
+                for document in &mut documents[first..first + count] {
+                    document.source = String::new();
+                }
+                packed.dropped = true;
+            }
+            documents[first].block = Some(Box::new(packed));
         }
     }
 
@@ -699,6 +739,11 @@ impl Block {
     fn nth(&self, i: usize) -> &str {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         &self.text[start..self.ends[i]]
+    }
+
+    /// The source of its `i`th document.
+    pub fn nth_source(&self, i: usize) -> Option<&str> {
+        (i < self.ends.len()).then(|| self.nth(i))
     }
 
     /// The seq of its last document.

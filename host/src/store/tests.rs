@@ -114,9 +114,15 @@ fn small_and_large_writes_give_back_every_document_exactly_once() {
 
 /// Blocks the pipeline packed are stored as they came when all their
 /// documents are new, after whatever the store or the write held before
-/// them; a replay's, or one whose sources do not add up, are packed again.
+/// them; a replay's, or one whose sources do not add up, are packed again
+/// (unpacked first when the pipeline dropped the sources it packed).
 #[test]
 fn blocks_packed_by_the_pipeline_keep_every_document_exactly_once() {
+    packed_blocks_keep_every_document_exactly_once(false);
+    packed_blocks_keep_every_document_exactly_once(true);
+}
+
+fn packed_blocks_keep_every_document_exactly_once(dropped: bool) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.db");
     let mut store = open(&path);
@@ -125,7 +131,7 @@ fn blocks_packed_by_the_pipeline_keep_every_document_exactly_once() {
         .collect();
     let packed = |docs: &[Document]| {
         let mut docs = docs.to_vec();
-        super::blocks::PackedSources::pack_blocks(&mut docs, &[], &mut Default::default());
+        super::blocks::PackedSources::pack_blocks(&mut docs, &[], &mut Default::default(), dropped);
         docs
     };
     // A fragment first (the store ends with plain documents), then a
@@ -138,6 +144,7 @@ fn blocks_packed_by_the_pipeline_keep_every_document_exactly_once() {
     );
     let whole = packed(&docs[2000..]);
     assert!(whole.iter().filter(|d| d.block.is_some()).count() >= 3);
+    assert_eq!(whole.iter().any(|d| d.source.is_empty()), dropped);
     // One block whose sources do not add up is ignored.
     let mut broken = whole.clone();
     let first = broken.iter().position(|d| d.block.is_some()).unwrap();

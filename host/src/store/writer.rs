@@ -3,7 +3,7 @@
 
 use super::StoreError;
 use super::blocks::{
-    BLOCK_BYTES, Block, BlockBuilder, Bounds, Codec, PackBuffer, PackedSources, Spare,
+    BLOCK_BYTES, Block, BlockBuilder, BlockError, Bounds, Codec, PackBuffer, PackedSources, Spare,
 };
 use super::journal::{CHANGE_WAIT, Journal};
 use super::retention::{Retention, RetentionWorker};
@@ -443,6 +443,7 @@ fn insert_rows(
     let mut report = Written::default();
     let mut row = Vec::with_capacity(256);
     let mut read = Vec::with_capacity(256);
+    let mut unpacked: Option<(usize, Block)> = None;
     let mut i = 0;
     while i < docs.len() {
         // A block the pipeline packed, all of it new: only its rows are added.
@@ -456,9 +457,11 @@ fn insert_rows(
                 }
                 store_full(tx, &mut block, &mut packed_rows, &mut packed_body, None)?;
             }
+            let mut lengths = packed.source_lengths();
             for doc in &docs[i..i + packed.count] {
                 let time = push_row(&mut row, &mut read, block.last_seq() + 1, doc);
-                block.push_row(doc.source.len(), &row, time, doc.line_time);
+                let length = lengths.next().expect("a length per document") as usize;
+                block.push_row(length, &row, time, doc.line_time);
                 count_stored(&mut report, doc.index);
             }
             let body = Some(&packed.body[..]);
@@ -466,15 +469,36 @@ fn insert_rows(
             i += packed.count;
             continue;
         }
+        // A packed block not taken whole whose documents' sources were
+        // dropped: its sources unpacked, for those of its documents to store.
+        if let Some(packed) = docs[i].block.filter(|p| p.dropped)
+            && admitted[i..(i + packed.count).min(docs.len())].contains(&true)
+        {
+            unpacked = Some((i, packed.unpack().map_err(|e| dropped_sources(e, i))?));
+        }
         let doc = &docs[i];
         i += 1;
         if !admitted[i - 1] {
             report.already_present += 1;
             continue;
         }
+        let source = match &unpacked {
+            Some((first, block)) if doc.source.is_empty() => {
+                block.nth_source(i - 1 - first).ok_or_else(|| {
+                    dropped_sources(
+                        BlockError::Damaged {
+                            first_seq: 0,
+                            what: "fewer documents than its group".into(),
+                        },
+                        i - 1,
+                    )
+                })?
+            }
+            _ => doc.source,
+        };
         let seq = block.last_seq() + 1;
         let time = push_row(&mut row, &mut read, seq, doc);
-        block.push(doc.source.as_bytes(), &row, time, doc.line_time);
+        block.push(source.as_bytes(), &row, time, doc.line_time);
         if !gathered
             && (fragment_bytes + block.text_bytes() >= BLOCK_BYTES
                 || fragments.len() >= MAX_FRAGMENTS)
@@ -542,9 +566,25 @@ fn packed_block<'d>(
 ) -> Option<&'d PackedSources> {
     let packed = docs[i].block.filter(|p| p.count > 0)?;
     let group = docs.get(i..i + packed.count)?;
+    let mut lengths = packed.source_lengths();
     let complete = admitted[i..i + packed.count].iter().all(|new| *new)
-        && group.iter().map(|d| d.source.len()).sum::<usize>() == packed.plain_bytes;
+        && group.iter().all(|d| {
+            lengths.next().is_some_and(|n| {
+                n as usize == d.source.len() || packed.dropped && d.source.is_empty()
+            })
+        })
+        && lengths.next().is_none()
+        && packed.source_lengths().sum::<u64>() == packed.plain_bytes as u64;
     complete.then_some(packed)
+}
+
+/// The rusqlite error for a packed block, with dropped sources, that cannot
+/// be unpacked (the pipeline packed it in this process: a bug, not a store
+/// to mend).
+fn dropped_sources(e: BlockError, at: usize) -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure(
+        format!("the packed block of document {at} of the write: {e}").into(),
+    )
 }
 
 /// Writes the row of `doc`, stored as `seq`, into `row`; returns its time.
