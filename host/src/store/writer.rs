@@ -483,8 +483,8 @@ fn insert_rows(
             continue;
         }
         let source = match &unpacked {
-            Some((first, block)) if doc.source.is_empty() => {
-                block.nth_source(i - 1 - first).ok_or_else(|| {
+            Some((first, group)) if doc.source.is_empty() => {
+                group.nth_source(i - 1 - first).ok_or_else(|| {
                     dropped_sources(
                         BlockError::Damaged {
                             first_seq: 0,
