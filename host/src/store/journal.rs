@@ -11,7 +11,7 @@
 //!   few an append modifies to the journal); a commit waits until readers
 //!   finish what they read. An import's file waits for it: `once` takes
 //!   it, and puts the store back to WAL when it closes (BENCHMARKS.md: an
-//!   import on one core takes a seventh less time).
+//!   import on one core takes 7-14 % less time).
 //!
 //! WAL is the file's mode, not the connection's: leaving it needs the store
 //! to itself, so an import beside a reader or a live writer stays in WAL.
