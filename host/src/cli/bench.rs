@@ -70,11 +70,9 @@ impl BenchCommand {
     pub fn execute(self) -> anyhow::Result<ExitCode> {
         let settings = self.pipeline.resolve(self.state_dir.clone())?;
         let engine = crate::pipeline::open::config_engine(&settings)?;
-        let mut plan = crate::pipeline::open::plan(&settings, &engine)?;
         // The bench writes to sinks of its own (null, dir, es), not to the
         // configured ones: nothing is prepared for the embedded store.
-        plan.for_store = false;
-        plan.store_only = false;
+        let plan = crate::pipeline::open::plan(&settings, &engine)?;
         let scratch = tempfile::tempdir()?;
         let corpus = match &self.corpus {
             Some(path) => path.clone(),

@@ -105,12 +105,12 @@ impl DemoCommand {
         if self.dashboard {
             // The drift monitor below watches it.
             plan.predictions = Some(MESSAGE_INDEX.into());
-            plan.for_store = true;
         }
-        let mut worker = Worker::new(&plan, settings.timestamps.clone())?;
         let mut sinks = vec![Sink::Sqlite(Box::new(
             StoreWriter::open(&store, Retention::keep_all()).context("opening the store")?,
         ))];
+        plan.prepare_for(&sinks);
+        let mut worker = Worker::new(&plan, settings.timestamps.clone())?;
         let collector = Collector::new(PageFetcher::new(
             Endpoint::Gradio {
                 base: url.clone(),

@@ -27,11 +27,12 @@ impl OnceCommand {
             )
         })?;
         let engine = crate::pipeline::open::config_engine(&settings)?;
-        let plan = crate::pipeline::open::plan(&settings, &engine)?;
+        let mut plan = crate::pipeline::open::plan(&settings, &engine)?;
         // Sinks open and write on it (Elasticsearch's client is async), and
         // window sources poll on it.
         let runtime = super::runtime()?;
         let mut sinks = runtime.block_on(crate::pipeline::open::sinks(&settings, &plan, true))?;
+        plan.prepare_for(&sinks);
         let mut checkpoint_failed = false;
         let summary = if let SourceSpec::File(path) = &source {
             let file = FileSource::open(path)

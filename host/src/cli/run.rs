@@ -290,6 +290,7 @@ impl Running {
             drift_reference = Some(reference);
             plan.predictions = Some(DRIFT_WATCHES.into());
         }
+        plan.prepare_for(&sinks);
         let worker = Worker::new(&plan, settings.timestamps.clone())?;
         let shared = SharedPlan::new(plan);
         let plugin_watcher = match &settings.plugins_dir {

@@ -6,7 +6,7 @@ use super::collect::Collector;
 use super::plan::Plan;
 use super::poll::WindowSource;
 use super::{Execution, RunOptions};
-use crate::config::{Config, EsAddress, SinkSpec, SourceSpec, environment};
+use crate::config::{Config, EsAddress, SourceSpec, environment};
 use crate::es::EsConfig;
 use crate::ids::Checkpoint;
 use crate::ids::checkpoint::CheckpointError;
@@ -89,26 +89,16 @@ pub fn config_engine(config: &Config) -> Result<PluginEngine, OpenError> {
     engine(config.limits)
 }
 
-/// Loads the configured stages' plugins and builds the plan.
+/// Loads the configured stages' plugins and builds the plan (prepared for
+/// no sink yet: [`Plan::prepare_for`] once they are open).
 pub fn plan(config: &Config, engine: &PluginEngine) -> anyhow::Result<Plan> {
-    let mut plan = build_plan(
+    build_plan(
         engine,
         &config.stages(),
         config.plugins_dir.as_deref(),
         &config.line_index,
         config.filter_pattern.as_deref(),
-    )?;
-    plan.for_store = config
-        .sinks
-        .iter()
-        .any(|s| matches!(s, SinkSpec::Sqlite(_)));
-    // The drift monitor, a sink of its own, reads predictions, not sources.
-    plan.store_only = plan.for_store
-        && config
-            .sinks
-            .iter()
-            .all(|s| matches!(s, SinkSpec::Sqlite(_)));
-    Ok(plan)
+    )
 }
 
 /// The page fetcher of a `gradio:` or `rest:` source (`HF_TOKEN` as its

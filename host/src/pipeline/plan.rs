@@ -46,13 +46,15 @@ pub struct Plan {
     pub predictions: Option<Arc<str>>,
     /// Whether the workers prepare documents for the embedded store: read
     /// their typed columns ([`crate::document::Document::columns`]) and pack
-    /// full blocks of them ([`crate::document::Document::block`]). Set when a
-    /// sink is the embedded store; other sinks would only pay for them.
+    /// full blocks of them ([`crate::document::Document::block`]). Set by
+    /// [`Plan::prepare_for`] when a sink is the embedded store; other sinks
+    /// would only pay for them.
     pub for_store: bool,
     /// Whether the embedded store is the only sink that reads documents'
     /// sources: the workers then drop the sources of the documents they
     /// packed, which the store reads from the packed block (a third less
     /// memory held until the write, freed on the thread that allocated it).
+    /// Set by [`Plan::prepare_for`].
     pub store_only: bool,
 }
 
@@ -139,6 +141,19 @@ impl Stage {
 }
 
 impl Plan {
+    /// Prepares the workers' documents for the sinks they are written to
+    /// ([`Self::for_store`], [`Self::store_only`]): call it with every sink
+    /// the plan's documents go to, once they are known.
+    pub fn prepare_for(&mut self, sinks: &[crate::sink::Sink]) {
+        use crate::sink::Sink;
+        self.for_store = sinks.iter().any(|s| matches!(s, Sink::Sqlite(_)));
+        // The drift monitor reads predictions, not sources.
+        self.store_only = self.for_store
+            && sinks
+                .iter()
+                .all(|s| matches!(s, Sink::Sqlite(_) | Sink::Drift(_)));
+    }
+
     /// What the filters do to stage `n`, in words ("" when nothing): the
     /// stages after a filter see only the lines it keeps, and index documents
     /// are written only for kept lines, whatever the stage's place.
