@@ -18,4 +18,4 @@ pub use read::{
     skip_ws,
 };
 pub use special::find_special;
-pub use write::{Key, Name, ObjectWriter, push_escaped, push_str, push_strs};
+pub use write::{Key, Name, ObjectWriter, escaped_len, push_escaped, push_str, push_strs};

@@ -37,6 +37,25 @@ pub(crate) fn special_flags(word: u64) -> u64 {
     quote | backslash | control
 }
 
+/// One flag (the high bit of its byte) for each byte of `word` that a JSON
+/// string cannot hold as is, every one of them exactly (no borrow crosses
+/// bytes, unlike [`special_flags`]): for counting them. The second value
+/// flags the control characters alone.
+#[inline(always)]
+pub(crate) fn exact_special_flags(word: u64) -> (u64, u64) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Each byte's low seven bits plus 0x7f reach the high bit unless they
+    // are all zero, and never carry into the next byte.
+    let zero = |x: u64| !(((x & LOW) + LOW) | x) & HIGH;
+    let quote = zero(word ^ (ONES * u64::from(b'"')));
+    let backslash = zero(word ^ (ONES * u64::from(b'\\')));
+    // Under 0x20: the high bit clear, and the low seven bits plus 0x60 below 0x80.
+    let control = !(((word & LOW) + ONES * 0x60) | word) & HIGH;
+    (quote | backslash | control, control)
+}
+
 /// The eight bytes at `i` as a little-endian word.
 #[inline(always)]
 pub(crate) fn word_at(bytes: &[u8], i: usize) -> u64 {
@@ -97,6 +116,27 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn exact_special_flags_flag_every_special_byte() {
+        for b in 0..=255u8 {
+            for c in [b'"', b'\\', 0x00, 0x1f, 0x20, b'a', 0xff] {
+                for at in 0..8 {
+                    let mut word = [b; 8];
+                    word[at] = c;
+                    let (flags, control) = exact_special_flags(u64::from_le_bytes(word));
+                    for (k, &x) in word.iter().enumerate() {
+                        let bit = |f: u64| f >> (8 * k + 7) & 1 == 1;
+                        assert_eq!(bit(flags), ESCAPE[usize::from(x)] != 0, "{word:?} at {k}");
+                        assert_eq!(bit(control), x < 0x20, "{word:?} at {k}");
+                    }
+                    assert_eq!(flags & !HIGH_BITS, 0);
+                }
+            }
+        }
+    }
+
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 
     #[test]
     fn find_special_agrees_with_a_byte_loop() {

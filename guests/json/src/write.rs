@@ -4,7 +4,7 @@
 //! an allocation per field; this writer appends straight into one `String`, which
 //! keeps the per-line cost of the reference parsers low.
 
-use super::special::{ESCAPE, find_special, special_flags, word_at};
+use super::special::{ESCAPE, exact_special_flags, find_special, special_flags, word_at};
 use std::fmt::Write as _;
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -76,6 +76,80 @@ pub fn push_escaped(out: &mut String, s: &str) {
         } else {
             push_escape(v, b, bytes.len() - i - k - 1);
         }
+    }
+}
+
+/// The length of `s` escaped as [`push_escaped`] writes it, without writing
+/// it (the embedded store keeps some text unescaped and needs the length of
+/// the document it stands for).
+pub fn escaped_len(s: &str) -> usize {
+    let bytes = s.as_bytes();
+    // One more byte for each special one (a backslash before a letter), four
+    // more again for a control character written `\u00XX`.
+    let extra = |b: u8| if ESCAPE[usize::from(b)] == b'u' { 5 } else { 1 };
+    // Sixteen bytes at a time where SSE2 is (every x86-64): this counts every
+    // line an import stores (BENCHMARKS.md).
+    #[cfg(target_arch = "x86_64")]
+    let (mut len, mut i) = {
+        let (specials, controls, done) = sse2::count_specials(bytes);
+        let controls: usize = controls.iter().map(|&at| extra(bytes[at]) - 1).sum();
+        (bytes.len() + specials + controls, done)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let (mut len, mut i) = (bytes.len(), 0);
+    while i + 8 <= bytes.len() {
+        let (flags, control) = exact_special_flags(word_at(bytes, i));
+        len += flags.count_ones() as usize;
+        let mut control = control;
+        while control != 0 {
+            len += extra(bytes[i + (control.trailing_zeros() / 8) as usize]) - 1;
+            control &= control - 1;
+        }
+        i += 8;
+    }
+    len + bytes[i..]
+        .iter()
+        .filter(|&&b| ESCAPE[usize::from(b)] != 0)
+        .map(|&b| extra(b))
+        .sum::<usize>()
+}
+
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+
+    /// The special bytes (`"`, `\\`, control characters) of `bytes`' whole
+    /// sixteen-byte chunks: how many, where the control characters are, and
+    /// how many bytes were looked at.
+    pub(super) fn count_specials(bytes: &[u8]) -> (usize, Vec<usize>, usize) {
+        let (mut specials, mut controls, mut i) = (0, Vec::new(), 0);
+        // SAFETY: SSE2 is part of x86-64; every load reads sixteen bytes of
+        // `bytes` (`i + 16 <= len`), unaligned loads allowed.
+        unsafe {
+            let quote = _mm_set1_epi8(b'"' as i8);
+            let backslash = _mm_set1_epi8(b'\\' as i8);
+            let last_control = _mm_set1_epi8(0x1f);
+            while i + 16 <= bytes.len() {
+                let v = _mm_loadu_si128(bytes.as_ptr().add(i).cast::<__m128i>());
+                // Unsigned `v <= 0x1f`: the smaller of the two is `v`.
+                let control = _mm_cmpeq_epi8(_mm_min_epu8(v, last_control), v);
+                let special = _mm_or_si128(
+                    _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                    control,
+                );
+                specials += _mm_movemask_epi8(special).count_ones() as usize;
+                let mut control = _mm_movemask_epi8(control) as u32;
+                while control != 0 {
+                    controls.push(i + control.trailing_zeros() as usize);
+                    control &= control - 1;
+                }
+                i += 16;
+            }
+        }
+        (specials, controls, i)
     }
 }
 
@@ -410,6 +484,7 @@ mod tests {
                 push_escaped(&mut out, &s);
                 let want = serde_json::to_string(&s).unwrap();
                 assert_eq!(out, format!("prefix{}", &want[1..want.len() - 1]), "{s:?}");
+                assert_eq!(escaped_len(&s), want.len() - 2, "{s:?}");
             }
         }
     }
@@ -472,6 +547,7 @@ mod tests {
                 push_escaped(&mut escaped, text);
                 let serde = serde_json::to_string(text).unwrap();
                 proptest::prop_assert_eq!(escaped.as_str(), &serde[1..serde.len() - 1]);
+                proptest::prop_assert_eq!(escaped_len(text), escaped.len());
             }
         }
     }

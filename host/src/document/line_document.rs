@@ -5,7 +5,7 @@ use super::columns::{Columns, epoch_ms};
 use super::timestamp::TimestampConverter;
 use super::validate::{CheckedDocument, KeySet};
 use crate::source::record::Record;
-use logpipe_json::{push_escaped, push_str, push_strs};
+use logpipe_json::{escaped_len, push_escaped, push_str, push_strs};
 
 /// Fields the host writes in a line's own document; plugin fields of the same
 /// name are refused (and reported) rather than silently overwriting them.
@@ -79,10 +79,48 @@ pub fn host_field<'a>(
 pub struct LineText {
     /// Where the message's escaped text starts: the document's text before
     /// it ends with `"message":"`, and after it comes `","raw_log":"`, the
-    /// header escaped, and the message's escaped text again.
+    /// header escaped, and the message's escaped text again
+    /// ([`write_line_text`]).
     pub message: usize,
     /// Where the quote closing `raw_log` is.
     pub raw_log_end: usize,
+    /// Bytes of that text left out of the document ([`LineCopies::LeftOut`]:
+    /// `message` and `raw_log_end` are then the same place); 0 when written.
+    pub left_out: usize,
+}
+
+/// Whether [`write_line_document`] writes the line's text into the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineCopies {
+    /// The whole document.
+    Written,
+    /// The document without its line's escaped text, when the line has a
+    /// header (the text [`write_line_text`] writes, [`LineText::left_out`]
+    /// bytes): for the embedded store alone, which keeps the line itself
+    /// and writes the text back when it reads the document. Escaping and
+    /// copying it twice was a tenth of an import's time (BENCHMARKS.md).
+    LeftOut,
+}
+
+/// What `raw_log`'s key is written as between the message's escaped text
+/// and the header's.
+pub(crate) const RAW_LOG: &str = "\",\"raw_log\":\"";
+
+/// Appends a line's text as a line document holds it from where the message
+/// starts to the quote closing `raw_log`: the message escaped,
+/// `","raw_log":"`, then the header and the message escaped.
+pub fn write_line_text(out: &mut String, header: &str, message: &str) {
+    let start = out.len();
+    push_escaped(out, message);
+    let escaped = start..out.len();
+    out.push_str(RAW_LOG);
+    push_escaped(out, header);
+    out.extend_from_within(escaped);
+}
+
+/// The length of what [`write_line_text`] appends.
+pub fn line_text_len(header: &str, message: &str) -> usize {
+    2 * escaped_len(message) + RAW_LOG.len() + escaped_len(header)
 }
 
 /// Writes the line's own document into `out`. Plugin fields come after the host's;
@@ -91,15 +129,16 @@ pub struct LineText {
 /// [`Columns::of`] would read them from `out` (without walking it again:
 /// the line's own text is most of it, and no column reads it).
 /// Returns where the line's text is in `out` when it is there as
-/// [`LineText`] says (a line with a header; `out` empty at first).
+/// [`LineText`] says (a line with a header; `out` empty at first); with
+/// [`LineCopies::LeftOut`], that text is left out of `out`.
 pub fn write_line_document<'a>(
     out: &mut String,
-    scratch: &mut String,
     record: &'a Record,
     stamp: &'a LineStamp,
     merged: &'a [CheckedDocument],
     errors: &mut Vec<String>,
     mut columns: Option<&mut Columns<'a>>,
+    copies: LineCopies,
 ) -> Option<LineText> {
     let mut line_text = None;
     out.push('{');
@@ -132,25 +171,29 @@ pub fn write_line_document<'a>(
         push_str(out, logger);
         out.push(',');
     }
-    // The message is escaped once and written twice: alone, and as the end of `raw_log`.
-    scratch.clear();
-    push_escaped(scratch, record.message());
     out.push_str("\"message\":\"");
     let message = out.len();
-    out.push_str(scratch);
-    out.push_str("\",\"raw_log\":");
     match record.raw_header() {
         Some(header) => {
-            out.push('"');
-            push_escaped(out, header);
-            out.push_str(scratch);
+            let left_out = match copies {
+                LineCopies::Written => {
+                    write_line_text(out, header, record.message());
+                    0
+                }
+                LineCopies::LeftOut => line_text_len(header, record.message()),
+            };
             line_text = Some(LineText {
                 message,
                 raw_log_end: out.len(),
+                left_out,
             });
             out.push('"');
         }
-        None => push_str(out, record.raw()),
+        None => {
+            push_escaped(out, record.message());
+            out.push_str("\",\"raw_log\":");
+            push_str(out, record.raw());
+        }
     }
     if let Some(data) = record.data() {
         out.push_str(",\"data\":");
@@ -294,12 +337,12 @@ mod tests {
         let mut columns = Columns::default();
         write_line_document(
             &mut out,
-            &mut String::new(),
             record,
             stamp,
             merged,
             &mut Vec::new(),
             Some(&mut columns),
+            LineCopies::Written,
         );
         (out, columns)
     }
@@ -331,12 +374,12 @@ mod tests {
         let mut out = String::new();
         write_line_document(
             &mut out,
-            &mut String::new(),
             &raw,
             &stamp,
             &[],
             &mut Vec::new(),
             None,
+            LineCopies::Written,
         );
         let v: Value = serde_json::from_str(&out).unwrap();
         assert!(v.get("@timestamp").is_none());
@@ -346,12 +389,12 @@ mod tests {
         out.clear();
         write_line_document(
             &mut out,
-            &mut String::new(),
             &bad,
             &stamp,
             &[],
             &mut Vec::new(),
             None,
+            LineCopies::Written,
         );
         let v: Value = serde_json::from_str(&out).unwrap();
         assert!(v.get("@timestamp").is_none());

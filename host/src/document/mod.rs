@@ -7,7 +7,8 @@ pub mod timestamp;
 pub mod validate;
 
 pub use line_document::{
-    LineStamp, LineText, PROVIDED_FIELDS, host_field, write_derived_document, write_line_document,
+    LineCopies, LineStamp, LineText, PROVIDED_FIELDS, host_field, write_derived_document,
+    write_line_document, write_line_text,
 };
 pub use prediction::{Prediction, PredictionReader};
 pub use timestamp::TimestampConverter;

@@ -4,8 +4,9 @@ use super::plan::{Plan, Route};
 use crate::document::columns::Columns;
 use crate::document::validate::scalar_text;
 use crate::document::{
-    CheckedDocument, Document, LineStamp, Prediction, PredictionReader, TimestampConverter,
-    check_document, check_document_reading, write_derived_document, write_line_document,
+    CheckedDocument, Document, LineCopies, LineStamp, Prediction, PredictionReader,
+    TimestampConverter, check_document, check_document_reading, write_derived_document,
+    write_line_document,
 };
 use crate::ids::LineId;
 use crate::plugin::{
@@ -85,7 +86,6 @@ pub struct Worker {
     /// Whether packed documents' sources are dropped ([`crate::pipeline::Plan::store_only`]).
     store_only: bool,
     timestamps: TimestampConverter,
-    scratch: String,
     /// A document's typed columns while they are encoded.
     column_scratch: Vec<u8>,
     /// Buffers of the blocks it packs.
@@ -156,7 +156,6 @@ impl Worker {
             for_store: plan.for_store,
             store_only: plan.store_only,
             timestamps,
-            scratch: String::new(),
             column_scratch: Vec::new(),
             packing: PackScratch::default(),
             batch: EventBatch::new(0),
@@ -337,18 +336,28 @@ impl Worker {
             let id = String::from(line.id.hex().as_str());
             // The message twice (`message`, `raw_log`) with room for its escapes,
             // the plugins' fields, the host's: one allocation, no growth.
+            // (Only the plugins' fields and the host's when the store alone
+            // reads the document: it keeps the line itself.)
+            let copies = if self.store_only && line.record.raw_header().is_some() {
+                LineCopies::LeftOut
+            } else {
+                LineCopies::Written
+            };
+            let line_len = match copies {
+                LineCopies::Written => line.record.raw().len() * 5 / 2,
+                LineCopies::LeftOut => 0,
+            };
             let merged_len: usize = merged[i].iter().map(|d| d.json().len()).sum();
-            let mut source =
-                String::with_capacity(line.record.raw().len() * 5 / 2 + merged_len + 256);
+            let mut source = String::with_capacity(line_len + merged_len + 256);
             let mut columns = Columns::default();
             let text = write_line_document(
                 &mut source,
-                &mut self.scratch,
                 &line.record,
                 &stamps[i],
                 &merged[i],
                 &mut errors[i],
                 self.for_store.then_some(&mut columns),
+                copies,
             );
             if self.for_store {
                 texts.resize(documents.len(), None);

@@ -12,8 +12,8 @@
 //! each line document's line once and unescaped instead of twice escaped
 //! ([`Form`]): a third less for LZ4 to read, and a third smaller.
 
-use crate::document::{Document, LineText};
-use logpipe_json::push_escaped;
+use crate::document::line_document::RAW_LOG;
+use crate::document::{Document, LineText, write_line_text};
 use std::borrow::Cow;
 use thiserror::Error;
 
@@ -303,10 +303,10 @@ impl PackedSources {
         plain.clear();
         let (mut count, mut plain_bytes, mut lengths) = (0, 0, Vec::new());
         for (source, line) in sources {
-            Form::push(plain, source, line);
+            let length = Form::push(plain, source, line);
             count += 1;
-            plain_bytes += source.len();
-            push_varint(&mut lengths, source.len() as u64);
+            plain_bytes += length;
+            push_varint(&mut lengths, length as u64);
         }
         scratch.packed.pack(plain);
         Self {
@@ -346,23 +346,29 @@ impl PackedSources {
     /// made) into the first document of each ([`Document::block`]). `lines`
     /// has the line of each line document, at its place (empty: none).
     /// With `drop_sources`, the packed documents' sources are dropped (no
-    /// sink but the store reads them).
+    /// sink but the store reads them). A document the line's text was left
+    /// out of ([`crate::document::LineCopies::LeftOut`]) and that is not
+    /// packed gets it back: every document then holds its whole source or
+    /// none.
     pub fn pack_blocks(
         documents: &mut [Document],
         lines: &[Option<DocumentLine<'_>>],
         scratch: &mut PackScratch,
         drop_sources: bool,
     ) {
-        for (first, count) in Self::groups(documents.iter().map(|d| d.source.len())) {
+        let line = |i: usize| lines.get(i).and_then(Option::as_ref);
+        let groups = Self::groups(
+            documents
+                .iter()
+                .enumerate()
+                .map(|(i, d)| d.source.len() + line(i).map_or(0, |l| l.text.left_out)),
+        );
+        let mut packed_to = 0;
+        for &(first, count) in &groups {
             let sources = documents[first..first + count]
                 .iter()
                 .enumerate()
-                .map(|(k, d)| {
-                    (
-                        d.source.as_str(),
-                        lines.get(first + k).and_then(Option::as_ref),
-                    )
-                });
+                .map(|(k, d)| (d.source.as_str(), line(first + k)));
             let mut packed = Self::pack(sources, scratch);
             if drop_sources {
                 for document in &mut documents[first..first + count] {
@@ -371,6 +377,12 @@ impl PackedSources {
                 packed.dropped = true;
             }
             documents[first].block = Some(Box::new(packed));
+            packed_to = first + count;
+        }
+        for (i, document) in documents.iter_mut().enumerate().skip(packed_to) {
+            if let Some(line) = line(i) {
+                line.fill(&mut document.source);
+            }
         }
     }
 
@@ -400,7 +412,7 @@ impl PackedSources {
 }
 
 /// The line of a line document, as [`crate::document::write_line_document`]
-/// wrote it into the document.
+/// wrote it into the document (or left it out).
 #[derive(Debug, Clone, Copy)]
 pub struct DocumentLine<'a> {
     /// Where the document holds it.
@@ -409,6 +421,29 @@ pub struct DocumentLine<'a> {
     pub header: &'a str,
     /// Its message.
     pub message: &'a str,
+}
+
+impl DocumentLine<'_> {
+    /// Writes the line's text back into `document` when it was left out of
+    /// it ([`LineText::left_out`]).
+    pub fn fill(&self, document: &mut String) {
+        if self.text.left_out == 0 {
+            return;
+        }
+        let after = document.split_off(self.text.message);
+        write_line_text(document, self.header, self.message);
+        document.push_str(&after);
+    }
+
+    /// `document` whole: with the line's text written back if it was left out.
+    fn whole<'d>(&self, document: &'d str) -> Cow<'d, str> {
+        if self.text.left_out == 0 {
+            return Cow::Borrowed(document);
+        }
+        let mut whole = document.to_string();
+        self.fill(&mut whole);
+        Cow::Owned(whole)
+    }
 }
 
 /// How a document is kept in a [`Codec::Lz4Lines`] block, before LZ4: a
@@ -426,12 +461,13 @@ pub struct Form;
 
 const AS_IT_IS: u8 = 0;
 const LINE: u8 = 1;
-const RAW_LOG: &str = "\",\"raw_log\":\"";
 
 impl Form {
-    /// Appends the form of `source` to `out`.
-    fn push(out: &mut Vec<u8>, source: &str, line: Option<&DocumentLine<'_>>) {
+    /// Appends the form of `source` to `out`; returns the length of the
+    /// document it stands for (`source` and the line's text left out of it).
+    fn push(out: &mut Vec<u8>, source: &str, line: Option<&DocumentLine<'_>>) -> usize {
         let start = out.len();
+        let length = source.len() + line.map_or(0, |l| l.text.left_out);
         if let Some(line) = line
             && let Some((a, c)) = Self::ends(source, line)
         {
@@ -442,20 +478,24 @@ impl Form {
             for part in [a, line.header, line.message, c] {
                 out.extend_from_slice(part.as_bytes());
             }
-            // Never longer than the source and its tag (a reader's bound on
-            // the plain size).
-            if out.len() - start <= 1 + source.len() {
+            // Never longer than the document and its tag (a reader's bound
+            // on the plain size).
+            if out.len() - start <= 1 + length {
                 debug_assert_eq!(
-                    Self::expand(&out[start..], source.len()).as_deref(),
-                    Some(source),
+                    Self::expand(&out[start..], length).as_deref(),
+                    Some(&*line.whole(source)),
                     "the form of a line document gives it back"
                 );
-                return;
+                return length;
             }
             out.truncate(start);
         }
         out.push(AS_IT_IS);
-        out.extend_from_slice(source.as_bytes());
+        match line {
+            Some(line) => out.extend_from_slice(line.whole(source).as_bytes()),
+            None => out.extend_from_slice(source.as_bytes()),
+        }
+        length
     }
 
     /// The text of `source` before the line's message and after `raw_log`
@@ -464,6 +504,7 @@ impl Form {
         let LineText {
             message,
             raw_log_end,
+            ..
         } = line.text;
         let a = source.get(..message)?;
         let c = source.get(raw_log_end..)?;
@@ -506,12 +547,7 @@ impl Form {
                 }
                 let (a_at, h_at, s_at, c_at) = (at, at + a, at + a + h, at + a + h + s);
                 out.push_str(text(a_at, a)?);
-                let message = out.len();
-                push_escaped(out, text(s_at, s)?);
-                let escaped = message..out.len();
-                out.push_str(RAW_LOG);
-                push_escaped(out, text(h_at, h)?);
-                out.extend_from_within(escaped);
+                write_line_text(out, text(h_at, h)?, text(s_at, s)?);
                 out.push_str(text(c_at, c)?);
                 c_at + c
             }
@@ -852,7 +888,9 @@ mod tests {
     /// does not give its document's length is an error.
     #[test]
     fn line_documents_kept_with_their_line_once_come_back_exactly() {
-        use crate::document::{LineStamp, TimestampConverter, check_document, write_line_document};
+        use crate::document::{
+            LineCopies, LineStamp, TimestampConverter, check_document, write_line_document,
+        };
         use crate::source::record::Record;
         let lines = [
             "2025-11-21 09:12:03 - api - INFO - plain message",
@@ -882,12 +920,12 @@ mod tests {
             let mut out = String::new();
             let text = write_line_document(
                 &mut out,
-                &mut String::new(),
                 record,
                 &stamp,
                 &merged,
                 &mut Vec::new(),
                 None,
+                LineCopies::Written,
             );
             texts.push(
                 text.zip(record.raw_header())
