@@ -534,6 +534,56 @@ mod tests {
         );
     }
 
+    /// When the store is the only sink, line documents are written without
+    /// their line's text: every document packed gives back, once unpacked,
+    /// the text it has with another sink, and every one not packed (a small
+    /// batch) holds it whole.
+    #[test]
+    fn documents_for_the_store_alone_are_those_written_for_any_sink() {
+        let process = |store_only: bool, batch: usize| -> Vec<Document> {
+            let mut plan = super::super::build::default_plan();
+            plan.for_store = true;
+            plan.store_only = store_only;
+            let mut source =
+                crate::source::FileSource::open(super::super::build::SAMPLE.as_ref()).unwrap();
+            let lines =
+                super::super::IdAssigner::default().assign(source.next_batch(10_000).unwrap());
+            let mut worker = Worker::new(&plan, TimestampConverter::utc()).unwrap();
+            lines
+                .chunks(batch)
+                .flat_map(|batch| worker.process(batch).documents)
+                .collect()
+        };
+        let whole = |docs: Vec<Document>| -> Vec<String> {
+            let mut sources = Vec::new();
+            let mut group: Option<(crate::store::blocks::Block, usize)> = None;
+            for doc in docs {
+                if let Some(packed) = &doc.block {
+                    assert!(packed.dropped);
+                    group = Some((packed.unpack().unwrap(), 0));
+                }
+                match &mut group {
+                    Some((block, k)) if doc.source.is_empty() => {
+                        sources.push(block.nth_source(*k).unwrap().to_string());
+                        *k += 1;
+                    }
+                    _ => sources.push(doc.source),
+                }
+            }
+            sources
+        };
+        let want: Vec<String> = process(false, 10_000)
+            .into_iter()
+            .map(|d| d.source)
+            .collect();
+        let packed = process(true, 10_000);
+        assert!(packed.iter().any(|d| d.block.is_some()), "a block packed");
+        assert_eq!(whole(packed), want);
+        let small = process(true, 16);
+        assert!(small.iter().all(|d| d.block.is_none()), "nothing packed");
+        assert_eq!(whole(small), want);
+    }
+
     #[test]
     fn predictions_are_read_in_the_index_the_plan_names_as_the_store_reads_them() {
         let docs = documents(Some("ml-api-message"));
