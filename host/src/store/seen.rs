@@ -41,8 +41,20 @@ fn above_newest(tx: &Transaction<'_>) -> rusqlite::Result<i64> {
     Ok(newest.map_or(1, |t| t + 1))
 }
 
-/// The key of a document: a 128-bit hash of its index and id.
+/// The key of a document: a 128-bit hash (XXH3) of its index, a 0x1f byte
+/// and its id.
 pub fn key(index: &str, id: &str) -> u128 {
+    // Hashed in one call when they fit on the stack (an index name and a
+    // line id do): the same hash as the streaming hasher's over the three
+    // parts, for a tenth of its set-up (it was 2 % of an import).
+    let mut buf = [0u8; 128];
+    let len = index.len() + 1 + id.len();
+    if len <= buf.len() {
+        buf[..index.len()].copy_from_slice(index.as_bytes());
+        buf[index.len()] = 0x1f;
+        buf[index.len() + 1..len].copy_from_slice(id.as_bytes());
+        return xxhash_rust::xxh3::xxh3_128(&buf[..len]);
+    }
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     h.update(index.as_bytes());
     h.update(&[0x1f]);
@@ -126,6 +138,9 @@ impl Seen {
             .prepare_cached("INSERT INTO loose_ids (key, legacy) VALUES (?1, ?2)")
             .map_err(at)?;
         let mut admitted = Vec::with_capacity(docs.len());
+        // The list of the last line time a key was added to: documents in a
+        // row mostly share their line's (one map lookup for them all).
+        let mut newest: Option<(i64, &mut Vec<u128>)> = None;
         for &(key, line_time) in docs {
             let bytes = key.to_be_bytes();
             let timed = line_time.filter(|t| *t > 0);
@@ -136,7 +151,14 @@ impl Seen {
                     Some(t) if t >= self.floor => {
                         let new = self.keys.insert(key);
                         if new {
-                            self.by_line_time.entry(t).or_default().push(key);
+                            match &mut newest {
+                                Some((at, list)) if *at == t => list.push(key),
+                                _ => {
+                                    let list = self.by_line_time.entry(t).or_default();
+                                    list.push(key);
+                                    newest = Some((t, list));
+                                }
+                            }
                         }
                         new
                     }
@@ -191,4 +213,36 @@ fn stored_between(path: &Path, tx: &Transaction<'_>, lo: i64, hi: i64) -> StoreR
         })?;
     }
     Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Keys are stored (`loose_ids`): hashed in one call or streamed, they
+    /// are the hash of the same bytes, whatever their length.
+    #[test]
+    fn a_key_is_the_hash_of_index_separator_and_id() {
+        for index_len in [0, 11, 14, 100, 200] {
+            for id_len in (0..300).step_by(7).chain([32, 34, 116, 117]) {
+                let index = "i".repeat(index_len);
+                let id: String = (0..id_len)
+                    .map(|k| (b'a' + (k % 26) as u8) as char)
+                    .collect();
+                let mut whole = index.clone().into_bytes();
+                whole.push(0x1f);
+                whole.extend_from_slice(id.as_bytes());
+                let mut streamed = xxhash_rust::xxh3::Xxh3::new();
+                streamed.update(&whole);
+                assert_eq!(
+                    super::key(&index, &id),
+                    streamed.digest128(),
+                    "{index_len} {id_len}"
+                );
+            }
+        }
+        // A value fixed before the change: stores keep their keys.
+        assert_eq!(
+            super::key("ml-api-logs", "0a2a70fba2e9c421d3441387cb61bb9e"),
+            0xeb83_1fe3_b3ae_6160_1c41_400f_2d1d_ad99
+        );
+    }
 }
