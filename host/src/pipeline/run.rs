@@ -261,10 +261,12 @@ fn run_file_on_this_thread(
     let mut summary = RunSummary::default();
     // Batches go together to sinks that prefer large writes, as the threaded
     // run's do when the sinks are the slower stage.
-    let gather = if sinks.iter().any(Sink::prefers_large_writes) {
-        ONE_THREAD_WRITE_DOCUMENTS
-    } else {
+    let gather = if !sinks.iter().any(Sink::prefers_large_writes) {
         0
+    } else if plan.store_only {
+        ONE_THREAD_STORE_WRITE_DOCUMENTS
+    } else {
+        ONE_THREAD_WRITE_DOCUMENTS
     };
     let mut ready: Vec<BatchOutput> = Vec::new();
     let mut documents = 0;
@@ -298,6 +300,14 @@ fn run_file_on_this_thread(
 /// (half as many cost the store up to 5 % more, a transaction and a sync
 /// each; twice as many, 50 MB more memory for nothing: BENCHMARKS.md).
 const ONE_THREAD_WRITE_DOCUMENTS: usize = MAX_WRITE_DOCUMENTS;
+
+/// [`ONE_THREAD_WRITE_DOCUMENTS`] when the embedded store is the only sink
+/// ([`Plan::store_only`]): documents then hold their packed blocks, not
+/// their text, so twice as many take less memory than the others do, for
+/// half the transactions, each waiting on the disk for its syncs (about
+/// 5 % of a one-core import of 100,000 lines; four times as many gained no
+/// more: BENCHMARKS.md).
+const ONE_THREAD_STORE_WRITE_DOCUMENTS: usize = 2 * MAX_WRITE_DOCUMENTS;
 
 /// Batches that finished while the sinks write, beyond two per worker, that
 /// can wait for the next write (a slow sink then gets fewer, larger writes).
