@@ -975,6 +975,51 @@ mod tests {
         let back: Vec<&str> = block.documents().map(|(_, s)| s).collect();
         assert_eq!(back, sources.iter().map(String::as_str).collect::<Vec<_>>());
 
+        // Written without their line's text (the store alone reads them),
+        // the same documents pack into the same block, and get their text
+        // back whole.
+        let mut skeletons = Vec::new();
+        let mut left_out = Vec::new();
+        for record in records.iter().chain([&entry]) {
+            let stamp = LineStamp::of(record, &mut conv);
+            let mut out = String::new();
+            let text = write_line_document(
+                &mut out,
+                record,
+                &stamp,
+                &merged,
+                &mut Vec::new(),
+                None,
+                LineCopies::LeftOut,
+            );
+            left_out.push(
+                text.zip(record.raw_header())
+                    .map(|(text, header)| DocumentLine {
+                        text,
+                        header,
+                        message: record.message(),
+                    }),
+            );
+            skeletons.push(out);
+            skeletons.push(r#"{"b":"\"x\""}"#.to_string());
+            left_out.push(None);
+        }
+        assert!(left_out.iter().flatten().all(|l| l.text.left_out > 0));
+        let again = PackedSources::pack(
+            skeletons
+                .iter()
+                .map(String::as_str)
+                .zip(left_out.iter().map(Option::as_ref)),
+            &mut PackScratch::default(),
+        );
+        assert_eq!(again, packed);
+        for ((skeleton, line), source) in skeletons.iter_mut().zip(&left_out).zip(&sources) {
+            if let Some(line) = line {
+                line.fill(skeleton);
+            }
+            assert_eq!(skeleton, source);
+        }
+
         // The same body read with one length wrong, a line's or another's.
         for wrong in [2, 3] {
             assert!(
