@@ -900,7 +900,6 @@ mod tests {
             "no header at all \"quoted\"",
             "2025-02-30 10:00:00 - api - INFO - invalid date",
         ];
-        let mut conv = TimestampConverter::default();
         let records: Vec<Record> = lines
             .iter()
             .map(|l| Record::from_line(l.to_string()))
@@ -913,45 +912,54 @@ mod tests {
             r#"{"timestamp":"2025-11-21 09:12:03"}"#.into(),
         );
         let merged = [check_document(r#"{"transaction_id":"t\"1","n":1}"#.into()).unwrap()];
-        let mut sources = Vec::new();
-        let mut texts = Vec::new();
-        for record in records.iter().chain([&entry]) {
-            let stamp = LineStamp::of(record, &mut conv);
-            let mut out = String::new();
-            let text = write_line_document(
-                &mut out,
-                record,
-                &stamp,
-                &merged,
-                &mut Vec::new(),
-                None,
-                LineCopies::Written,
-            );
-            texts.push(
-                text.zip(record.raw_header())
-                    .map(|(text, header)| DocumentLine {
-                        text,
-                        header,
-                        message: record.message(),
-                    }),
-            );
-            sources.push(out);
-            // A document of another index after each line's.
-            sources.push(r#"{"b":"\"x\""}"#.to_string());
-            texts.push(None);
-        }
+        // Each line's document (with or without its line's text) and its
+        // line, then a document of another index.
+        let write = |copies: LineCopies| {
+            let mut conv = TimestampConverter::default();
+            let mut sources = Vec::new();
+            let mut texts = Vec::new();
+            for record in records.iter().chain([&entry]) {
+                let stamp = LineStamp::of(record, &mut conv);
+                let mut out = String::new();
+                let text = write_line_document(
+                    &mut out,
+                    record,
+                    &stamp,
+                    &merged,
+                    &mut Vec::new(),
+                    None,
+                    copies,
+                );
+                texts.push(
+                    text.zip(record.raw_header())
+                        .map(|(text, header)| DocumentLine {
+                            text,
+                            header,
+                            message: record.message(),
+                        }),
+                );
+                sources.push(out);
+                sources.push(r#"{"b":"\"x\""}"#.to_string());
+                texts.push(None);
+            }
+            (sources, texts)
+        };
+        let (sources, texts) = write(LineCopies::Written);
         assert_eq!(
             texts.iter().filter(|t| t.is_some()).count(),
             lines.len(),
             "every raw line (without a header too), not the window's entry"
         );
-        let packed = PackedSources::pack(
-            sources
-                .iter()
-                .map(String::as_str)
-                .zip(texts.iter().map(Option::as_ref)),
-            &mut PackScratch::default(),
-        );
+        let pack = |sources: &[String], texts: &[Option<DocumentLine<'_>>]| {
+            PackedSources::pack(
+                sources
+                    .iter()
+                    .map(String::as_str)
+                    .zip(texts.iter().map(Option::as_ref)),
+                &mut PackScratch::default(),
+            )
+        };
+        let packed = pack(&sources, &texts);
         assert_eq!(
             packed.plain_bytes,
             sources.iter().map(String::len).sum::<usize>()
@@ -978,41 +986,9 @@ mod tests {
         // Written without their line's text (the store alone reads them),
         // the same documents pack into the same block, and get their text
         // back whole.
-        let mut skeletons = Vec::new();
-        let mut left_out = Vec::new();
-        for record in records.iter().chain([&entry]) {
-            let stamp = LineStamp::of(record, &mut conv);
-            let mut out = String::new();
-            let text = write_line_document(
-                &mut out,
-                record,
-                &stamp,
-                &merged,
-                &mut Vec::new(),
-                None,
-                LineCopies::LeftOut,
-            );
-            left_out.push(
-                text.zip(record.raw_header())
-                    .map(|(text, header)| DocumentLine {
-                        text,
-                        header,
-                        message: record.message(),
-                    }),
-            );
-            skeletons.push(out);
-            skeletons.push(r#"{"b":"\"x\""}"#.to_string());
-            left_out.push(None);
-        }
+        let (mut skeletons, left_out) = write(LineCopies::LeftOut);
         assert!(left_out.iter().flatten().all(|l| l.text.left_out > 0));
-        let again = PackedSources::pack(
-            skeletons
-                .iter()
-                .map(String::as_str)
-                .zip(left_out.iter().map(Option::as_ref)),
-            &mut PackScratch::default(),
-        );
-        assert_eq!(again, packed);
+        assert_eq!(pack(&skeletons, &left_out), packed);
         for ((skeleton, line), source) in skeletons.iter_mut().zip(&left_out).zip(&sources) {
             if let Some(line) = line {
                 line.fill(skeleton);
