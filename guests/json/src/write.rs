@@ -91,9 +91,8 @@ pub fn escaped_len(s: &str) -> usize {
     // line an import stores (BENCHMARKS.md).
     #[cfg(target_arch = "x86_64")]
     let (mut len, mut i) = {
-        let (specials, controls, done) = sse2::count_specials(bytes);
-        let controls: usize = controls.iter().map(|&at| extra(bytes[at]) - 1).sum();
-        (bytes.len() + specials + controls, done)
+        let (extra, done) = sse2::escapes_extra(bytes);
+        (bytes.len() + extra, done)
     };
     #[cfg(not(target_arch = "x86_64"))]
     let (mut len, mut i) = (bytes.len(), 0);
@@ -116,16 +115,17 @@ pub fn escaped_len(s: &str) -> usize {
 
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
+    use super::ESCAPE;
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
         _mm_set1_epi8,
     };
 
-    /// The special bytes (`"`, `\\`, control characters) of `bytes`' whole
-    /// sixteen-byte chunks: how many, where the control characters are, and
-    /// how many bytes were looked at.
-    pub(super) fn count_specials(bytes: &[u8]) -> (usize, Vec<usize>, usize) {
-        let (mut specials, mut controls, mut i) = (0, Vec::new(), 0);
+    /// The bytes that escaping `bytes`' whole sixteen-byte chunks adds (one
+    /// per `"`, `\\` or control character, four more for a control
+    /// character written `\u00XX`), and how many bytes were looked at.
+    pub(super) fn escapes_extra(bytes: &[u8]) -> (usize, usize) {
+        let (mut extra, mut i) = (0, 0);
         // SAFETY: SSE2 is part of x86-64; every load reads sixteen bytes of
         // `bytes` (`i + 16 <= len`), unaligned loads allowed.
         unsafe {
@@ -140,16 +140,17 @@ mod sse2 {
                     _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
                     control,
                 );
-                specials += _mm_movemask_epi8(special).count_ones() as usize;
+                extra += _mm_movemask_epi8(special).count_ones() as usize;
                 let mut control = _mm_movemask_epi8(control) as u32;
                 while control != 0 {
-                    controls.push(i + control.trailing_zeros() as usize);
+                    let b = bytes[i + control.trailing_zeros() as usize];
+                    extra += if ESCAPE[usize::from(b)] == b'u' { 4 } else { 0 };
                     control &= control - 1;
                 }
                 i += 16;
             }
         }
-        (specials, controls, i)
+        (extra, i)
     }
 }
 
