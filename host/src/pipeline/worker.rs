@@ -336,16 +336,11 @@ impl Worker {
             let id = String::from(line.id.hex().as_str());
             // The message twice (`message`, `raw_log`) with room for its escapes,
             // the plugins' fields, the host's: one allocation, no growth.
-            // (Only the plugins' fields and the host's when the store alone
-            // reads the document: it keeps the line itself.)
-            let copies = if self.store_only && line.record.raw_header().is_some() {
-                LineCopies::LeftOut
-            } else {
-                LineCopies::Written
-            };
-            let line_len = match copies {
-                LineCopies::Written => line.record.raw().len() * 5 / 2,
-                LineCopies::LeftOut => 0,
+            // Only the plugins' fields and the host's when the store alone
+            // reads the document: it keeps the line itself.
+            let (copies, line_len) = match self.store_only {
+                true => (LineCopies::LeftOut, 0),
+                false => (LineCopies::Written, line.record.raw().len() * 5 / 2),
             };
             let merged_len: usize = merged[i].iter().map(|d| d.json().len()).sum();
             let mut source = String::with_capacity(line_len + merged_len + 256);
